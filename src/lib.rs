@@ -1,0 +1,42 @@
+//! # switchboard
+//!
+//! A real-time chat server and web app. Its heart is message routing: a server that keeps a table
+//! of who is connected and delivers every message to exactly the right people, in order, once,
+//! across reconnects, crashes and slow networks.
+//!
+//! One crate, two halves built by cargo-leptos: the **server** (feature `ssr`: axum + tokio)
+//! renders the Leptos UI and serves `/ws`; the **browser** half (feature `hydrate`: WASM)
+//! hydrates that UI and talks to the server over one WebSocket.
+//!
+//! ## The request path
+//!
+//! ```text
+//! browser                                          server
+//!   app (components) ── ws_client ══ /ws ══ server::socket (per connection) ── …
+//!        └──────────── both speak `protocol` (shared wire types) ────┘
+//! ```
+//!
+//! ## Layout
+//!
+//! * [`protocol`] — wire frames, ids, versions, error and close codes; compiled into both halves.
+//! * [`app`] — the Leptos UI: the HTML shell, routes, the connection indicator.
+//! * `ws_client` (hydrate) — the browser's WebSocket: handshake, heartbeat, backoff, reconnect.
+//! * `server` (ssr) — axum routes and the run loop:
+//!   * `server::config` — `Leptos.toml` + `SWITCHBOARD_*` environment, validated at start-up;
+//!   * `server::socket` — one connection: greet, read and answer frames, bounded outgoing queue;
+//!   * `server::shutdown` — the shutdown signal and the wait for sockets to say goodbye.
+
+pub mod app;
+pub mod protocol;
+#[cfg(feature = "ssr")]
+pub mod server;
+#[cfg(feature = "hydrate")]
+mod ws_client;
+
+/// Entry point of the WASM bundle: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,428 @@
+//! Runtime configuration: `Leptos.toml`, overridden key by key by environment variables.
+//!
+//! cargo-leptos reads its *build* settings from `[package.metadata.leptos]` in Cargo.toml; this
+//! module is what a deployed server reads at start-up. Every key has a default, so a missing file
+//! is fine. Every key `section.name` can be overridden by `SWITCHBOARD_SECTION_NAME`. A value that
+//! does not parse, or a key we do not know, stops the server with an error naming the key and the
+//! value. [`KEYS`] is the single list of keys; the README documents each of them.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+/// Where the configuration file is looked for when neither `--config` nor `SWITCHBOARD_CONFIG`
+/// names one.
+pub const DEFAULT_PATH: &str = "Leptos.toml";
+
+/// Every key the server understands, with its default, in file order. Unknown keys are refused
+/// so that a typo cannot silently fall back to a default.
+pub const KEYS: &[(&str, &str)] = &[
+    ("server.listen", "127.0.0.1:3000"),
+    ("server.site_root", "target/site"),
+    ("server.shutdown_grace_ms", "10000"),
+    ("database.path", "switchboard.db"),
+    (
+        "websocket.allowed_origins",
+        "http://127.0.0.1:3000,http://localhost:3000",
+    ),
+    ("websocket.heartbeat_ms", "20000"),
+    ("limits.max_frame_bytes", "65536"),
+    ("limits.outbound_queue", "256"),
+];
+
+/// The server's runtime configuration, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Address the HTTP and WebSocket listener binds to.
+    pub listen: SocketAddr,
+    /// Directory holding the built site (`pkg/`, CSS, assets) that the server serves.
+    pub site_root: PathBuf,
+    /// How long a graceful shutdown may take before remaining connections are dropped.
+    pub shutdown_grace: Duration,
+    /// The SQLite database file, created on first start.
+    pub database_path: PathBuf,
+    /// Exact `Origin` values allowed to open `/ws` (scheme, host and port; no path).
+    pub allowed_origins: Vec<String>,
+    /// Interval at which clients are asked to ping; two silent intervals mean a dead connection.
+    pub heartbeat: Duration,
+    /// The largest text frame a client may send, in bytes.
+    pub max_frame_bytes: usize,
+    /// Capacity of each connection's outgoing queue, in frames; overflow closes the connection.
+    pub outbound_queue: usize,
+}
+
+/// Why the configuration could not be loaded. Each variant names the key and value at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The named file exists but could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file that failed.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML.
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax {
+        /// The file that failed.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// The file has a key the server does not know.
+    #[error("unknown config key `{key}` in {path}")]
+    UnknownKey {
+        /// The file that has it.
+        path: PathBuf,
+        /// The dotted key.
+        key: String,
+    },
+    /// A key has a value that does not parse or is out of range.
+    #[error("invalid value for config key `{key}` (from {origin}): {value:?}: {reason}")]
+    Invalid {
+        /// The dotted key.
+        key: &'static str,
+        /// Where the value came from: the file or the environment variable.
+        origin: String,
+        /// The offending value, as written.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The environment variable that overrides `key`: `server.listen` → `SWITCHBOARD_SERVER_LISTEN`.
+pub fn env_name(key: &str) -> String {
+    format!("SWITCHBOARD_{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+impl Config {
+    /// Loads the configuration from `path` (missing file → defaults) and the process environment.
+    pub fn load(path: &std::path::Path, must_exist: bool) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => Some(text),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !must_exist => None,
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        Self::from_sources(path, text.as_deref(), |name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from file text (if any) and an environment lookup.
+    pub fn from_sources(
+        path: &std::path::Path,
+        file: Option<&str>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let table = match file {
+            Some(text) => text
+                .parse::<toml::Table>()
+                .map_err(|err| ConfigError::Syntax {
+                    path: path.to_owned(),
+                    message: err.to_string(),
+                })?,
+            None => toml::Table::new(),
+        };
+        reject_unknown_keys(path, &table, "")?;
+        let src = Sources {
+            path,
+            table: &table,
+            env: &env,
+        };
+        let config = Config {
+            listen: src.parse("server.listen")?,
+            site_root: src.parse("server.site_root")?,
+            shutdown_grace: Duration::from_millis(src.ranged(
+                "server.shutdown_grace_ms",
+                0,
+                600_000,
+            )?),
+            database_path: src.parse("database.path")?,
+            allowed_origins: src.origins("websocket.allowed_origins")?,
+            heartbeat: Duration::from_millis(src.ranged(
+                "websocket.heartbeat_ms",
+                1_000,
+                300_000,
+            )?),
+            max_frame_bytes: src.ranged("limits.max_frame_bytes", 1_024, 16 << 20)? as usize,
+            outbound_queue: src.ranged("limits.outbound_queue", 1, 1 << 20)? as usize,
+        };
+        Ok(config)
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::from_sources(std::path::Path::new(DEFAULT_PATH), None, |_| None)
+            .expect("the built-in defaults are valid")
+    }
+}
+
+fn reject_unknown_keys(
+    path: &std::path::Path,
+    table: &toml::Table,
+    prefix: &str,
+) -> Result<(), ConfigError> {
+    for (name, value) in table {
+        let key = format!("{prefix}{name}");
+        let is_section = KEYS.iter().any(|(k, _)| k.starts_with(&format!("{key}.")));
+        match value {
+            toml::Value::Table(inner) if is_section => {
+                reject_unknown_keys(path, inner, &format!("{key}."))?
+            }
+            _ if KEYS.iter().any(|(k, _)| *k == key) => {}
+            _ => {
+                return Err(ConfigError::UnknownKey {
+                    path: path.to_owned(),
+                    key,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The file table and the environment, looked up key by key: environment first, then file, then
+/// the default from [`KEYS`].
+struct Sources<'a> {
+    path: &'a std::path::Path,
+    table: &'a toml::Table,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// A raw value before parsing, and where it came from (for error messages).
+enum Raw {
+    Text(String, String),
+    List(Vec<String>, String),
+}
+
+impl Sources<'_> {
+    fn raw(&self, key: &'static str) -> Result<Raw, ConfigError> {
+        let var = env_name(key);
+        if let Some(value) = (self.env)(&var) {
+            return Ok(Raw::Text(value, format!("environment variable {var}")));
+        }
+        let origin = format!("{}", self.path.display());
+        let mut node: Option<&toml::Value> = None;
+        let mut table = Some(self.table);
+        for part in key.split('.') {
+            node = table.and_then(|t| t.get(part));
+            table = node.and_then(toml::Value::as_table);
+        }
+        match node {
+            None => {
+                let default = KEYS
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, d)| *d)
+                    .expect("every key read is listed in KEYS");
+                Ok(Raw::Text(default.to_owned(), "built-in default".to_owned()))
+            }
+            Some(toml::Value::String(s)) => Ok(Raw::Text(s.clone(), origin)),
+            Some(toml::Value::Integer(i)) => Ok(Raw::Text(i.to_string(), origin)),
+            Some(toml::Value::Boolean(b)) => Ok(Raw::Text(b.to_string(), origin)),
+            Some(toml::Value::Array(items)) => {
+                let mut list = Vec::with_capacity(items.len());
+                for item in items {
+                    match item.as_str() {
+                        Some(s) => list.push(s.to_owned()),
+                        None => {
+                            return Err(invalid(
+                                key,
+                                origin,
+                                item.to_string(),
+                                "expected a string",
+                            ));
+                        }
+                    }
+                }
+                Ok(Raw::List(list, origin))
+            }
+            Some(other) => Err(invalid(
+                key,
+                origin,
+                other.to_string(),
+                "expected a string, integer or list",
+            )),
+        }
+    }
+
+    fn text(&self, key: &'static str) -> Result<(String, String), ConfigError> {
+        match self.raw(key)? {
+            Raw::Text(value, origin) => Ok((value, origin)),
+            Raw::List(list, origin) => Err(invalid(
+                key,
+                origin,
+                format!("{list:?}"),
+                "expected a single value",
+            )),
+        }
+    }
+
+    fn parse<T>(&self, key: &'static str) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        let (value, origin) = self.text(key)?;
+        if value.trim().is_empty() {
+            return Err(invalid(key, origin, value, "must not be empty"));
+        }
+        value
+            .parse()
+            .map_err(|err: T::Err| invalid(key, origin, value.clone(), err.to_string()))
+    }
+
+    fn ranged(&self, key: &'static str, min: u64, max: u64) -> Result<u64, ConfigError> {
+        let number: u64 = self.parse(key)?;
+        if (min..=max).contains(&number) {
+            Ok(number)
+        } else {
+            let (value, origin) = self.text(key)?;
+            Err(invalid(
+                key,
+                origin,
+                value,
+                format!("must be between {min} and {max}"),
+            ))
+        }
+    }
+
+    fn origins(&self, key: &'static str) -> Result<Vec<String>, ConfigError> {
+        let (list, origin) = match self.raw(key)? {
+            Raw::Text(text, origin) => (
+                text.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>(),
+                origin,
+            ),
+            Raw::List(list, origin) => (list, origin),
+        };
+        for item in &list {
+            if let Err(reason) = check_origin(item) {
+                return Err(invalid(key, origin, item.clone(), reason));
+            }
+        }
+        Ok(list)
+    }
+}
+
+/// An origin is `http(s)://host[:port]` with nothing after it, compared byte for byte with the
+/// browser's `Origin` header, so anything else could never match and is a mistake.
+fn check_origin(origin: &str) -> Result<(), &'static str> {
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .ok_or("an origin starts with http:// or https://")?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', ' ']) {
+        return Err("an origin is scheme://host[:port] with no path or trailing slash");
+    }
+    Ok(())
+}
+
+fn invalid(
+    key: &'static str,
+    origin: String,
+    value: String,
+    reason: impl std::fmt::Display,
+) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        origin,
+        value,
+        reason: reason.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(file: Option<&str>, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_sources(std::path::Path::new("Leptos.toml"), file, |name| {
+            env.get(name).cloned()
+        })
+    }
+
+    #[test]
+    fn missing_file_means_defaults() {
+        let config = load(None, &[]).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:3000".parse().unwrap());
+        assert_eq!(config.max_frame_bytes, 65_536);
+        assert_eq!(config.allowed_origins.len(), 2);
+    }
+
+    #[test]
+    fn the_committed_leptos_toml_is_valid_and_matches_the_defaults() {
+        let text = include_str!("../../Leptos.toml");
+        assert_eq!(load(Some(text), &[]).unwrap(), load(None, &[]).unwrap());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let file = "[server]\nlisten = \"127.0.0.1:4000\"\n[limits]\nmax_frame_bytes = 2048\n";
+        let config = load(
+            Some(file),
+            &[
+                ("SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:5000"),
+                (
+                    "SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS",
+                    "https://chat.example, http://127.0.0.1:5000",
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.listen.port(), 5000);
+        assert_eq!(config.max_frame_bytes, 2048);
+        assert_eq!(
+            config.allowed_origins,
+            ["https://chat.example", "http://127.0.0.1:5000"]
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_the_key_and_the_value() {
+        let err = load(None, &[("SWITCHBOARD_LIMITS_OUTBOUND_QUEUE", "lots")]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("limits.outbound_queue"), "{text}");
+        assert!(text.contains("\"lots\""), "{text}");
+        assert!(text.contains("SWITCHBOARD_LIMITS_OUTBOUND_QUEUE"), "{text}");
+
+        let err = load(Some("[server]\nlisten = 3000\n"), &[]).unwrap_err();
+        assert!(err.to_string().contains("server.listen"), "{err}");
+        assert!(err.to_string().contains("\"3000\""), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_and_malformed_values_are_refused() {
+        assert!(load(Some("[limits]\nmax_frame_bytes = 10\n"), &[]).is_err());
+        assert!(load(Some("[limits]\noutbound_queue = -1\n"), &[]).is_err());
+        assert!(
+            load(
+                Some("[websocket]\nallowed_origins = [\"http://a.example/\"]\n"),
+                &[]
+            )
+            .is_err()
+        );
+        assert!(load(Some("[websocket]\nallowed_origins = [1]\n"), &[]).is_err());
+        assert!(load(Some("[server\n"), &[]).is_err());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = load(Some("[server]\nlisten_addr = \"x\"\n"), &[]).unwrap_err();
+        assert!(err.to_string().contains("server.listen_addr"), "{err}");
+        let err = load(Some("[serverz]\nlisten = \"x\"\n"), &[]).unwrap_err();
+        assert!(err.to_string().contains("serverz"), "{err}");
+    }
+}

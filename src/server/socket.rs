@@ -1,0 +1,407 @@
+//! The per-connection socket loop: greet, read frames, answer, say goodbye.
+//!
+//! One connection runs two halves joined by a **bounded** queue of outgoing messages:
+//!
+//! * the *reader* decodes each client frame, checks it, and queues the answer (or a typed error);
+//! * the *writer* drains the queue into the socket and stops after it has written a close frame.
+//!
+//! Anything that wants to talk to this client (today the reader; later the hub's fan-out) only
+//! ever `try_send`s into the queue, so a client that does not read cannot make anyone else wait:
+//! when its queue is full it is evicted with [`close_code::TOO_SLOW`] and resumes later.
+//!
+//! The loop is generic over `Sink`/`Stream` of axum messages, so unit tests drive it with plain
+//! channels and the integration tests with a real WebSocket client.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::shutdown::Shutdown;
+use crate::protocol::{
+    self, ClientFrame, ErrorCode, PROTOCOL_VERSION, ProtocolVersion, ServerFrame, close_code,
+};
+
+/// How long the writer may take to flush its queue once the connection is ending.
+const FLUSH_DEADLINE: Duration = Duration::from_secs(5);
+
+/// The reconnect hint sent to clients when the server shuts down.
+const RECONNECT_HINT_MS: u32 = 500;
+
+/// Per-connection limits, taken from the configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct SocketSettings {
+    /// The largest text frame accepted from the client, in bytes.
+    pub max_frame_bytes: usize,
+    /// Capacity of the outgoing queue, in frames.
+    pub outbound_queue: usize,
+    /// The heartbeat interval announced in the hello; three silent intervals end the connection.
+    pub heartbeat: Duration,
+}
+
+/// Runs one accepted WebSocket connection to completion.
+///
+/// `offered` is the protocol version from the upgrade URL (`None` when missing or unparseable).
+pub async fn serve<W, R, E>(
+    writer: W,
+    reader: R,
+    offered: Option<ProtocolVersion>,
+    settings: SocketSettings,
+    shutdown: Shutdown,
+) where
+    W: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let (queue, outgoing) = mpsc::channel(settings.outbound_queue);
+    let evict = CancellationToken::new();
+    let outbox = Outbox {
+        queue,
+        evict: evict.clone(),
+    };
+
+    let write = write_loop(writer, outgoing, evict);
+    tokio::pin!(write);
+    let read = read_loop(reader, outbox, offered, settings, shutdown);
+    tokio::select! {
+        // The writer ended first: the client is gone or was evicted, so stop reading too.
+        () = &mut write => {}
+        // The reader ended (client closed, idle, shutdown): let the writer flush what is queued.
+        () = read => {
+            if tokio::time::timeout(FLUSH_DEADLINE, write).await.is_err() {
+                tracing::debug!("writer did not flush before the deadline");
+            }
+        }
+    }
+}
+
+/// The sending side of one connection's queue, held by whoever produces frames for it.
+#[derive(Clone)]
+struct Outbox {
+    /// Bounded queue drained by the writer.
+    queue: mpsc::Sender<Message>,
+    /// Cancelled to make the writer close the socket at once with [`close_code::TOO_SLOW`].
+    evict: CancellationToken,
+}
+
+impl Outbox {
+    /// Queues `frame` without waiting; a full queue evicts the connection. `false` if the
+    /// connection is over.
+    fn offer(&self, frame: &ServerFrame) -> bool {
+        let text = Utf8Bytes::from(protocol::encode_server(frame));
+        match self.queue.try_send(Message::Text(text)) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::info!("outgoing queue full, evicting connection");
+                self.evict.cancel();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Queues a close frame behind everything already queued, waiting for room (bounded by the
+    /// writer's progress; the caller is ending the connection anyway).
+    async fn close(&self, code: u16, reason: &'static str) {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        let _ = self.queue.send(Message::Close(Some(frame))).await;
+    }
+}
+
+async fn write_loop<W>(
+    mut writer: W,
+    mut outgoing: mpsc::Receiver<Message>,
+    evict: CancellationToken,
+) where
+    W: Sink<Message> + Unpin,
+{
+    loop {
+        let message = tokio::select! {
+            biased;
+            () = evict.cancelled() => Message::Close(Some(CloseFrame {
+                code: close_code::TOO_SLOW,
+                reason: Utf8Bytes::from_static("outgoing queue overflowed; reconnect and resume"),
+            })),
+            next = outgoing.recv() => match next {
+                Some(message) => message,
+                None => break,
+            },
+        };
+        let is_close = matches!(message, Message::Close(_));
+        if writer.send(message).await.is_err() || is_close {
+            break;
+        }
+    }
+    let _ = writer.close().await;
+}
+
+async fn read_loop<R, E>(
+    mut reader: R,
+    outbox: Outbox,
+    offered: Option<ProtocolVersion>,
+    settings: SocketSettings,
+    shutdown: Shutdown,
+) where
+    R: Stream<Item = Result<Message, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    if offered != Some(PROTOCOL_VERSION) {
+        let shown = offered.map_or_else(|| "none".to_owned(), |v| v.to_string());
+        outbox.offer(&ServerFrame::Error {
+            code: ErrorCode::UnsupportedProtocol,
+            message: format!(
+                "this server speaks protocol {PROTOCOL_VERSION}, the client offered {shown}; reload the app"
+            ),
+        });
+        outbox
+            .close(
+                close_code::PROTOCOL_MISMATCH,
+                "unsupported protocol version",
+            )
+            .await;
+        return;
+    }
+    outbox.offer(&ServerFrame::Hello {
+        protocol: PROTOCOL_VERSION,
+        server_version: env!("CARGO_PKG_VERSION").to_owned(),
+        heartbeat_ms: u32::try_from(settings.heartbeat.as_millis()).unwrap_or(u32::MAX),
+    });
+
+    let idle_limit = settings.heartbeat * 3;
+    loop {
+        let next = tokio::select! {
+            () = shutdown.triggered() => {
+                outbox.offer(&ServerFrame::Reconnect { retry_after_ms: RECONNECT_HINT_MS });
+                outbox.close(close_code::GOING_AWAY, "server shutting down").await;
+                return;
+            }
+            () = outbox.evict.cancelled() => return,
+            next = tokio::time::timeout(idle_limit, reader.next()) => next,
+        };
+        let message = match next {
+            Err(_elapsed) => {
+                outbox.close(close_code::NORMAL, "no heartbeat").await;
+                return;
+            }
+            Ok(None) => return,
+            Ok(Some(Err(err))) => {
+                tracing::debug!(%err, "websocket read failed");
+                return;
+            }
+            Ok(Some(Ok(message))) => message,
+        };
+        match message {
+            Message::Text(text) => {
+                if text.len() > settings.max_frame_bytes {
+                    outbox.offer(&ServerFrame::Error {
+                        code: ErrorCode::FrameTooLarge,
+                        message: format!(
+                            "frame of {} bytes exceeds the limit of {} bytes",
+                            text.len(),
+                            settings.max_frame_bytes
+                        ),
+                    });
+                    outbox
+                        .close(close_code::MESSAGE_TOO_BIG, "frame too large")
+                        .await;
+                    return;
+                }
+                let answer = match protocol::decode_client(text.as_str()) {
+                    Ok(ClientFrame::Ping { nonce }) => ServerFrame::Pong { nonce },
+                    Err(err) => {
+                        tracing::debug!(%err, "refused client frame");
+                        ServerFrame::Error {
+                            code: err.code(),
+                            message: err.to_string(),
+                        }
+                    }
+                };
+                if !outbox.offer(&answer) {
+                    return;
+                }
+            }
+            Message::Binary(_) => {
+                let refusal = ServerFrame::Error {
+                    code: ErrorCode::BinaryNotSupported,
+                    message: "frames are JSON text; binary frames are not part of the protocol"
+                        .into(),
+                };
+                if !outbox.offer(&refusal) {
+                    return;
+                }
+            }
+            // The WebSocket library answers pings itself; pongs need no answer.
+            Message::Ping(_) | Message::Pong(_) => {}
+            Message::Close(_) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::channel::mpsc as chan;
+
+    const SETTINGS: SocketSettings = SocketSettings {
+        max_frame_bytes: 1024,
+        outbound_queue: 8,
+        heartbeat: Duration::from_secs(20),
+    };
+
+    /// Starts a socket loop wired to channels: returns (client → server sender, server → client
+    /// receiver, the loop's task).
+    fn start(
+        offered: Option<ProtocolVersion>,
+        shutdown: Shutdown,
+    ) -> (
+        chan::UnboundedSender<Result<Message, String>>,
+        chan::UnboundedReceiver<Message>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let (to_server, reader) = chan::unbounded();
+        let (writer, from_server) = chan::unbounded();
+        let task = tokio::spawn(serve(writer, reader, offered, SETTINGS, shutdown));
+        (to_server, from_server, task)
+    }
+
+    async fn next_frame(rx: &mut chan::UnboundedReceiver<Message>) -> ServerFrame {
+        match rx.next().await {
+            Some(Message::Text(text)) => protocol::decode_server(text.as_str()).unwrap(),
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+
+    async fn next_close(rx: &mut chan::UnboundedReceiver<Message>) -> u16 {
+        match rx.next().await {
+            Some(Message::Close(Some(frame))) => frame.code,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+
+    fn text(s: &str) -> Result<Message, String> {
+        Ok(Message::Text(Utf8Bytes::from(s.to_owned())))
+    }
+
+    #[tokio::test]
+    async fn greets_then_answers_pings() {
+        let (tx, mut rx, _task) = start(Some(PROTOCOL_VERSION), Shutdown::new());
+        assert!(
+            matches!(next_frame(&mut rx).await, ServerFrame::Hello { protocol, .. } if protocol == PROTOCOL_VERSION)
+        );
+        tx.unbounded_send(text(r#"{"type":"ping","nonce":42}"#))
+            .unwrap();
+        assert_eq!(next_frame(&mut rx).await, ServerFrame::Pong { nonce: 42 });
+    }
+
+    #[tokio::test]
+    async fn bad_frames_get_typed_errors_and_the_connection_survives() {
+        let (tx, mut rx, _task) = start(Some(PROTOCOL_VERSION), Shutdown::new());
+        next_frame(&mut rx).await;
+        for (input, code) in [
+            ("{not json", ErrorCode::MalformedFrame),
+            (r#"{"type":"launch_rockets"}"#, ErrorCode::UnknownFrameType),
+            (r#"{"type":"ping","nonce":"x"}"#, ErrorCode::MalformedFrame),
+        ] {
+            tx.unbounded_send(text(input)).unwrap();
+            assert!(
+                matches!(next_frame(&mut rx).await, ServerFrame::Error { code: c, .. } if c == code),
+                "{input}"
+            );
+        }
+        tx.unbounded_send(Ok(Message::Binary(vec![1, 2, 3].into())))
+            .unwrap();
+        assert!(matches!(
+            next_frame(&mut rx).await,
+            ServerFrame::Error {
+                code: ErrorCode::BinaryNotSupported,
+                ..
+            }
+        ));
+        tx.unbounded_send(text(r#"{"type":"ping","nonce":1}"#))
+            .unwrap();
+        assert_eq!(next_frame(&mut rx).await, ServerFrame::Pong { nonce: 1 });
+    }
+
+    #[tokio::test]
+    async fn oversized_frame_is_refused_then_closed_with_1009() {
+        let (tx, mut rx, task) = start(Some(PROTOCOL_VERSION), Shutdown::new());
+        next_frame(&mut rx).await;
+        tx.unbounded_send(text(&"x".repeat(SETTINGS.max_frame_bytes + 1)))
+            .unwrap();
+        assert!(matches!(
+            next_frame(&mut rx).await,
+            ServerFrame::Error {
+                code: ErrorCode::FrameTooLarge,
+                ..
+            }
+        ));
+        assert_eq!(next_close(&mut rx).await, close_code::MESSAGE_TOO_BIG);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn wrong_or_missing_protocol_version_is_told_to_reload() {
+        for offered in [Some(ProtocolVersion(PROTOCOL_VERSION.0 + 1)), None] {
+            let (_tx, mut rx, task) = start(offered, Shutdown::new());
+            assert!(matches!(
+                next_frame(&mut rx).await,
+                ServerFrame::Error {
+                    code: ErrorCode::UnsupportedProtocol,
+                    ..
+                }
+            ));
+            assert_eq!(next_close(&mut rx).await, close_code::PROTOCOL_MISMATCH);
+            task.await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn shutdown_sends_reconnect_hint_then_going_away() {
+        let shutdown = Shutdown::new();
+        let (_tx, mut rx, task) = start(Some(PROTOCOL_VERSION), shutdown.clone());
+        next_frame(&mut rx).await;
+        shutdown.trigger();
+        assert!(matches!(
+            next_frame(&mut rx).await,
+            ServerFrame::Reconnect { .. }
+        ));
+        assert_eq!(next_close(&mut rx).await, close_code::GOING_AWAY);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_client_that_never_reads_is_evicted_with_too_slow() {
+        // A writer that never accepts anything: the queue fills and the reader must evict.
+        let (to_server, reader) = chan::unbounded::<Result<Message, String>>();
+        let (writer, mut from_server) = chan::channel::<Message>(0);
+        let task = tokio::spawn(serve(
+            writer,
+            reader,
+            Some(PROTOCOL_VERSION),
+            SETTINGS,
+            Shutdown::new(),
+        ));
+        for nonce in 0..(SETTINGS.outbound_queue as u64 + 4) {
+            to_server
+                .unbounded_send(text(&format!(r#"{{"type":"ping","nonce":{nonce}}}"#)))
+                .unwrap();
+        }
+        // The reader overflows the queue while the writer is stuck; once the client reads again
+        // it sees what fit in the queue and then the eviction close.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut last = None;
+        while let Some(message) = from_server.next().await {
+            last = Some(message);
+        }
+        assert!(
+            matches!(last, Some(Message::Close(Some(ref f))) if f.code == close_code::TOO_SLOW),
+            "{last:?}"
+        );
+        task.await.unwrap();
+    }
+}

@@ -1,0 +1,179 @@
+//! The browser's WebSocket client (gloo-net): connect, handshake, heartbeat, reconnect.
+//!
+//! One socket per tab. A session is one WebSocket from open to close; between sessions the
+//! client waits with exponential backoff and full jitter, so a restarted server is not hit by
+//! every tab at the same instant. A session that got as far as the server's hello resets the
+//! backoff. A protocol mismatch stops the loop: only a reload can fix it.
+
+use futures::{SinkExt, StreamExt, future::Either};
+use gloo_net::websocket::{Message, WebSocketError, futures::WebSocket};
+use gloo_timers::future::TimeoutFuture;
+use leptos::prelude::*;
+
+use crate::app::connection::ConnectionStatus;
+use crate::protocol::{
+    self, ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, VERSION_PARAM, WS_PATH, close_code,
+};
+
+/// How long to wait for the server's hello before giving up on a connection attempt.
+const HELLO_TIMEOUT_MS: u32 = 10_000;
+/// The first reconnect delay; doubled after each failed attempt.
+const BACKOFF_BASE_MS: u32 = 250;
+/// The longest reconnect delay.
+const BACKOFF_CAP_MS: u32 = 10_000;
+
+/// Starts the connection loop for this tab; `status` follows it.
+pub fn start(status: RwSignal<ConnectionStatus>) {
+    leptos::task::spawn_local(run(status));
+}
+
+/// How one session ended, which decides how long to wait before the next.
+enum Ended {
+    /// Never got a hello: count it as a failure.
+    Failed,
+    /// Was connected, then lost the socket: retry soon.
+    Lost,
+    /// The server said it is going away and when to come back.
+    ServerAsked(u32),
+    /// The server does not speak our protocol: stop.
+    Outdated,
+}
+
+async fn run(status: RwSignal<ConnectionStatus>) {
+    let mut failures: u32 = 0;
+    loop {
+        let wait = match session(status).await {
+            Ended::Outdated => {
+                status.set(ConnectionStatus::Outdated);
+                return;
+            }
+            Ended::ServerAsked(ms) => {
+                failures = 0;
+                ms + jitter(ms.max(BACKOFF_BASE_MS))
+            }
+            Ended::Lost => {
+                failures = 0;
+                backoff_ms(0)
+            }
+            Ended::Failed => {
+                failures = failures.saturating_add(1);
+                backoff_ms(failures)
+            }
+        };
+        status.set(ConnectionStatus::Reconnecting);
+        TimeoutFuture::new(wait).await;
+    }
+}
+
+/// Exponential backoff with jitter: a delay in `[d/2, d]` where `d = base · 2^attempt`, capped.
+fn backoff_ms(attempt: u32) -> u32 {
+    let ceiling = BACKOFF_BASE_MS
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(BACKOFF_CAP_MS);
+    ceiling / 2 + jitter(ceiling / 2)
+}
+
+/// A uniformly random delay in `[0, max]` milliseconds.
+fn jitter(max: u32) -> u32 {
+    (js_sys::Math::random() * f64::from(max)) as u32
+}
+
+/// `ws://host/ws?v=N`, or `wss://` when the page came over HTTPS.
+fn socket_url() -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
+    let host = location.host().ok()?;
+    Some(format!(
+        "{scheme}://{host}{WS_PATH}?{VERSION_PARAM}={PROTOCOL_VERSION}"
+    ))
+}
+
+/// Waits for the next message, or `None` after `ms` milliseconds.
+async fn next_within(
+    stream: &mut futures::stream::SplitStream<WebSocket>,
+    ms: u32,
+) -> Option<Option<Result<Message, WebSocketError>>> {
+    match futures::future::select(stream.next(), TimeoutFuture::new(ms)).await {
+        Either::Left((item, _)) => Some(item),
+        Either::Right(((), _)) => None,
+    }
+}
+
+/// Classifies the end of a socket that was closed by the server.
+fn ended_by(error: &WebSocketError, connected: bool) -> Ended {
+    match error {
+        WebSocketError::ConnectionClose(event) if event.code == close_code::PROTOCOL_MISMATCH => {
+            Ended::Outdated
+        }
+        _ if connected => Ended::Lost,
+        _ => Ended::Failed,
+    }
+}
+
+async fn session(status: RwSignal<ConnectionStatus>) -> Ended {
+    let Some(url) = socket_url() else {
+        return Ended::Failed;
+    };
+    let Ok(socket) = WebSocket::open(&url) else {
+        return Ended::Failed;
+    };
+    let (mut sink, mut stream) = socket.split();
+
+    let heartbeat_ms = match next_within(&mut stream, HELLO_TIMEOUT_MS).await {
+        Some(Some(Ok(Message::Text(text)))) => match protocol::decode_server(&text) {
+            Ok(ServerFrame::Hello {
+                protocol,
+                heartbeat_ms,
+                ..
+            }) if protocol == PROTOCOL_VERSION => heartbeat_ms,
+            Ok(ServerFrame::Error {
+                code: ErrorCode::UnsupportedProtocol,
+                ..
+            }) => return Ended::Outdated,
+            _ => return Ended::Failed,
+        },
+        Some(Some(Err(error))) => return ended_by(&error, false),
+        _ => return Ended::Failed,
+    };
+    status.set(ConnectionStatus::Connected);
+
+    // Silence for one interval sends a ping; silence for a second one means the path is dead.
+    let mut pinged = false;
+    let mut nonce: u64 = 0;
+    loop {
+        match next_within(&mut stream, heartbeat_ms).await {
+            None if pinged => return Ended::Lost,
+            None => {
+                nonce += 1;
+                let ping = protocol::encode_client(&ClientFrame::Ping { nonce });
+                if sink.send(Message::Text(ping)).await.is_err() {
+                    return Ended::Lost;
+                }
+                pinged = true;
+            }
+            Some(None) => return Ended::Lost,
+            Some(Some(Err(error))) => return ended_by(&error, true),
+            Some(Some(Ok(Message::Text(text)))) => {
+                pinged = false;
+                match protocol::decode_server(&text) {
+                    Ok(ServerFrame::Reconnect { retry_after_ms }) => {
+                        return Ended::ServerAsked(retry_after_ms);
+                    }
+                    Ok(ServerFrame::Error { code, message }) => {
+                        leptos::logging::warn!(
+                            "server refused a frame: {}: {message}",
+                            code.as_str()
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(err) => leptos::logging::warn!("undecodable server frame: {err}"),
+                }
+            }
+            Some(Some(Ok(Message::Bytes(_)))) => pinged = false,
+        }
+    }
+}
