@@ -137,6 +137,8 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| ServerError::Bind { addr, source })?;
+    // With port 0 the OS picks the port: log the real one (tests and scripts read this line).
+    let addr = listener.local_addr().map_err(ServerError::Serve)?;
     let state = AppState::new(config);
     let shutdown = state.shutdown.clone();
     tokio::spawn({

@@ -1,0 +1,164 @@
+//! The server binary as an operator runs it: configuration errors, signals, exit codes.
+#![cfg(feature = "ssr")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use futures::StreamExt;
+use switchboard::protocol::{self, PROTOCOL_VERSION, ServerFrame, close_code};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+/// The binary with a clean environment: no config file unless `--config` is given.
+fn command(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env_remove("SWITCHBOARD_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Waits for the "listening" log line and returns the address it names.
+fn listening_addr(child: &mut Child) -> String {
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let line = lines
+            .next()
+            .expect("server exited before listening")
+            .unwrap();
+        if line.contains("listening") {
+            let addr = line.split("addr=").nth(1).expect("addr field").trim();
+            let addr = addr.split_whitespace().next().unwrap().to_owned();
+            // Keep draining stdout so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            return addr;
+        }
+    }
+    panic!("no listening line within 30 s");
+}
+
+fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "process did not exit within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_bad_config_value_stops_the_server_naming_key_and_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = command(dir.path())
+        .env("SWITCHBOARD_SERVER_LISTEN", "not-an-address")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("server.listen"), "{stderr}");
+    assert!(stderr.contains("not-an-address"), "{stderr}");
+
+    std::fs::write(
+        dir.path().join("Leptos.toml"),
+        "[limits]\nmax_frame_byte = 1\n",
+    )
+    .unwrap();
+    let output = command(dir.path()).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("limits.max_frame_byte"), "{stderr}");
+}
+
+#[test]
+fn a_named_config_file_that_is_missing_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = command(dir.path())
+        .args(["--config", "nope.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nope.toml"));
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let output = command(dir.path())
+        .env("SWITCHBOARD_SERVER_LISTEN", &addr)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&addr) && stderr.contains("server.listen"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_says_goodbye_to_open_sockets_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = command(dir.path())
+        .env("SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0")
+        .env(
+            "SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS",
+            "http://test.invalid",
+        )
+        .spawn()
+        .unwrap();
+    let addr = listening_addr(&mut child);
+
+    let mut request = format!("ws://{addr}/ws?v={PROTOCOL_VERSION}")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("origin", HeaderValue::from_static("http://test.invalid"));
+    let (mut client, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(10), client.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+    };
+    let hello = next().await;
+    assert!(matches!(
+        protocol::decode_server(hello.to_text().unwrap()).unwrap(),
+        ServerFrame::Hello { .. }
+    ));
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+
+    let reconnect = next().await;
+    assert!(matches!(
+        protocol::decode_server(reconnect.to_text().unwrap()).unwrap(),
+        ServerFrame::Reconnect { .. }
+    ));
+    match next().await {
+        Message::Close(Some(frame)) => assert_eq!(u16::from(frame.code), close_code::GOING_AWAY),
+        other => panic!("expected close, got {other:?}"),
+    }
+    let status = wait_exit(&mut child, Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+}
