@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every check switchboard has, stopping at the first failure:
+# formatting, clippy for both halves, the Rust test suite, and the browser tests against a
+# release build (which also proves wasm-opt accepts the WASM).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh test
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+started=$(date +%s)
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "clippy: server (ssr)"
+cargo clippy --features ssr --all-targets -- -D warnings
+
+step "clippy: browser (hydrate, wasm32)"
+cargo clippy --target wasm32-unknown-unknown --features hydrate --all-targets -- -D warnings
+
+step "cargo test (ssr)"
+cargo test --features ssr
+
+step "browser tests: cargo leptos end-to-end --release"
+export SWITCHBOARD_BIN="$PWD/target/release/switchboard"
+cargo leptos end-to-end --release
+
+step "all checks passed in $(( $(date +%s) - started ))s"
