@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh app
-export PATH="$HOME/.cargo/bin:$PATH"
+source scripts/env.sh
 exec cargo leptos serve

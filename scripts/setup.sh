@@ -6,13 +6,12 @@
 #   scripts/setup.sh test   the above, plus Chromium and the Playwright packages (default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
 
-# Pinned tool versions. cargo-leptos 0.3.6 is the newest release that builds on rustc 1.95;
-# `no_downloads` makes it use the tools on PATH instead of fetching binaries (no GitHub here).
+source scripts/env.sh
+
+# cargo-leptos 0.3.6 is the newest release that builds on rustc 1.95; `no_downloads` makes it use
+# the tools on PATH instead of fetching binaries (nothing but the package registries is reachable).
 CARGO_LEPTOS_VERSION=0.3.6
-# The oldest wasm-opt we have seen accept rustc 1.95's WASM in a release build.
-WASM_OPT_MIN=108
 
 scope=${1:-test}
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
@@ -28,18 +27,26 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
 }
 
+# npm ci in a folder only when its lockfile changed since the last install (stamp in node_modules).
+npm_ci() {
+  local dir=$1 stamp=$1/node_modules/.switchboard-lock-sha lock_sha
+  lock_sha=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sha" ]; then
+    log "npm ci in $dir"
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+    echo "$lock_sha" > "$stamp"
+  fi
+}
+
 # --- Debian packages -----------------------------------------------------------------------
-packages=()
-wasm_opt_version() { wasm-opt --version 2>/dev/null | grep -oE '[0-9]+' | head -n 1; }
-if ! command -v wasm-opt >/dev/null || [ "$(wasm_opt_version)" -lt "$WASM_OPT_MIN" ]; then
-  packages+=(binaryen)
-fi
 if [ "$scope" = test ] && ! [ -x /usr/bin/chromium ]; then
-  packages+=(chromium)
+  apt_install chromium
 fi
-if [ ${#packages[@]} -gt 0 ]; then
-  apt_install "${packages[@]}"
-fi
+
+# --- wasm-opt ------------------------------------------------------------------------------
+# binaryen from npm (tools/), first on PATH via scripts/env.sh. Debian's wasm-opt 108 accepts
+# rustc 1.95's WASM but its output fails in the browser (WebAssembly.Table.set: invalid argument).
+npm_ci tools
 
 # --- Rust target and cargo tools -----------------------------------------------------------
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
@@ -63,14 +70,7 @@ fi
 
 # --- Browser-test packages -----------------------------------------------------------------
 if [ "$scope" = test ]; then
-  # npm ci only when the lockfile changed since the last install (stamp inside node_modules).
-  stamp=end2end/node_modules/.switchboard-lock-sha
-  lock_sha=$(sha256sum end2end/package-lock.json | cut -d' ' -f1)
-  if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sha" ]; then
-    log "npm ci in end2end"
-    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
-    echo "$lock_sha" > "$stamp"
-  fi
+  npm_ci end2end
 fi
 
-log "ready: $(cargo leptos --version), wasm-bindgen $wasm_bindgen_want, wasm-opt $(wasm_opt_version)$([ "$scope" = test ] && printf ', %s' "$(/usr/bin/chromium --version 2>/dev/null)")"
+log "ready: $(cargo leptos --version), wasm-bindgen $wasm_bindgen_want, $(wasm-opt --version)$([ "$scope" = test ] && printf ', %s' "$(/usr/bin/chromium --version 2>/dev/null)")"
