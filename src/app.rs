@@ -4,16 +4,21 @@
 //! [`ConnectionStatus`] signal, provided as context; in the browser the WebSocket client
 //! (`crate::ws_client`) drives it and [`connection::ConnectionIndicator`] shows it.
 
+pub mod account;
 pub mod connection;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    components::{Route, Router, Routes},
+    SsrMode,
+    components::{A, Route, Router, Routes},
     path,
 };
 
-use self::connection::{ConnectionIndicator, ConnectionStatus};
+use self::{
+    account::{AccountBar, LoginPage, RegisterPage, Session, SettingsPage},
+    connection::ConnectionStatus,
+};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -36,39 +41,49 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The root component: page chrome, the connection status, and the routes.
+/// The root component: page chrome, the account bar, and the routes.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let status = RwSignal::new(ConnectionStatus::Connecting);
-    provide_context(status);
-
-    // Effects run only in the browser, after hydration: that is where the socket lives.
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| crate::ws_client::start(status));
+    provide_context(RwSignal::new(ConnectionStatus::Connecting));
 
     view! {
         <Stylesheet id="leptos" href="/pkg/switchboard.css" />
         <Title text="switchboard" />
         <Router>
+            <Layout />
+        </Router>
+    }
+}
+
+/// Everything inside the router. The account actions are created here, not in [`App`], because
+/// the router is what reads a no-JS form's error back out of the URL for them.
+#[component]
+fn Layout() -> impl IntoView {
+    account::provide_session();
+    view! {
             <header class="topbar">
                 <a class="brand" href="/">
                     "switchboard"
                 </a>
-                <ConnectionIndicator />
+                <AccountBar />
             </header>
             <main class="content">
+                // Async: pages wait for the account lookup, so the HTML is complete without WASM.
                 <Routes fallback=NotFound>
-                    <Route path=path!("") view=HomePage />
+                    <Route path=path!("") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("register") view=RegisterPage ssr=SsrMode::Async />
+                    <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async />
                 </Routes>
             </main>
-        </Router>
     }
 }
 
 /// The landing page.
 #[component]
 fn HomePage() -> impl IntoView {
+    let session = expect_context::<Session>();
     view! {
         <section class="welcome">
             <h1>"Real-time chat that never loses a message"</h1>
@@ -76,6 +91,32 @@ fn HomePage() -> impl IntoView {
                 "Every message is stored before it is delivered, arrives in the same order for "
                 "everyone, and survives reconnects, restarts and slow networks."
             </p>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match session.user.await {
+                        Ok(Some(account)) => {
+                            view! {
+                                <p class="greeting" data-testid="greeting">
+                                    "Signed in as " <strong>{account.display_name}</strong>
+                                </p>
+                            }
+                                .into_any()
+                        }
+                        _ => {
+                            view! {
+                                <p class="cta">
+                                    <A href="/register" attr:class="button">
+                                        "Create an account"
+                                    </A>
+                                    " or "
+                                    <A href="/login">"log in"</A>
+                                </p>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Transition>
         </section>
     }
 }

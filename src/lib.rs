@@ -19,14 +19,20 @@
 //! ## Layout
 //!
 //! * [`protocol`] — wire frames, ids, versions, error and close codes; compiled into both halves.
-//! * [`app`] — the Leptos UI: the HTML shell, routes, the connection indicator.
+//! * [`app`] — the Leptos UI: the HTML shell, routes, account pages, the connection indicator.
+//! * [`auth`] — account rules and the `/api` server functions (one per file: register, login,
+//!   logout, current_user, change_password, tokens); `auth::ssr` is their server-side plumbing.
 //! * `ws_client` (hydrate) — the browser's WebSocket: handshake, heartbeat, backoff, reconnect.
 //! * `server` (ssr) — axum routes and the run loop:
 //!   * `server::config` — `Leptos.toml` + `SWITCHBOARD_*` environment, validated at start-up;
 //!   * `server::socket` — one connection: greet, read and answer frames, bounded outgoing queue;
-//!   * `server::shutdown` — the shutdown signal and the wait for sockets to say goodbye.
+//!   * `server::shutdown` — the shutdown signal and the wait for sockets to say goodbye;
+//!   * `server::accounts` — register, log in, sessions, tokens (Argon2id, rate limits);
+//!   * `server::live` — open sockets by credential, so revocation closes them;
+//!   * `server::store` — the database behind one narrow interface (`store/sqlite.rs` today).
 
 pub mod app;
+pub mod auth;
 pub mod protocol;
 #[cfg(feature = "ssr")]
 pub mod server;

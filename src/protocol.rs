@@ -31,6 +31,17 @@ impl std::fmt::Display for ProtocolVersion {
     }
 }
 
+/// A user's stable id, assigned by the store at registration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub i64);
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// Frames a client sends to the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -58,6 +69,8 @@ pub enum ServerFrame {
         protocol: ProtocolVersion,
         /// The server's build version, for support and logs.
         server_version: String,
+        /// The user this connection belongs to, fixed at the upgrade for its whole life.
+        user: UserId,
         /// How often the client should send [`ClientFrame::Ping`], in milliseconds. A client that
         /// hears nothing for two intervals treats the connection as dead and reconnects.
         heartbeat_ms: u32,
@@ -123,6 +136,9 @@ pub mod close_code {
     pub const GOING_AWAY: u16 = 1001;
     /// A frame exceeded the size limit (RFC 6455).
     pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// The session or access token behind this connection was revoked (log out, password
+    /// change, token revoked) or expired; do not reconnect until logged in again.
+    pub const SESSION_ENDED: u16 = 4001;
     /// The client's protocol version is not supported; do not reconnect, reload the app.
     pub const PROTOCOL_MISMATCH: u16 = 4000;
     /// The connection's outgoing queue overflowed; reconnect and resume.
@@ -202,6 +218,7 @@ mod tests {
             ServerFrame::Hello {
                 protocol: PROTOCOL_VERSION,
                 server_version: "0.1.0".into(),
+                user: UserId(3),
                 heartbeat_ms: 20_000,
             },
             ServerFrame::Pong { nonce: 1 },
@@ -214,7 +231,10 @@ mod tests {
             },
         ];
         for frame in frames {
-            assert_eq!(decode_server(&encode_server(&frame)), Ok(frame));
+            let text = encode_server(&frame);
+            let tag: Tag = serde_json::from_str(&text).unwrap();
+            assert!(ServerFrame::TYPES.contains(&tag.kind.as_str()), "{text}");
+            assert_eq!(decode_server(&text), Ok(frame));
         }
     }
 

@@ -4,14 +4,18 @@
 //! socket to say goodbye (bounded by `server.shutdown_grace_ms`). [`router`] and [`serve`] are
 //! separate so integration tests can start the real server on `127.0.0.1:0`.
 
+pub mod accounts;
 pub mod config;
+pub mod live;
 pub mod shutdown;
 pub mod socket;
+pub mod store;
 
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     Router,
+    body::Body,
     extract::{FromRef, Query, State, WebSocketUpgrade},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
@@ -22,11 +26,22 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use serde::Deserialize;
 use tokio::net::TcpListener;
 
-use self::{config::Config, shutdown::Shutdown, socket::SocketSettings};
+use self::{
+    accounts::{Accounts, Identity},
+    config::Config,
+    live::Live,
+    shutdown::Shutdown,
+    socket::{Peer, SocketSettings},
+    store::{Store, StoreError},
+};
 use crate::{
     app::{App, shell},
+    auth::ApiError,
     protocol::{ProtocolVersion, WS_PATH},
 };
+
+/// The largest request body accepted (forms and server-function calls are small).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Why the server could not start or stopped abnormally. `main` maps each to an exit code.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +49,14 @@ pub enum ServerError {
     /// The configuration is invalid; nothing was started.
     #[error(transparent)]
     Config(#[from] config::ConfigError),
+    /// The database could not be opened or migrated.
+    #[error("cannot open the database {path} (database.path): {source}")]
+    Store {
+        /// The configured database file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: StoreError,
+    },
     /// The listen address could not be bound (in use, not local, no permission).
     #[error("cannot listen on {addr} (server.listen): {source}")]
     Bind {
@@ -52,7 +75,7 @@ impl ServerError {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Config(_) => 2,
-            Self::Bind { .. } | Self::Serve(_) => 1,
+            Self::Bind { .. } | Self::Serve(_) | Self::Store { .. } => 1,
         }
     }
 }
@@ -66,6 +89,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The server-wide shutdown signal; socket tasks register with it.
     pub shutdown: Shutdown,
+    /// Accounts, sessions and tokens.
+    pub accounts: Arc<Accounts>,
+    /// Open sockets by credential, for revocation.
+    pub live: Arc<Live>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -75,25 +102,41 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 impl AppState {
-    /// Builds the state for `config`, with a fresh shutdown signal.
-    pub fn new(config: Config) -> Self {
-        Self {
+    /// Opens the database named in `config` and builds the state, with a fresh shutdown signal.
+    pub async fn open(config: Config) -> Result<Self, ServerError> {
+        let store = Store::open_sqlite(&config.database_path)
+            .await
+            .map_err(|source| ServerError::Store {
+                path: config.database_path.clone(),
+                source,
+            })?;
+        let live = Arc::new(Live::default());
+        Ok(Self {
             leptos_options: leptos_options(&config),
+            accounts: Arc::new(Accounts::new(store, Arc::clone(&live), &config)),
+            live,
             config: Arc::new(config),
             shutdown: Shutdown::new(),
-        }
+        })
     }
 }
 
 /// Leptos options for rendering: the build-time names cargo-leptos passes in the environment
 /// when it runs us (reload port, hashed file names), with our own site root and address.
 fn leptos_options(config: &Config) -> LeptosOptions {
-    let mut options = leptos::config::get_configuration(None)
-        .map(|conf| conf.leptos_options)
-        .unwrap_or_else(|err| {
-            tracing::warn!(%err, "ignoring unusable LEPTOS_* environment; using defaults");
-            LeptosOptions::builder().output_name(OUTPUT_NAME).build()
-        });
+    // Outside cargo-leptos (a deployed binary, `cargo test`) there is no LEPTOS_* environment.
+    let under_cargo_leptos = std::env::var_os("LEPTOS_OUTPUT_NAME").is_some()
+        || option_env!("LEPTOS_OUTPUT_NAME").is_some();
+    let mut options = under_cargo_leptos
+        .then(|| leptos::config::get_configuration(None))
+        .and_then(|conf| match conf {
+            Ok(conf) => Some(conf.leptos_options),
+            Err(err) => {
+                tracing::warn!(%err, "ignoring unusable LEPTOS_* environment; using defaults");
+                None
+            }
+        })
+        .unwrap_or_else(|| LeptosOptions::builder().output_name(OUTPUT_NAME).build());
     if options.output_name.is_empty() {
         options.output_name = OUTPUT_NAME.into();
     }
@@ -105,7 +148,8 @@ fn leptos_options(config: &Config) -> LeptosOptions {
 /// The name of the WASM/JS bundle, as set by `output-name` in Cargo.toml.
 const OUTPUT_NAME: &str = "switchboard";
 
-/// The complete HTTP surface: pages, `/ws`, `/healthz`, and the built site's static files.
+/// The complete HTTP surface: pages, `/api` server functions, `/ws`, `/healthz`, and the built
+/// site's static files.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     Router::new()
@@ -116,7 +160,36 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::map_response(api_error_status))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
         .with_state(state)
+}
+
+/// Server functions answer every error with 500; this gives each [`ApiError`] its own status
+/// ([`ApiError::status`]), so clients see 400/401/409/429 for their mistakes and 500 only for
+/// ours. Plain-form posts are redirects and pass through untouched.
+async fn api_error_status(response: Response) -> Response {
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key("serverfnerror")
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .unwrap_or_default();
+    if let Ok(err) = serde_json::from_slice::<ApiError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let ApiError::RateLimited { retry_after_secs } = err {
+            parts
+                .headers
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Serves `router(state)` on `listener` until the shutdown signal fires and in-flight HTTP
@@ -139,7 +212,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         .map_err(|source| ServerError::Bind { addr, source })?;
     // With port 0 the OS picks the port: log the real one (tests and scripts read this line).
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
-    let state = AppState::new(config);
+    let state = AppState::open(config).await?;
     let shutdown = state.shutdown.clone();
     tokio::spawn({
         let shutdown = shutdown.clone();
@@ -185,19 +258,38 @@ async fn ws_upgrade(
     Query(query): Query<UpgradeQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let allowed = origin.is_some_and(|o| state.config.allowed_origins.iter().any(|a| a == o));
-    if !allowed {
-        tracing::info!(
-            origin = origin.unwrap_or("<none>"),
-            "refused upgrade: origin not allowed"
-        );
+    // Browsers always send Origin and must come from an allowed one; a client without Origin (a
+    // bot, a CLI) may connect only with an access token, and only if the config allows it.
+    let origin = headers.get(header::ORIGIN);
+    let origin_ok = match origin {
+        Some(origin) => {
+            let origin = origin.to_str().unwrap_or_default();
+            state.config.allowed_origins.iter().any(|a| a == origin)
+        }
+        None => {
+            headers.contains_key(header::AUTHORIZATION) && state.config.allow_token_without_origin
+        }
+    };
+    if !origin_ok {
+        tracing::info!(?origin, "refused upgrade: origin not allowed");
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
     if state.shutdown.is_triggered() {
         return (StatusCode::SERVICE_UNAVAILABLE, "server shutting down").into_response();
     }
-    let offered = query.v.and_then(|v| v.parse().ok()).map(ProtocolVersion);
+    let identity = match authenticate(&state, &headers).await {
+        Ok(identity) => identity,
+        Err(err) => {
+            let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+            return (status, err.to_string()).into_response();
+        }
+    };
+    let registration = state.live.register(identity.credential);
+    let peer = Peer {
+        offered: query.v.and_then(|v| v.parse().ok()).map(ProtocolVersion),
+        user: identity.user.id,
+        ended: registration.ended.clone(),
+    };
     let settings = SocketSettings {
         max_frame_bytes: state.config.max_frame_bytes,
         outbound_queue: state.config.outbound_queue,
@@ -213,7 +305,24 @@ async fn ws_upgrade(
         .on_upgrade(move |socket| {
             use futures::StreamExt;
             let (writer, reader) = socket.split();
-            let task = socket::serve(writer, reader, offered, settings, shutdown.clone());
-            shutdown.track(task)
+            let task = async move {
+                socket::serve(writer, reader, peer, settings, shutdown.clone()).await;
+                // Leaves the credential's table when the socket ends.
+                drop(registration);
+            };
+            state.shutdown.track(task)
         })
+}
+
+/// The upgrade's identity: an access token if the request carries one (a bad one is refused,
+/// never silently replaced by the cookie), else the session cookie.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Identity, ApiError> {
+    if let Some(identity) = state.accounts.from_bearer(headers).await? {
+        return Ok(identity);
+    }
+    state
+        .accounts
+        .from_cookie(headers)
+        .await?
+        .ok_or(ApiError::Unauthenticated)
 }

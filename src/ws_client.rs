@@ -5,6 +5,11 @@
 //! every tab at the same instant. A session that got as far as the server's hello resets the
 //! backoff. A protocol mismatch stops the loop: only a reload can fix it.
 
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
 use futures::{SinkExt, StreamExt, future::Either};
 use gloo_net::websocket::{Message, WebSocketError, futures::WebSocket};
 use gloo_timers::future::TimeoutFuture;
@@ -22,9 +27,25 @@ const BACKOFF_BASE_MS: u32 = 250;
 /// The longest reconnect delay.
 const BACKOFF_CAP_MS: u32 = 10_000;
 
+/// A running connection loop; [`Client::stop`] ends it.
+pub struct Client {
+    /// Set to stop: the loop checks it whenever it wakes and before reconnecting.
+    stopped: Arc<AtomicBool>,
+}
+
+impl Client {
+    /// Stops reconnecting and drops the socket at the loop's next wake-up.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Starts the connection loop for this tab; `status` follows it.
-pub fn start(status: RwSignal<ConnectionStatus>) {
-    leptos::task::spawn_local(run(status));
+pub fn start(status: RwSignal<ConnectionStatus>) -> Client {
+    let stopped = Arc::new(AtomicBool::new(false));
+    status.set(ConnectionStatus::Connecting);
+    leptos::task::spawn_local(run(status, Arc::clone(&stopped)));
+    Client { stopped }
 }
 
 /// How one session ended, which decides how long to wait before the next.
@@ -37,16 +58,25 @@ enum Ended {
     ServerAsked(u32),
     /// The server does not speak our protocol: stop.
     Outdated,
+    /// The session was revoked (log out elsewhere, password change): stop.
+    SignedOut,
+    /// [`Client::stop`] was called.
+    Stopped,
 }
 
-async fn run(status: RwSignal<ConnectionStatus>) {
+async fn run(status: RwSignal<ConnectionStatus>, stopped: Arc<AtomicBool>) {
     let mut failures: u32 = 0;
     loop {
-        let wait = match session(status).await {
+        let wait = match session(status, &stopped).await {
             Ended::Outdated => {
                 status.set(ConnectionStatus::Outdated);
                 return;
             }
+            Ended::SignedOut => {
+                status.set(ConnectionStatus::SignedOut);
+                return;
+            }
+            Ended::Stopped => return,
             Ended::ServerAsked(ms) => {
                 failures = 0;
                 ms + jitter(ms.max(BACKOFF_BASE_MS))
@@ -60,8 +90,14 @@ async fn run(status: RwSignal<ConnectionStatus>) {
                 backoff_ms(failures)
             }
         };
+        if stopped.load(Ordering::Relaxed) {
+            return;
+        }
         status.set(ConnectionStatus::Reconnecting);
         TimeoutFuture::new(wait).await;
+        if stopped.load(Ordering::Relaxed) {
+            return;
+        }
     }
 }
 
@@ -109,12 +145,15 @@ fn ended_by(error: &WebSocketError, connected: bool) -> Ended {
         WebSocketError::ConnectionClose(event) if event.code == close_code::PROTOCOL_MISMATCH => {
             Ended::Outdated
         }
+        WebSocketError::ConnectionClose(event) if event.code == close_code::SESSION_ENDED => {
+            Ended::SignedOut
+        }
         _ if connected => Ended::Lost,
         _ => Ended::Failed,
     }
 }
 
-async fn session(status: RwSignal<ConnectionStatus>) -> Ended {
+async fn session(status: RwSignal<ConnectionStatus>, stopped: &AtomicBool) -> Ended {
     let Some(url) = socket_url() else {
         return Ended::Failed;
     };
@@ -145,7 +184,11 @@ async fn session(status: RwSignal<ConnectionStatus>) -> Ended {
     let mut pinged = false;
     let mut nonce: u64 = 0;
     loop {
-        match next_within(&mut stream, heartbeat_ms).await {
+        let next = next_within(&mut stream, heartbeat_ms).await;
+        if stopped.load(Ordering::Relaxed) {
+            return Ended::Stopped;
+        }
+        match next {
             None if pinged => return Ended::Lost,
             None => {
                 nonce += 1;

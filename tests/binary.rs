@@ -124,12 +124,23 @@ async fn sigterm_says_goodbye_to_open_sockets_and_exits_cleanly() {
         .unwrap();
     let addr = listening_addr(&mut child);
 
+    let registered = reqwest::Client::new()
+        .post(format!("http://{addr}/api/register"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=sigterm&password=correct+horse+battery")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 200);
+    let cookie = registered.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+
     let mut request = format!("ws://{addr}/ws?v={PROTOCOL_VERSION}")
         .into_client_request()
         .unwrap();
-    request
-        .headers_mut()
-        .insert("origin", HeaderValue::from_static("http://test.invalid"));
+    let headers = request.headers_mut();
+    headers.insert("origin", HeaderValue::from_static("http://test.invalid"));
+    headers.insert("cookie", HeaderValue::from_str(&cookie).unwrap());
     let (mut client, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     let mut next = async || {
         tokio::time::timeout(Duration::from_secs(10), client.next())

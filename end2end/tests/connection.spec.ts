@@ -1,19 +1,26 @@
 import { expect, test } from '@playwright/test';
 import { OwnServer } from './own-server';
+import { register, uniqueName } from './helpers';
 
 test('the page is rendered on the server before any script runs', async ({ request }) => {
   const response = await request.get('/');
   expect(response.status()).toBe(200);
   const html = await response.text();
-  expect(html).toContain('data-testid="connection"');
-  expect(html).toContain('data-state="connecting"');
+  expect(html).toContain('href="/login"');
   expect(html).toContain('/pkg/switchboard.js');
 });
 
-test('the indicator reaches connected once the WASM hydrates and opens /ws', async ({ page }) => {
+test('a logged-in page arrives with the indicator connecting, then hydrates and connects', async ({
+  page,
+}) => {
+  await register(page, uniqueName());
+  const html = await (await page.request.get('/')).text();
+  expect(html).toContain('data-testid="connection"');
+  expect(html).toContain('data-state="connecting"');
+
   const sockets: string[] = [];
   page.on('websocket', (ws) => sockets.push(ws.url()));
-  await page.goto('/');
+  await page.reload();
   const indicator = page.getByTestId('connection');
   await expect(indicator).toHaveAttribute('data-state', 'connected');
   await expect(indicator).toHaveText('Connected');
@@ -23,9 +30,8 @@ test('the indicator reaches connected once the WASM hydrates and opens /ws', asy
 test('a server restart shows reconnecting, then connected again', async ({ page }) => {
   const server = await OwnServer.start();
   try {
-    await page.goto(server.url);
+    await register(page, uniqueName(), server.url);
     const indicator = page.getByTestId('connection');
-    await expect(indicator).toHaveAttribute('data-state', 'connected');
 
     expect(await server.stop()).toBe(0);
     await expect(indicator).toHaveAttribute('data-state', 'reconnecting');

@@ -13,6 +13,8 @@ pub enum ConnectionStatus {
     Reconnecting,
     /// The server speaks another protocol version; the page must be reloaded.
     Outdated,
+    /// The session behind the socket ended (logged out elsewhere, password changed).
+    SignedOut,
 }
 
 impl ConnectionStatus {
@@ -23,6 +25,7 @@ impl ConnectionStatus {
             Self::Connected => "connected",
             Self::Reconnecting => "reconnecting",
             Self::Outdated => "outdated",
+            Self::SignedOut => "signed-out",
         }
     }
 
@@ -33,6 +36,7 @@ impl ConnectionStatus {
             Self::Connected => "Connected",
             Self::Reconnecting => "Reconnecting…",
             Self::Outdated => "New version available — reload the page",
+            Self::SignedOut => "Signed out — log in again",
         }
     }
 }

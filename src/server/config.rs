@@ -24,6 +24,12 @@ pub const KEYS: &[(&str, &str)] = &[
         "http://127.0.0.1:3000,http://localhost:3000",
     ),
     ("websocket.heartbeat_ms", "20000"),
+    ("websocket.allow_token_without_origin", "true"),
+    ("auth.session_ttl_secs", "2592000"),
+    ("auth.session_idle_secs", "604800"),
+    ("auth.secure_cookie", "false"),
+    ("auth.login_attempts_per_account", "5"),
+    ("auth.login_attempts_per_address", "20"),
     ("limits.max_frame_bytes", "65536"),
     ("limits.outbound_queue", "256"),
 ];
@@ -43,6 +49,18 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Interval at which clients are asked to ping; two silent intervals mean a dead connection.
     pub heartbeat: Duration,
+    /// Whether a request with no `Origin` (a bot, a CLI) may open `/ws` with an access token.
+    pub allow_token_without_origin: bool,
+    /// Absolute lifetime of a browser session.
+    pub session_ttl: Duration,
+    /// A session unused for this long expires.
+    pub session_idle: Duration,
+    /// Mark the session cookie `Secure` (set when the site is served over HTTPS).
+    pub secure_cookie: bool,
+    /// Log-in attempts allowed per account per minute.
+    pub login_per_account: u32,
+    /// Log-in and register attempts allowed per client address per minute.
+    pub login_per_address: u32,
     /// The largest text frame a client may send, in bytes.
     pub max_frame_bytes: usize,
     /// Capacity of each connection's outgoing queue, in frames; overflow closes the connection.
@@ -147,6 +165,20 @@ impl Config {
                 1_000,
                 300_000,
             )?),
+            allow_token_without_origin: src.parse("websocket.allow_token_without_origin")?,
+            session_ttl: Duration::from_secs(src.ranged(
+                "auth.session_ttl_secs",
+                60,
+                31_536_000,
+            )?),
+            session_idle: Duration::from_secs(src.ranged(
+                "auth.session_idle_secs",
+                60,
+                31_536_000,
+            )?),
+            secure_cookie: src.parse("auth.secure_cookie")?,
+            login_per_account: src.ranged("auth.login_attempts_per_account", 1, 10_000)? as u32,
+            login_per_address: src.ranged("auth.login_attempts_per_address", 1, 100_000)? as u32,
             max_frame_bytes: src.ranged("limits.max_frame_bytes", 1_024, 16 << 20)? as usize,
             outbound_queue: src.ranged("limits.outbound_queue", 1, 1 << 20)? as usize,
         };

@@ -21,7 +21,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::shutdown::Shutdown;
 use crate::protocol::{
-    self, ClientFrame, ErrorCode, PROTOCOL_VERSION, ProtocolVersion, ServerFrame, close_code,
+    self, ClientFrame, ErrorCode, PROTOCOL_VERSION, ProtocolVersion, ServerFrame, UserId,
+    close_code,
 };
 
 /// How long the writer may take to flush its queue once the connection is ending.
@@ -41,13 +42,22 @@ pub struct SocketSettings {
     pub heartbeat: Duration,
 }
 
+/// Who is on an accepted connection, settled at the upgrade and never changed by the client.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    /// The protocol version from the upgrade URL (`None` when missing or unparseable).
+    pub offered: Option<ProtocolVersion>,
+    /// The authenticated user.
+    pub user: UserId,
+    /// Cancelled when the session or token behind the connection is revoked.
+    pub ended: CancellationToken,
+}
+
 /// Runs one accepted WebSocket connection to completion.
-///
-/// `offered` is the protocol version from the upgrade URL (`None` when missing or unparseable).
 pub async fn serve<W, R, E>(
     writer: W,
     reader: R,
-    offered: Option<ProtocolVersion>,
+    peer: Peer,
     settings: SocketSettings,
     shutdown: Shutdown,
 ) where
@@ -64,7 +74,7 @@ pub async fn serve<W, R, E>(
 
     let write = write_loop(writer, outgoing, evict);
     tokio::pin!(write);
-    let read = read_loop(reader, outbox, offered, settings, shutdown);
+    let read = read_loop(reader, outbox, peer, settings, shutdown);
     tokio::select! {
         // The writer ended first: the client is gone or was evicted, so stop reading too.
         () = &mut write => {}
@@ -143,15 +153,17 @@ async fn write_loop<W>(
 async fn read_loop<R, E>(
     mut reader: R,
     outbox: Outbox,
-    offered: Option<ProtocolVersion>,
+    peer: Peer,
     settings: SocketSettings,
     shutdown: Shutdown,
 ) where
     R: Stream<Item = Result<Message, E>> + Unpin,
     E: std::fmt::Display,
 {
-    if offered != Some(PROTOCOL_VERSION) {
-        let shown = offered.map_or_else(|| "none".to_owned(), |v| v.to_string());
+    if peer.offered != Some(PROTOCOL_VERSION) {
+        let shown = peer
+            .offered
+            .map_or_else(|| "none".to_owned(), |v| v.to_string());
         outbox.offer(&ServerFrame::Error {
             code: ErrorCode::UnsupportedProtocol,
             message: format!(
@@ -169,6 +181,7 @@ async fn read_loop<R, E>(
     outbox.offer(&ServerFrame::Hello {
         protocol: PROTOCOL_VERSION,
         server_version: env!("CARGO_PKG_VERSION").to_owned(),
+        user: peer.user,
         heartbeat_ms: u32::try_from(settings.heartbeat.as_millis()).unwrap_or(u32::MAX),
     });
 
@@ -181,6 +194,10 @@ async fn read_loop<R, E>(
                 return;
             }
             () = outbox.evict.cancelled() => return,
+            () = peer.ended.cancelled() => {
+                outbox.close(close_code::SESSION_ENDED, "session ended; log in again").await;
+                return;
+            }
             next = tokio::time::timeout(idle_limit, reader.next()) => next,
         };
         let message = match next {
@@ -253,6 +270,14 @@ mod tests {
         heartbeat: Duration::from_secs(20),
     };
 
+    fn peer(offered: Option<ProtocolVersion>) -> Peer {
+        Peer {
+            offered,
+            user: UserId(1),
+            ended: CancellationToken::new(),
+        }
+    }
+
     /// Starts a socket loop wired to channels: returns (client → server sender, server → client
     /// receiver, the loop's task).
     fn start(
@@ -265,7 +290,7 @@ mod tests {
     ) {
         let (to_server, reader) = chan::unbounded();
         let (writer, from_server) = chan::unbounded();
-        let task = tokio::spawn(serve(writer, reader, offered, SETTINGS, shutdown));
+        let task = tokio::spawn(serve(writer, reader, peer(offered), SETTINGS, shutdown));
         (to_server, from_server, task)
     }
 
@@ -375,6 +400,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_revoked_credential_closes_the_socket_with_4001() {
+        let (_to_server, reader) = chan::unbounded::<Result<Message, String>>();
+        let (writer, mut rx) = chan::unbounded();
+        let peer = peer(Some(PROTOCOL_VERSION));
+        let ended = peer.ended.clone();
+        let task = tokio::spawn(serve(writer, reader, peer, SETTINGS, Shutdown::new()));
+        assert!(matches!(
+            next_frame(&mut rx).await,
+            ServerFrame::Hello {
+                user: UserId(1),
+                ..
+            }
+        ));
+        ended.cancel();
+        assert_eq!(next_close(&mut rx).await, close_code::SESSION_ENDED);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
     async fn a_client_that_never_reads_is_evicted_with_too_slow() {
         // A writer that never accepts anything: the queue fills and the reader must evict.
         let (to_server, reader) = chan::unbounded::<Result<Message, String>>();
@@ -382,7 +426,7 @@ mod tests {
         let task = tokio::spawn(serve(
             writer,
             reader,
-            Some(PROTOCOL_VERSION),
+            peer(Some(PROTOCOL_VERSION)),
             SETTINGS,
             Shutdown::new(),
         ));

@@ -1,0 +1,290 @@
+//! Account pages and controls: register, log in, log out, change password.
+//!
+//! Every form is an `ActionForm` posting to an `/api` server function, so it works as a plain
+//! HTML form before the WASM has loaded (or without it): the server redirects back with the
+//! error in the URL, and the page renders it next to the field it concerns.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use super::connection::ConnectionIndicator;
+use crate::auth::{
+    self, Account, ApiError, Field, change_password::ChangePassword, current_user::current_user,
+    login::Login, logout::Logout, register::Register,
+};
+
+/// App-wide account state: who is logged in, and the action that logs out.
+///
+/// Log-in and register actions live in their pages instead: only actions created inside
+/// `<Routes>` receive a no-JS form's error from the URL. Both end by navigating to `/`, which
+/// refetches [`Session::user`].
+#[derive(Clone, Copy)]
+pub struct Session {
+    /// `POST /api/logout`.
+    pub logout: ServerAction<Logout>,
+    /// The logged-in account; refetched on every navigation and after logging out.
+    pub user: Resource<Result<Option<Account>, ApiError>>,
+}
+
+/// Creates the [`Session`] and provides it as context.
+pub fn provide_session() -> Session {
+    let logout = ServerAction::<Logout>::new();
+    let location = leptos_router::hooks::use_location();
+    let user = Resource::new(
+        move || (location.pathname.get(), logout.version().get()),
+        |_| current_user(),
+    );
+    let session = Session { logout, user };
+    provide_context(session);
+    session
+}
+
+/// The account area of the top bar: who is logged in, the socket status, log out — or the
+/// links to log in and register.
+#[component]
+pub fn AccountBar() -> impl IntoView {
+    let session = expect_context::<Session>();
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match session.user.await {
+                    Ok(Some(account)) => view! { <SignedIn account /> }.into_any(),
+                    _ => {
+                        view! {
+                            <nav class="account" aria-label="Account">
+                                <A href="/login">"Log in"</A>
+                                <A href="/register" attr:class="button">
+                                    "Register"
+                                </A>
+                            </nav>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Shown while logged in. Mounting it opens the WebSocket; unmounting it (log out) stops it.
+#[component]
+fn SignedIn(account: Account) -> impl IntoView {
+    let session = expect_context::<Session>();
+    #[cfg(feature = "hydrate")]
+    {
+        let status = expect_context::<RwSignal<super::connection::ConnectionStatus>>();
+        let client = crate::ws_client::start(status);
+        on_cleanup(move || client.stop());
+    }
+    view! {
+        <nav class="account" aria-label="Account">
+            <ConnectionIndicator />
+            <A href="/settings" attr:class="who" attr:data-testid="who">
+                {account.display_name}
+            </A>
+            <ActionForm action=session.logout attr:class="inline">
+                <button type="submit" class="link">
+                    "Log out"
+                </button>
+            </ActionForm>
+        </nav>
+    }
+}
+
+/// The error of an action's last result, if it failed.
+fn failure<T>(value: MappedSignal<Option<Result<T, ApiError>>>) -> Signal<Option<ApiError>>
+where
+    T: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || value.get().and_then(Result::err))
+}
+
+/// One labelled input with its error underneath, linked for screen readers.
+#[component]
+fn Input(
+    /// The server-function argument this input carries.
+    name: &'static str,
+    /// The visible label.
+    label: &'static str,
+    /// `type` attribute.
+    #[prop(default = "text")]
+    kind: &'static str,
+    /// `autocomplete` attribute.
+    autocomplete: &'static str,
+    /// The field errors are matched against.
+    field: Field,
+    /// The last error of the form's action.
+    error: Signal<Option<ApiError>>,
+    /// Whether the field must be filled in.
+    #[prop(default = true)]
+    required: bool,
+    /// `maxlength` attribute, mirroring the server's rule.
+    maxlength: usize,
+) -> impl IntoView {
+    let message = move || {
+        error
+            .get()
+            .filter(|e| e.field() == Some(field))
+            .map(|e| e.to_string())
+    };
+    let error_id = format!("{name}-error");
+    view! {
+        <label for=name>{label}</label>
+        <input
+            id=name
+            name=name
+            type=kind
+            autocomplete=autocomplete
+            required=required
+            maxlength=maxlength
+            aria-invalid=move || if message().is_some() { "true" } else { "false" }
+            aria-describedby=error_id.clone()
+        />
+        <p class="field-error" id=error_id role="alert" data-testid=format!("{name}-error")>
+            {message}
+        </p>
+    }
+}
+
+/// The form-level error: anything not tied to one field.
+#[component]
+fn FormError(error: Signal<Option<ApiError>>) -> impl IntoView {
+    let message = move || {
+        error
+            .get()
+            .filter(|e| e.field().is_none())
+            .map(|e| e.to_string())
+    };
+    view! {
+        <p class="form-error" role="alert" data-testid="form-error">
+            {message}
+        </p>
+    }
+}
+
+/// `/login`.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = ServerAction::<Login>::new();
+    let error = failure(action.value());
+    view! {
+        <section class="card auth">
+            <h1>"Log in"</h1>
+            <ActionForm action attr:class="form">
+                <FormError error />
+                <Input
+                    name="username"
+                    label="Username"
+                    autocomplete="username"
+                    field=Field::Username
+                    error
+                    maxlength=*auth::USERNAME_LEN.end()
+                />
+                <Input
+                    name="password"
+                    label="Password"
+                    kind="password"
+                    autocomplete="current-password"
+                    field=Field::Password
+                    error
+                    maxlength=*auth::PASSWORD_LEN.end()
+                />
+                <button type="submit" disabled=move || action.pending().get()>
+                    "Log in"
+                </button>
+            </ActionForm>
+            <p class="aside">"No account yet? " <A href="/register">"Register"</A></p>
+        </section>
+    }
+}
+
+/// `/register`.
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let action = ServerAction::<Register>::new();
+    let error = failure(action.value());
+    view! {
+        <section class="card auth">
+            <h1>"Create your account"</h1>
+            <ActionForm action attr:class="form">
+                <FormError error />
+                <Input
+                    name="username"
+                    label="Username"
+                    autocomplete="username"
+                    field=Field::Username
+                    error
+                    maxlength=*auth::USERNAME_LEN.end()
+                />
+                <p class="hint">
+                    "3–32 characters: letters, digits, '_', '.', '-'. Not case-sensitive."
+                </p>
+                <Input
+                    name="display_name"
+                    label="Display name (optional)"
+                    autocomplete="nickname"
+                    field=Field::DisplayName
+                    error
+                    required=false
+                    maxlength=auth::DISPLAY_NAME_MAX
+                />
+                <Input
+                    name="password"
+                    label="Password"
+                    kind="password"
+                    autocomplete="new-password"
+                    field=Field::Password
+                    error
+                    maxlength=*auth::PASSWORD_LEN.end()
+                />
+                <p class="hint">"At least 8 characters. A passphrase is best."</p>
+                <button type="submit" disabled=move || action.pending().get()>
+                    "Register"
+                </button>
+            </ActionForm>
+            <p class="aside">"Already registered? " <A href="/login">"Log in"</A></p>
+        </section>
+    }
+}
+
+/// `/settings`: change password.
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let action = ServerAction::<ChangePassword>::new();
+    let error = failure(action.value());
+    let done = move || matches!(action.value().get(), Some(Ok(())));
+    view! {
+        <section class="card auth">
+            <h1>"Change password"</h1>
+            <ActionForm action attr:class="form">
+                <FormError error />
+                <Input
+                    name="current_password"
+                    label="Current password"
+                    kind="password"
+                    autocomplete="current-password"
+                    field=Field::CurrentPassword
+                    error
+                    maxlength=*auth::PASSWORD_LEN.end()
+                />
+                <Input
+                    name="new_password"
+                    label="New password"
+                    kind="password"
+                    autocomplete="new-password"
+                    field=Field::Password
+                    error
+                    maxlength=*auth::PASSWORD_LEN.end()
+                />
+                <button type="submit" disabled=move || action.pending().get()>
+                    "Change password"
+                </button>
+                <p class="form-ok" role="status" data-testid="form-ok">
+                    {move || {
+                        done().then_some("Password changed. Your other sessions were logged out.")
+                    }}
+                </p>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,354 @@
+//! Accounts and credentials: register, log in, sessions, access tokens, password changes.
+//!
+//! Secrets: a session or access token is 256 random bits, given to the client once and stored
+//! only as its SHA-256 (a fast hash is right for high-entropy secrets). Passwords are hashed with
+//! Argon2id at OWASP's minimum (19 MiB, t=2, p=1) on the blocking pool, at most
+//! [`HASH_CONCURRENCY`] at a time so a flood of log-ins cannot exhaust memory or starve the
+//! runtime's workers.
+//!
+//! Log-ins are rate-limited per account and per client address; unknown users are verified
+//! against a dummy hash so that timing does not reveal which usernames exist.
+
+pub mod password;
+mod secret;
+
+use std::{
+    net::IpAddr,
+    num::NonZeroU32,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock};
+
+use super::{
+    config::Config,
+    live::{Credential, Live},
+    store::{CredentialRowId, NewUser, Store, StoreError, UserRecord},
+};
+use crate::auth::{self, Account, ApiError, Field, TokenInfo};
+
+pub use secret::{SESSION_COOKIE, TOKEN_PREFIX};
+
+/// How many password hashes may run at once (each holds 19 MiB for tens of milliseconds).
+pub const HASH_CONCURRENCY: usize = 4;
+
+/// A session is written back as "seen" at most this often, to keep reads from becoming writes.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// Who is on the other end of a request or connection, and by which credential.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// The user.
+    pub user: UserRecord,
+    /// The session or token that proved it; revoking it ends the connection.
+    pub credential: Credential,
+}
+
+/// A newly created session: the cookie to set and who it belongs to.
+#[derive(Debug)]
+pub struct NewSession {
+    /// The account now logged in.
+    pub account: Account,
+    /// The complete `Set-Cookie` value.
+    pub cookie: HeaderValue,
+}
+
+/// Account operations, shared by every request.
+pub struct Accounts {
+    /// Where users, sessions and tokens live.
+    store: Store,
+    /// Which sockets belong to which credential, so revocation can close them.
+    live: Arc<Live>,
+    /// Argon2id hashing and verification.
+    passwords: password::Passwords,
+    /// Log-in attempts per case-folded username.
+    per_account: DefaultKeyedRateLimiter<String>,
+    /// Log-in and register attempts per client address.
+    per_address: DefaultKeyedRateLimiter<IpAddr>,
+    /// Absolute session lifetime.
+    session_ttl: Duration,
+    /// Idle timeout.
+    session_idle: Duration,
+    /// Whether cookies carry `Secure`.
+    secure_cookie: bool,
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn internal(err: StoreError) -> ApiError {
+    tracing::error!(%err, "store failure");
+    ApiError::Internal
+}
+
+fn per_minute(n: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+}
+
+impl Accounts {
+    /// Account operations over `store`, with limits from `config`.
+    pub fn new(store: Store, live: Arc<Live>, config: &Config) -> Self {
+        Self {
+            store,
+            live,
+            passwords: password::Passwords::new(HASH_CONCURRENCY),
+            per_account: governor::RateLimiter::keyed(per_minute(config.login_per_account)),
+            per_address: governor::RateLimiter::keyed(per_minute(config.login_per_address)),
+            session_ttl: config.session_ttl,
+            session_idle: config.session_idle,
+            secure_cookie: config.secure_cookie,
+        }
+    }
+
+    fn limit<K>(limiter: &DefaultKeyedRateLimiter<K>, key: &K) -> Result<(), ApiError>
+    where
+        K: Clone + Eq + std::hash::Hash,
+    {
+        if limiter.len() > 100_000 {
+            limiter.retain_recent();
+        }
+        limiter.check_key(key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            ApiError::RateLimited {
+                retry_after_secs: wait.as_secs().max(1),
+            }
+        })
+    }
+
+    /// Creates an account and logs it in.
+    pub async fn register(
+        &self,
+        username: &str,
+        display_name: &str,
+        password: &str,
+        from: IpAddr,
+    ) -> Result<NewSession, ApiError> {
+        let key = auth::username_key(username)?;
+        let display_name = auth::display_name(display_name, username)?;
+        auth::check_password(password, Field::Password)?;
+        Self::limit(&self.per_address, &from)?;
+        let hash = self.passwords.hash(password).await?;
+        let user = self
+            .store
+            .create_user(
+                NewUser {
+                    username,
+                    username_key: &key,
+                    display_name: &display_name,
+                    password_hash: &hash,
+                },
+                now(),
+            )
+            .await
+            .map_err(|err| match err {
+                StoreError::Conflict(_) => ApiError::UsernameTaken,
+                other => internal(other),
+            })?;
+        tracing::info!(user = %user.id, "registered");
+        self.start_session(user).await
+    }
+
+    /// Checks a username and password and starts a session. Every failure that could reveal
+    /// whether the account exists is the same [`ApiError::BadCredentials`].
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        from: IpAddr,
+    ) -> Result<NewSession, ApiError> {
+        Self::limit(&self.per_address, &from)?;
+        let key = username.trim().to_ascii_lowercase();
+        Self::limit(&self.per_account, &key)?;
+        let found = if auth::username_key(&key).is_ok() {
+            self.store
+                .user_with_password(&key)
+                .await
+                .map_err(internal)?
+        } else {
+            None
+        };
+        let verified = match &found {
+            Some((_, hash)) => self.passwords.verify(password, hash).await?,
+            None => {
+                self.passwords.verify_dummy(password).await?;
+                false
+            }
+        };
+        match found {
+            Some((user, _)) if verified => {
+                tracing::info!(user = %user.id, "logged in");
+                self.start_session(user).await
+            }
+            _ => {
+                tracing::info!(%from, "failed log-in");
+                Err(ApiError::BadCredentials)
+            }
+        }
+    }
+
+    async fn start_session(&self, user: UserRecord) -> Result<NewSession, ApiError> {
+        let token = secret::session_token();
+        let at = now();
+        let ttl = self.session_ttl.as_secs() as i64;
+        self.store
+            .create_session(user.id, &secret::digest(&token), at, at + ttl)
+            .await
+            .map_err(internal)?;
+        Ok(NewSession {
+            account: account(user),
+            cookie: secret::session_cookie(&token, ttl, self.secure_cookie),
+        })
+    }
+
+    /// The session named by the request's cookie, if it is valid.
+    pub async fn from_cookie(&self, headers: &HeaderMap) -> Result<Option<Identity>, ApiError> {
+        let Some(token) = secret::session_from_cookies(headers) else {
+            return Ok(None);
+        };
+        let Some(session) = self
+            .store
+            .session(&secret::digest(token))
+            .await
+            .map_err(internal)?
+        else {
+            return Ok(None);
+        };
+        let at = now();
+        let idle = self.session_idle.as_secs() as i64;
+        if session.revoked || at >= session.expires_at || at - session.last_seen_at > idle {
+            return Ok(None);
+        }
+        if at - session.last_seen_at >= TOUCH_EVERY_SECS {
+            self.store
+                .touch_session(session.id, at)
+                .await
+                .map_err(internal)?;
+        }
+        Ok(Some(Identity {
+            user: session.user,
+            credential: Credential::Session(session.id),
+        }))
+    }
+
+    /// The access token in an `Authorization: Bearer` header. `Ok(None)` when there is no such
+    /// header; [`ApiError::Unauthenticated`] when there is one that is malformed, unknown or
+    /// revoked.
+    pub async fn from_bearer(&self, headers: &HeaderMap) -> Result<Option<Identity>, ApiError> {
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Ok(None);
+        };
+        let token = secret::bearer_token(value).ok_or(ApiError::Unauthenticated)?;
+        match self
+            .store
+            .use_token(&secret::digest(token), now())
+            .await
+            .map_err(internal)?
+        {
+            Some(record) if !record.revoked => Ok(Some(Identity {
+                user: record.user,
+                credential: Credential::Token(record.id),
+            })),
+            _ => Err(ApiError::Unauthenticated),
+        }
+    }
+
+    /// Revokes the session behind `identity` and closes its sockets; returns the cookie that
+    /// clears it in the browser.
+    pub async fn logout(&self, identity: &Identity) -> Result<HeaderValue, ApiError> {
+        if let Credential::Session(id) = identity.credential {
+            self.store
+                .revoke_session(id, now())
+                .await
+                .map_err(internal)?;
+        }
+        self.live.revoke(identity.credential);
+        tracing::info!(user = %identity.user.id, "logged out");
+        Ok(secret::clear_cookie(self.secure_cookie))
+    }
+
+    /// Changes the password after checking the current one; revokes every other session of the
+    /// user and closes their sockets. The session making the change stays logged in.
+    pub async fn change_password(
+        &self,
+        identity: &Identity,
+        current: &str,
+        new: &str,
+    ) -> Result<(), ApiError> {
+        auth::check_password(new, Field::Password)?;
+        let Credential::Session(keep) = identity.credential else {
+            return Err(ApiError::Unauthenticated);
+        };
+        let stored = self
+            .store
+            .password_hash(identity.user.id)
+            .await
+            .map_err(internal)?
+            .ok_or(ApiError::Unauthenticated)?;
+        if !self.passwords.verify(current, &stored).await? {
+            return Err(ApiError::Invalid {
+                field: Field::CurrentPassword,
+                message: "The current password is not right".into(),
+            });
+        }
+        let hash = self.passwords.hash(new).await?;
+        let revoked = self
+            .store
+            .set_password(identity.user.id, &hash, keep, now())
+            .await
+            .map_err(internal)?;
+        for id in &revoked {
+            self.live.revoke(Credential::Session(*id));
+        }
+        tracing::info!(user = %identity.user.id, revoked = revoked.len(), "password changed");
+        Ok(())
+    }
+
+    /// Creates a personal access token; the returned secret is shown once and never again.
+    pub async fn create_token(&self, identity: &Identity, name: &str) -> Result<String, ApiError> {
+        let name = auth::token_name(name)?;
+        let token = secret::access_token();
+        self.store
+            .create_token(identity.user.id, &name, &secret::digest(&token), now())
+            .await
+            .map_err(internal)?;
+        Ok(token)
+    }
+
+    /// The user's live access tokens.
+    pub async fn tokens(&self, identity: &Identity) -> Result<Vec<TokenInfo>, ApiError> {
+        self.store.tokens(identity.user.id).await.map_err(internal)
+    }
+
+    /// Revokes one of the user's tokens and closes the sockets it opened.
+    pub async fn revoke_token(
+        &self,
+        identity: &Identity,
+        id: CredentialRowId,
+    ) -> Result<(), ApiError> {
+        if self
+            .store
+            .revoke_token(identity.user.id, id, now())
+            .await
+            .map_err(internal)?
+        {
+            self.live.revoke(Credential::Token(id));
+            Ok(())
+        } else {
+            Err(ApiError::NotFound)
+        }
+    }
+}
+
+/// The account as the UI sees it.
+pub fn account(user: UserRecord) -> Account {
+    Account {
+        id: user.id,
+        username: user.username,
+        display_name: user.display_name,
+    }
+}

@@ -1,0 +1,229 @@
+//! The store: everything the server keeps on disk, behind one narrow interface.
+//!
+//! Callers see only [`Store`] and the records below; which database sits behind it is the
+//! store's business. Today that is SQLite (`store/sqlite.rs`, the embedded default); a Postgres
+//! backend is a second variant of [`Backend`] with the same methods, and no caller changes.
+//!
+//! Secrets never reach the store: sessions and tokens are looked up by the SHA-256 of their value,
+//! passwords are stored as Argon2id PHC strings.
+
+mod sqlite;
+
+use std::path::Path;
+
+use crate::protocol::UserId;
+
+/// A session's or token's row id.
+pub type CredentialRowId = i64;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken (e.g. a username that is taken).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// The database could not be opened, migrated, read or written.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// A user as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Stable id.
+    pub id: UserId,
+    /// As registered, case preserved.
+    pub username: String,
+    /// Shown to others.
+    pub display_name: String,
+}
+
+/// What registration writes.
+#[derive(Clone, Debug)]
+pub struct NewUser<'a> {
+    /// As typed.
+    pub username: &'a str,
+    /// Lower-cased, unique.
+    pub username_key: &'a str,
+    /// Shown to others.
+    pub display_name: &'a str,
+    /// Argon2id PHC string.
+    pub password_hash: &'a str,
+}
+
+/// A browser session as stored.
+#[derive(Clone, Debug)]
+pub struct SessionRecord {
+    /// Row id, also the key under which its live sockets are registered.
+    pub id: CredentialRowId,
+    /// Whose session it is.
+    pub user: UserRecord,
+    /// Last time it was used, Unix seconds (for the idle timeout).
+    pub last_seen_at: i64,
+    /// Absolute expiry, Unix seconds.
+    pub expires_at: i64,
+    /// Set once the session is revoked.
+    pub revoked: bool,
+}
+
+/// A personal access token as stored.
+#[derive(Clone, Debug)]
+pub struct TokenRecord {
+    /// Row id.
+    pub id: CredentialRowId,
+    /// Whose token it is.
+    pub user: UserRecord,
+    /// Set once the token is revoked.
+    pub revoked: bool,
+}
+
+/// The database handle shared by every request.
+#[derive(Clone, Debug)]
+pub struct Store {
+    /// Which database this store talks to.
+    backend: Backend,
+}
+
+/// The databases a store can sit on.
+#[derive(Clone, Debug)]
+enum Backend {
+    /// The embedded default: one SQLite file.
+    Sqlite(sqlite::Sqlite),
+}
+
+impl Store {
+    /// Opens (creating if missing) the SQLite database at `path` and applies pending migrations.
+    pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            backend: Backend::Sqlite(sqlite::Sqlite::open(path).await?),
+        })
+    }
+
+    /// Whether the database answers and accepts writes (for readiness checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.ping().await,
+        }
+    }
+
+    /// Creates a user; [`StoreError::Conflict`] when the username is taken.
+    pub async fn create_user(&self, user: NewUser<'_>, now: i64) -> Result<UserRecord, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.create_user(user, now).await,
+        }
+    }
+
+    /// The user with this case-folded username, and their password hash.
+    pub async fn user_with_password(
+        &self,
+        username_key: &str,
+    ) -> Result<Option<(UserRecord, String)>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.user_with_password(username_key).await,
+        }
+    }
+
+    /// The password hash of a user.
+    pub async fn password_hash(&self, user: UserId) -> Result<Option<String>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.password_hash(user).await,
+        }
+    }
+
+    /// Replaces a user's password hash and revokes every other session of theirs, in one
+    /// transaction. Returns the ids of the sessions it revoked.
+    pub async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        keep_session: CredentialRowId,
+        now: i64,
+    ) -> Result<Vec<CredentialRowId>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.set_password(user, password_hash, keep_session, now)
+                    .await
+            }
+        }
+    }
+
+    /// Stores a new session under the hash of its token.
+    pub async fn create_session(
+        &self,
+        user: UserId,
+        token_hash: &[u8],
+        now: i64,
+        expires_at: i64,
+    ) -> Result<CredentialRowId, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.create_session(user, token_hash, now, expires_at).await,
+        }
+    }
+
+    /// The session whose token hashes to `token_hash`.
+    pub async fn session(&self, token_hash: &[u8]) -> Result<Option<SessionRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.session(token_hash).await,
+        }
+    }
+
+    /// Records that a session was used (for the idle timeout).
+    pub async fn touch_session(&self, id: CredentialRowId, now: i64) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.touch_session(id, now).await,
+        }
+    }
+
+    /// Revokes a session; idempotent.
+    pub async fn revoke_session(&self, id: CredentialRowId, now: i64) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.revoke_session(id, now).await,
+        }
+    }
+
+    /// Stores a new access token under the hash of its value.
+    pub async fn create_token(
+        &self,
+        user: UserId,
+        name: &str,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<CredentialRowId, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.create_token(user, name, token_hash, now).await,
+        }
+    }
+
+    /// The access token whose value hashes to `token_hash`; marks it used.
+    pub async fn use_token(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<TokenRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.use_token(token_hash, now).await,
+        }
+    }
+
+    /// A user's live (unrevoked) access tokens, newest first.
+    pub async fn tokens(&self, user: UserId) -> Result<Vec<crate::auth::TokenInfo>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.tokens(user).await,
+        }
+    }
+
+    /// Revokes one of `user`'s tokens; `false` if they have no such live token.
+    pub async fn revoke_token(
+        &self,
+        user: UserId,
+        id: CredentialRowId,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.revoke_token(user, id, now).await,
+        }
+    }
+}

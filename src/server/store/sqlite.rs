@@ -1,0 +1,282 @@
+//! The SQLite backend: one file, WAL mode, migrations from `migrations/sqlite` applied at open.
+//!
+//! `synchronous = FULL`: a write is on disk when its transaction commits, so what the server has
+//! confirmed survives a process crash and a power loss alike.
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use sqlx::{
+    Row,
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+        SqliteSynchronous,
+    },
+};
+
+use super::{CredentialRowId, NewUser, SessionRecord, StoreError, TokenRecord, UserRecord};
+use crate::{auth::TokenInfo, protocol::UserId};
+
+/// A pool of connections to one SQLite file.
+#[derive(Clone, Debug)]
+pub struct Sqlite {
+    /// Readers run concurrently; SQLite serialises writers itself (WAL, busy timeout).
+    pool: SqlitePool,
+}
+
+fn user_from(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
+    Ok(UserRecord {
+        id: UserId(row.try_get("user_id")?),
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+    })
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+impl Sqlite {
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        // BEGIN IMMEDIATE takes the write lock: proves the file is writable, writes nothing.
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        sqlx::query("ROLLBACK").execute(&mut *conn).await?;
+        Ok(())
+    }
+
+    pub async fn create_user(&self, user: NewUser<'_>, now: i64) -> Result<UserRecord, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO users (username, username_key, display_name, password_hash, created_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(user.username)
+        .bind(user.username_key)
+        .bind(user.display_name)
+        .bind(user.password_hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(done) => Ok(UserRecord {
+                id: UserId(done.last_insert_rowid()),
+                username: user.username.to_owned(),
+                display_name: user.display_name.to_owned(),
+            }),
+            Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict("username taken")),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    pub async fn user_with_password(
+        &self,
+        username_key: &str,
+    ) -> Result<Option<(UserRecord, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id AS user_id, username, display_name, password_hash
+             FROM users WHERE username_key = ?",
+        )
+        .bind(username_key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| Ok((user_from(&row)?, row.try_get("password_hash")?)))
+            .transpose()
+    }
+
+    pub async fn password_hash(&self, user: UserId) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
+                .bind(user.0)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        keep_session: CredentialRowId,
+        now: i64,
+    ) -> Result<Vec<CredentialRowId>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await?;
+        let revoked: Vec<i64> = sqlx::query_scalar(
+            "UPDATE sessions SET revoked_at = ?
+             WHERE user_id = ? AND id <> ? AND revoked_at IS NULL
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(user.0)
+        .bind(keep_session)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    pub async fn create_session(
+        &self,
+        user: UserId,
+        token_hash: &[u8],
+        now: i64,
+        expires_at: i64,
+    ) -> Result<CredentialRowId, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(user.0)
+        .bind(now)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.last_insert_rowid())
+    }
+
+    pub async fn session(&self, token_hash: &[u8]) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.id, s.last_seen_at, s.expires_at, s.revoked_at IS NOT NULL AS revoked,
+                    u.id AS user_id, u.username, u.display_name
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(SessionRecord {
+            id: row.try_get("id")?,
+            user: user_from(&row)?,
+            last_seen_at: row.try_get("last_seen_at")?,
+            expires_at: row.try_get("expires_at")?,
+            revoked: row.try_get("revoked")?,
+        }))
+    }
+
+    pub async fn touch_session(&self, id: CredentialRowId, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn revoke_session(&self, id: CredentialRowId, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_token(
+        &self,
+        user: UserId,
+        name: &str,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<CredentialRowId, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO access_tokens (token_hash, user_id, name, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(user.0)
+        .bind(name)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.last_insert_rowid())
+    }
+
+    pub async fn use_token(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<TokenRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT t.id, t.revoked_at IS NOT NULL AS revoked,
+                    u.id AS user_id, u.username, u.display_name
+             FROM access_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let record = TokenRecord {
+            id: row.try_get("id")?,
+            user: user_from(&row)?,
+            revoked: row.try_get("revoked")?,
+        };
+        if !record.revoked {
+            sqlx::query("UPDATE access_tokens SET last_used_at = ? WHERE id = ?")
+                .bind(now)
+                .bind(record.id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(record))
+    }
+
+    pub async fn tokens(&self, user: UserId) -> Result<Vec<TokenInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, last_used_at FROM access_tokens
+             WHERE user_id = ? AND revoked_at IS NULL ORDER BY id DESC",
+        )
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TokenInfo {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    created_at: row.try_get("created_at")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn revoke_token(
+        &self,
+        user: UserId,
+        id: CredentialRowId,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE access_tokens SET revoked_at = ?
+             WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(user.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

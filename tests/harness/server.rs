@@ -1,0 +1,267 @@
+//! A real switchboard server in the test process, on an ephemeral loopback port with its own
+//! SQLite file, plus the clients the tests speak to it with: reqwest for HTTP and
+//! tokio-tungstenite for WebSockets.
+#![allow(dead_code)]
+
+use std::{net::SocketAddr, time::Duration};
+
+use futures::StreamExt;
+use switchboard::{
+    protocol::{self, PROTOCOL_VERSION, ServerFrame},
+    server::{self, AppState, config::Config},
+};
+use tokio::net::TcpListener;
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream,
+    tungstenite::{self, Message, client::IntoClientRequest, http::HeaderValue},
+};
+
+/// A WebSocket client connection.
+pub type Client = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A server running in this process.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its state (configuration, shutdown, accounts).
+    pub state: AppState,
+    /// The accept loop.
+    pub task: tokio::task::JoinHandle<Result<(), server::ServerError>>,
+    /// Holds the database directory for the server's lifetime.
+    _dir: tempfile::TempDir,
+}
+
+/// What an `/api` call answered.
+pub struct ApiResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// The session cookie (`name=value`) if one was set.
+    pub cookie: Option<String>,
+    /// `Set-Cookie` as sent.
+    pub set_cookie: Option<String>,
+    /// `Retry-After`, if present.
+    pub retry_after: Option<String>,
+    /// The body.
+    pub body: String,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut config = Config {
+            listen: addr,
+            allowed_origins: vec![format!("http://{addr}")],
+            database_path: dir.path().join("switchboard.db"),
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let state = AppState::open(config).await.unwrap();
+        let task = tokio::spawn(server::serve(listener, state.clone()));
+        Self {
+            addr,
+            state,
+            task,
+            _dir: dir,
+        }
+    }
+
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// POSTs a form to `/api/<endpoint>` as a script would (JSON answer, no redirect).
+    pub async fn api(
+        &self,
+        endpoint: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> ApiResponse {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.api_raw(endpoint, cookie, body.into_bytes()).await
+    }
+
+    /// POSTs raw bytes as a form body to `/api/<endpoint>`.
+    pub async fn api_raw(
+        &self,
+        endpoint: &str,
+        cookie: Option<&str>,
+        body: Vec<u8>,
+    ) -> ApiResponse {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let mut request = client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .body(body);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let set_cookie = header("set-cookie");
+        let retry_after = header("retry-after");
+        let cookie = set_cookie
+            .as_deref()
+            .and_then(|c| c.split(';').next())
+            .filter(|c| !c.ends_with('='))
+            .map(str::to_owned);
+        ApiResponse {
+            status: response.status().as_u16(),
+            cookie,
+            set_cookie,
+            retry_after,
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    /// Registers `username` with `password`; returns the session cookie.
+    pub async fn register(&self, username: &str, password: &str) -> String {
+        let response = self
+            .api(
+                "register",
+                None,
+                &[("username", username), ("password", password)],
+            )
+            .await;
+        assert_eq!(
+            response.status, 200,
+            "register {username}: {}",
+            response.body
+        );
+        response.cookie.expect("register sets the session cookie")
+    }
+
+    /// Logs in; returns the response.
+    pub async fn login(&self, username: &str, password: &str) -> ApiResponse {
+        self.api(
+            "login",
+            None,
+            &[("username", username), ("password", password)],
+        )
+        .await
+    }
+
+    /// Opens `/ws` with the given protocol version, Origin, cookie and bearer token.
+    pub async fn try_ws(
+        &self,
+        version: &str,
+        origin: Option<&str>,
+        cookie: Option<&str>,
+        bearer: Option<&str>,
+    ) -> Result<Client, tungstenite::Error> {
+        let mut request = format!("ws://{}/ws?v={version}", self.addr)
+            .into_client_request()
+            .unwrap();
+        let headers = request.headers_mut();
+        if let Some(origin) = origin {
+            headers.insert("origin", HeaderValue::from_str(origin).unwrap());
+        }
+        if let Some(cookie) = cookie {
+            headers.insert("cookie", HeaderValue::from_str(cookie).unwrap());
+        }
+        if let Some(token) = bearer {
+            headers.insert(
+                "authorization",
+                HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+            );
+        }
+        tokio_tungstenite::connect_async(request)
+            .await
+            .map(|(socket, _)| socket)
+    }
+
+    /// Opens `/ws` the way the browser does, with `cookie`, and checks the hello.
+    pub async fn ws(&self, cookie: &str) -> Client {
+        let mut client = self
+            .try_ws(
+                &PROTOCOL_VERSION.to_string(),
+                Some(&self.origin()),
+                Some(cookie),
+                None,
+            )
+            .await
+            .unwrap();
+        match next_frame(&mut client).await {
+            ServerFrame::Hello { protocol, .. } => assert_eq!(protocol, PROTOCOL_VERSION),
+            other => panic!("expected hello, got {other:?}"),
+        }
+        client
+    }
+
+    /// A fresh user, logged in, with an open socket.
+    pub async fn connect(&self) -> Client {
+        let name = format!(
+            "user{}",
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let cookie = self.register(&name, "correct horse battery").await;
+        self.ws(&cookie).await
+    }
+}
+
+static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+/// Percent-encodes a form value.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub async fn next_message(client: &mut Client) -> Message {
+    tokio::time::timeout(Duration::from_secs(5), client.next())
+        .await
+        .expect("server answered within 5 s")
+        .expect("socket still open")
+        .expect("no transport error")
+}
+
+pub async fn next_frame(client: &mut Client) -> ServerFrame {
+    match next_message(client).await {
+        Message::Text(text) => protocol::decode_server(text.as_str()).unwrap(),
+        other => panic!("expected a text frame, got {other:?}"),
+    }
+}
+
+pub async fn next_close_code(client: &mut Client) -> u16 {
+    match next_message(client).await {
+        Message::Close(Some(frame)) => frame.code.into(),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+}
+
+/// The HTTP status of a refused upgrade.
+pub fn status_of(err: tungstenite::Error) -> u16 {
+    match err {
+        tungstenite::Error::Http(response) => response.status().as_u16(),
+        other => panic!("expected an HTTP refusal, got {other:?}"),
+    }
+}
