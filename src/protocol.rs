@@ -9,7 +9,18 @@
 //! or with [`ServerFrame::Error`] carrying [`ErrorCode::UnsupportedProtocol`] followed by close
 //! code [`close_code::PROTOCOL_MISMATCH`] when it does not; a browser seeing that reloads.
 
+mod frames;
+mod ids;
+
 use serde::{Deserialize, Serialize};
+
+pub use self::{
+    frames::{
+        ClientFrame, ConvKind, ConvSummary, Cursor, Event, EventBody, Member, RoomListing,
+        ServerFrame,
+    },
+    ids::{ClientMsgId, ConvId, ProtocolVersion, Seq, UserId},
+};
 
 /// The protocol version this build speaks. Bump it on any incompatible change to the frames.
 pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion(1);
@@ -20,84 +31,17 @@ pub const WS_PATH: &str = "/ws";
 /// The query parameter carrying the client's protocol version on the upgrade request.
 pub const VERSION_PARAM: &str = "v";
 
-/// A protocol version number, as offered by a client and announced by the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ProtocolVersion(pub u32);
+/// The longest message body, in characters (the server's `limits.max_body_chars` may lower it).
+pub const MAX_BODY_CHARS: usize = 4000;
 
-impl std::fmt::Display for ProtocolVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+/// The longest room name, in characters.
+pub const MAX_ROOM_NAME_CHARS: usize = 64;
 
-/// A user's stable id, assigned by the store at registration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UserId(pub i64);
+/// The most events one `history` answer or one replay page holds.
+pub const MAX_PAGE: u32 = 100;
 
-impl std::fmt::Display for UserId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// Frames a client sends to the server.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ClientFrame {
-    /// Application-level heartbeat; the server answers with [`ServerFrame::Pong`] echoing `nonce`.
-    /// Browsers cannot send WebSocket ping frames, so liveness is checked at this level.
-    Ping {
-        /// Chosen by the client to match the answer to the question.
-        nonce: u64,
-    },
-}
-
-impl ClientFrame {
-    /// The `type` tags of every client frame, used to tell an unknown frame from a malformed one.
-    pub const TYPES: &'static [&'static str] = &["ping"];
-}
-
-/// Frames the server sends to a client.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ServerFrame {
-    /// First frame on every accepted connection: the handshake is complete.
-    Hello {
-        /// The protocol version the server speaks (equal to the one the client offered).
-        protocol: ProtocolVersion,
-        /// The server's build version, for support and logs.
-        server_version: String,
-        /// The user this connection belongs to, fixed at the upgrade for its whole life.
-        user: UserId,
-        /// How often the client should send [`ClientFrame::Ping`], in milliseconds. A client that
-        /// hears nothing for two intervals treats the connection as dead and reconnects.
-        heartbeat_ms: u32,
-    },
-    /// Answer to [`ClientFrame::Ping`].
-    Pong {
-        /// The nonce from the ping.
-        nonce: u64,
-    },
-    /// A refusal. The connection stays open unless a close frame follows.
-    Error {
-        /// Machine-readable reason.
-        code: ErrorCode,
-        /// Human-readable detail, safe to show to the user.
-        message: String,
-    },
-    /// The server is going away (shutdown or drain); reconnect after `retry_after_ms`.
-    Reconnect {
-        /// A hint for how long to wait before reconnecting, in milliseconds.
-        retry_after_ms: u32,
-    },
-}
-
-impl ServerFrame {
-    /// The `type` tags of every server frame, used to tell an unknown frame from a malformed one.
-    pub const TYPES: &'static [&'static str] = &["hello", "pong", "error", "reconnect"];
-}
+/// How many recent events a conversation new to a client arrives with.
+pub const RECENT_PAGE: u32 = 50;
 
 /// Machine-readable reasons carried by [`ServerFrame::Error`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -113,6 +57,18 @@ pub enum ErrorCode {
     BinaryNotSupported,
     /// The client offered a protocol version this server does not speak; reload the page.
     UnsupportedProtocol,
+    /// A field's value breaks a rule (empty or over-long body or name, bad `client_msg_id`).
+    InvalidRequest,
+    /// The conversation or user named does not exist — or is not visible to this user.
+    NotFound,
+    /// The user may not do this here (not a member, not the owner, room not public).
+    Forbidden,
+    /// Too many frames too fast; slow down. Nothing was stored.
+    RateLimited,
+    /// A frame came before `resume`, which must come first.
+    NotResumed,
+    /// The store could not complete the request; nothing was stored, try again.
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -124,6 +80,12 @@ impl ErrorCode {
             Self::FrameTooLarge => "frame_too_large",
             Self::BinaryNotSupported => "binary_not_supported",
             Self::UnsupportedProtocol => "unsupported_protocol",
+            Self::InvalidRequest => "invalid_request",
+            Self::NotFound => "not_found",
+            Self::Forbidden => "forbidden",
+            Self::RateLimited => "rate_limited",
+            Self::NotResumed => "not_resumed",
+            Self::Unavailable => "unavailable",
         }
     }
 }
@@ -134,6 +96,8 @@ pub mod close_code {
     pub const NORMAL: u16 = 1000;
     /// The server is shutting down or draining; reconnect (RFC 6455).
     pub const GOING_AWAY: u16 = 1001;
+    /// A text frame was not valid UTF-8 (RFC 6455).
+    pub const INVALID_PAYLOAD: u16 = 1007;
     /// A frame exceeded the size limit (RFC 6455).
     pub const MESSAGE_TOO_BIG: u16 = 1009;
     /// The session or access token behind this connection was revoked (log out, password
@@ -210,6 +174,61 @@ mod tests {
         let text = encode_client(&frame);
         assert_eq!(text, r#"{"type":"ping","nonce":7}"#);
         assert_eq!(decode_client(&text), Ok(frame));
+        let frames = [
+            ClientFrame::Resume {
+                cursors: vec![Cursor {
+                    conv: ConvId(1),
+                    seq: Seq(5),
+                }],
+            },
+            ClientFrame::Send {
+                client_msg_id: ClientMsgId("abc".into()),
+                conv: ConvId(1),
+                body: "hello".into(),
+            },
+            ClientFrame::OpenDirect { user: UserId(2) },
+            ClientFrame::CreateRoom {
+                name: "r".into(),
+                public: true,
+            },
+            ClientFrame::ListRooms {},
+            ClientFrame::JoinRoom { conv: ConvId(1) },
+            ClientFrame::Invite {
+                conv: ConvId(1),
+                user: UserId(2),
+            },
+            ClientFrame::Leave { conv: ConvId(1) },
+            ClientFrame::Remove {
+                conv: ConvId(1),
+                user: UserId(2),
+            },
+            ClientFrame::Members { conv: ConvId(1) },
+            ClientFrame::History {
+                conv: ConvId(1),
+                before: Seq(10),
+                limit: 20,
+            },
+            ClientFrame::Typing { conv: ConvId(1) },
+            ClientFrame::Read {
+                conv: ConvId(1),
+                seq: Seq(3),
+            },
+        ];
+        for frame in frames {
+            let text = encode_client(&frame);
+            let tag: Tag = serde_json::from_str(&text).unwrap();
+            assert!(ClientFrame::TYPES.contains(&tag.kind.as_str()), "{text}");
+            assert_eq!(decode_client(&text), Ok(frame));
+        }
+    }
+
+    #[test]
+    fn the_sender_cannot_be_chosen_by_the_client() {
+        let forged = r#"{"type":"send","client_msg_id":"x","conv":1,"body":"hi","from":99}"#;
+        assert_eq!(
+            decode_client(forged).map_err(|e| e.code()),
+            Err(ErrorCode::MalformedFrame)
+        );
     }
 
     #[test]
@@ -222,9 +241,77 @@ mod tests {
                 heartbeat_ms: 20_000,
             },
             ServerFrame::Pong { nonce: 1 },
+            ServerFrame::error(ErrorCode::FrameTooLarge, "too big"),
             ServerFrame::Error {
-                code: ErrorCode::FrameTooLarge,
-                message: "too big".into(),
+                code: ErrorCode::RateLimited,
+                message: "slow down".into(),
+                client_msg_id: Some(ClientMsgId("m1".into())),
+            },
+            ServerFrame::Ack {
+                client_msg_id: ClientMsgId("m1".into()),
+                conv: ConvId(4),
+                seq: Seq(9),
+            },
+            ServerFrame::Event(Event {
+                conv: ConvId(4),
+                seq: Seq(9),
+                from: UserId(2),
+                at: 1_700_000_000_000,
+                body: EventBody::Message {
+                    client_msg_id: ClientMsgId("m1".into()),
+                    body: "hi <b>".into(),
+                },
+            }),
+            ServerFrame::Event(Event {
+                conv: ConvId(4),
+                seq: Seq(10),
+                from: UserId(2),
+                at: 1,
+                body: EventBody::Removed { user: UserId(3) },
+            }),
+            ServerFrame::Conversation(ConvSummary {
+                id: ConvId(4),
+                kind: ConvKind::Room,
+                name: "general".into(),
+                public: true,
+                peer: Some(UserId(1)),
+                last_seq: Seq(10),
+                read_seq: Seq(3),
+            }),
+            ServerFrame::Synced {},
+            ServerFrame::Gone { conv: ConvId(4) },
+            ServerFrame::Rooms {
+                rooms: vec![RoomListing {
+                    id: ConvId(4),
+                    name: "general".into(),
+                    members: 3,
+                }],
+            },
+            ServerFrame::Members {
+                conv: ConvId(4),
+                members: vec![Member {
+                    user: UserId(1),
+                    username: "a".into(),
+                    display_name: "A".into(),
+                    online: true,
+                }],
+            },
+            ServerFrame::History {
+                conv: ConvId(4),
+                events: vec![],
+                more: false,
+            },
+            ServerFrame::Presence {
+                user: UserId(1),
+                online: false,
+            },
+            ServerFrame::Typing {
+                conv: ConvId(4),
+                user: UserId(1),
+            },
+            ServerFrame::ReadState {
+                conv: ConvId(4),
+                seq: Seq(2),
             },
             ServerFrame::Reconnect {
                 retry_after_ms: 500,
@@ -266,6 +353,12 @@ mod tests {
             ErrorCode::FrameTooLarge,
             ErrorCode::BinaryNotSupported,
             ErrorCode::UnsupportedProtocol,
+            ErrorCode::InvalidRequest,
+            ErrorCode::NotFound,
+            ErrorCode::Forbidden,
+            ErrorCode::RateLimited,
+            ErrorCode::NotResumed,
+            ErrorCode::Unavailable,
         ] {
             assert_eq!(
                 serde_json::to_string(&code).expect("plain enum"),

@@ -5,8 +5,11 @@
 //! separate so integration tests can start the real server on `127.0.0.1:0`.
 
 pub mod accounts;
+pub mod committer;
 pub mod config;
+pub mod hub;
 pub mod live;
+pub mod requests;
 pub mod shutdown;
 pub mod socket;
 pub mod store;
@@ -28,10 +31,13 @@ use tokio::net::TcpListener;
 
 use self::{
     accounts::{Accounts, Identity},
+    committer::Committer,
     config::Config,
+    hub::Hub,
     live::Live,
+    requests::Limits,
     shutdown::Shutdown,
-    socket::{Peer, SocketSettings},
+    socket::{Peer, Services, SocketSettings},
     store::{Store, StoreError},
 };
 use crate::{
@@ -93,6 +99,8 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     /// Open sockets by credential, for revocation.
     pub live: Arc<Live>,
+    /// What every connection routes through: hub, store, committer, limits.
+    pub services: Services,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -111,8 +119,19 @@ impl AppState {
                 source,
             })?;
         let live = Arc::new(Live::default());
+        let hub = Arc::new(Hub::new(store.clone()));
+        let services = Services {
+            committer: Committer::start(store.clone(), Arc::clone(&hub)),
+            hub,
+            store: store.clone(),
+            limits: Arc::new(Limits::new(
+                config.messages_per_second,
+                config.max_body_chars,
+            )),
+        };
         Ok(Self {
             leptos_options: leptos_options(&config),
+            services,
             accounts: Arc::new(Accounts::new(store, Arc::clone(&live), &config)),
             live,
             config: Arc::new(config),
@@ -296,6 +315,7 @@ async fn ws_upgrade(
         heartbeat: state.config.heartbeat,
     };
     let shutdown = state.shutdown.clone();
+    let services = state.services.clone();
     // The library's own limit sits above ours so that a frame just over the limit still gets a
     // typed error from the socket loop; far larger ones are cut off before they are buffered.
     let hard_limit = settings.max_frame_bytes.saturating_mul(4).max(64 << 10);
@@ -306,7 +326,7 @@ async fn ws_upgrade(
             use futures::StreamExt;
             let (writer, reader) = socket.split();
             let task = async move {
-                socket::serve(writer, reader, peer, settings, shutdown.clone()).await;
+                socket::serve(writer, reader, peer, settings, shutdown.clone(), services).await;
                 // Leaves the credential's table when the socket ends.
                 drop(registration);
             };

@@ -206,7 +206,7 @@ async fn session(status: RwSignal<ConnectionStatus>, stopped: &AtomicBool) -> En
                     Ok(ServerFrame::Reconnect { retry_after_ms }) => {
                         return Ended::ServerAsked(retry_after_ms);
                     }
-                    Ok(ServerFrame::Error { code, message }) => {
+                    Ok(ServerFrame::Error { code, message, .. }) => {
                         leptos::logging::warn!(
                             "server refused a frame: {}: {message}",
                             code.as_str()

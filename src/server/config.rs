@@ -32,6 +32,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("auth.login_attempts_per_address", "20"),
     ("limits.max_frame_bytes", "65536"),
     ("limits.outbound_queue", "256"),
+    ("limits.max_body_chars", "4000"),
+    ("limits.messages_per_second", "50"),
 ];
 
 /// The server's runtime configuration, validated.
@@ -65,6 +67,10 @@ pub struct Config {
     pub max_frame_bytes: usize,
     /// Capacity of each connection's outgoing queue, in frames; overflow closes the connection.
     pub outbound_queue: usize,
+    /// The longest message body, in characters.
+    pub max_body_chars: usize,
+    /// Messages one user may send per second (all devices together; burst of the same size).
+    pub messages_per_second: u32,
 }
 
 /// Why the configuration could not be loaded. Each variant names the key and value at fault.
@@ -181,6 +187,12 @@ impl Config {
             login_per_address: src.ranged("auth.login_attempts_per_address", 1, 100_000)? as u32,
             max_frame_bytes: src.ranged("limits.max_frame_bytes", 1_024, 16 << 20)? as usize,
             outbound_queue: src.ranged("limits.outbound_queue", 1, 1 << 20)? as usize,
+            max_body_chars: src.ranged(
+                "limits.max_body_chars",
+                1,
+                crate::protocol::MAX_BODY_CHARS as u64,
+            )? as usize,
+            messages_per_second: src.ranged("limits.messages_per_second", 1, 1_000_000)? as u32,
         };
         Ok(config)
     }

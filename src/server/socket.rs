@@ -1,28 +1,37 @@
-//! The per-connection socket loop: greet, read frames, answer, say goodbye.
+//! The per-connection socket loop: greet, read frames, act on them, say goodbye.
 //!
-//! One connection runs two halves joined by a **bounded** queue of outgoing messages:
+//! One connection runs two halves joined by a **bounded** queue ([`Mailbox`]):
 //!
-//! * the *reader* decodes each client frame, checks it, and queues the answer (or a typed error);
-//! * the *writer* drains the queue into the socket and stops after it has written a close frame.
+//! * the *reader* (here) checks and decodes each client frame and hands it to
+//!   [`Connection::handle`](super::requests::Connection::handle), which answers into the queue;
+//! * the *writer* (`socket/writer.rs`) drains the queue into the socket, delivering every
+//!   conversation's events in seq order, and stops after writing a close frame.
 //!
-//! Anything that wants to talk to this client (today the reader; later the hub's fan-out) only
-//! ever `try_send`s into the queue, so a client that does not read cannot make anyone else wait:
-//! when its queue is full it is evicted with [`close_code::TOO_SLOW`] and resumes later.
+//! Anyone who wants to talk to this client (the reader, the committer's acks, the hub's fan-out)
+//! only ever `try_send`s into the queue, so a client that does not read cannot make anyone else
+//! wait: when its queue is full it is evicted with [`close_code::TOO_SLOW`] and resumes later.
 //!
 //! The loop is generic over `Sink`/`Stream` of axum messages, so unit tests drive it with plain
 //! channels and the integration tests with a real WebSocket client.
 
-use std::time::Duration;
+mod writer;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
-use futures::{Sink, SinkExt, Stream, StreamExt};
+use std::{sync::Arc, time::Duration};
+
+use axum::extract::ws::Message;
+use futures::{Sink, Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::shutdown::Shutdown;
+use super::{
+    committer::{Committer, encode},
+    hub::{Hub, Mailbox, Outgoing},
+    requests::{Connection, Limits},
+    shutdown::Shutdown,
+    store::Store,
+};
 use crate::protocol::{
-    self, ClientFrame, ErrorCode, PROTOCOL_VERSION, ProtocolVersion, ServerFrame, UserId,
-    close_code,
+    self, ErrorCode, PROTOCOL_VERSION, ProtocolVersion, ServerFrame, UserId, close_code,
 };
 
 /// How long the writer may take to flush its queue once the connection is ending.
@@ -42,6 +51,19 @@ pub struct SocketSettings {
     pub heartbeat: Duration,
 }
 
+/// The shared parts of the server every connection uses.
+#[derive(Clone)]
+pub struct Services {
+    /// Connection table and router.
+    pub hub: Arc<Hub>,
+    /// The database.
+    pub store: Store,
+    /// Group commit for messages.
+    pub committer: Committer,
+    /// Per-user rate limits.
+    pub limits: Arc<Limits>,
+}
+
 /// Who is on an accepted connection, settled at the upgrade and never changed by the client.
 #[derive(Clone, Debug)]
 pub struct Peer {
@@ -55,11 +77,12 @@ pub struct Peer {
 
 /// Runs one accepted WebSocket connection to completion.
 pub async fn serve<W, R, E>(
-    writer: W,
-    reader: R,
+    sink: W,
+    stream: R,
     peer: Peer,
     settings: SocketSettings,
     shutdown: Shutdown,
+    services: Services,
 ) where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, E>> + Unpin,
@@ -67,147 +90,120 @@ pub async fn serve<W, R, E>(
 {
     let (queue, outgoing) = mpsc::channel(settings.outbound_queue);
     let evict = CancellationToken::new();
-    let outbox = Outbox {
+    let mailbox = Mailbox {
+        user: peer.user,
         queue,
         evict: evict.clone(),
     };
+    let mut conn = Connection {
+        id: services.hub.next_conn(),
+        mailbox,
+        hub: services.hub,
+        store: services.store.clone(),
+        committer: services.committer,
+        limits: services.limits,
+        resumed: false,
+    };
 
-    let write = write_loop(writer, outgoing, evict);
+    let write = writer::run(sink, outgoing, evict, services.store, peer.user);
     tokio::pin!(write);
-    let read = read_loop(reader, outbox, peer, settings, shutdown);
+    let read = read_loop(stream, &mut conn, &peer, settings, &shutdown);
     tokio::select! {
         // The writer ended first: the client is gone or was evicted, so stop reading too.
         () = &mut write => {}
         // The reader ended (client closed, idle, shutdown): let the writer flush what is queued.
         () = read => {
+            conn.finish().await;
+            drop(conn);
             if tokio::time::timeout(FLUSH_DEADLINE, write).await.is_err() {
                 tracing::debug!("writer did not flush before the deadline");
             }
+            return;
         }
     }
+    conn.finish().await;
 }
 
-/// The sending side of one connection's queue, held by whoever produces frames for it.
-#[derive(Clone)]
-struct Outbox {
-    /// Bounded queue drained by the writer.
-    queue: mpsc::Sender<Message>,
-    /// Cancelled to make the writer close the socket at once with [`close_code::TOO_SLOW`].
-    evict: CancellationToken,
-}
-
-impl Outbox {
-    /// Queues `frame` without waiting; a full queue evicts the connection. `false` if the
-    /// connection is over.
-    fn offer(&self, frame: &ServerFrame) -> bool {
-        let text = Utf8Bytes::from(protocol::encode_server(frame));
-        match self.queue.try_send(Message::Text(text)) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::info!("outgoing queue full, evicting connection");
-                self.evict.cancel();
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
-    }
-
-    /// Queues a close frame behind everything already queued, waiting for room (bounded by the
-    /// writer's progress; the caller is ending the connection anyway).
-    async fn close(&self, code: u16, reason: &'static str) {
-        let frame = CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        };
-        let _ = self.queue.send(Message::Close(Some(frame))).await;
-    }
-}
-
-async fn write_loop<W>(
-    mut writer: W,
-    mut outgoing: mpsc::Receiver<Message>,
-    evict: CancellationToken,
-) where
-    W: Sink<Message> + Unpin,
-{
-    loop {
-        let message = tokio::select! {
-            biased;
-            () = evict.cancelled() => Message::Close(Some(CloseFrame {
-                code: close_code::TOO_SLOW,
-                reason: Utf8Bytes::from_static("outgoing queue overflowed; reconnect and resume"),
-            })),
-            next = outgoing.recv() => match next {
-                Some(message) => message,
-                None => break,
-            },
-        };
-        let is_close = matches!(message, Message::Close(_));
-        if writer.send(message).await.is_err() || is_close {
-            break;
-        }
-    }
-    let _ = writer.close().await;
+/// Queues a frame that must arrive, waiting for room (the connection is ending anyway).
+async fn say(mailbox: &Mailbox, item: Outgoing) {
+    let _ = mailbox.queue.send(item).await;
 }
 
 async fn read_loop<R, E>(
-    mut reader: R,
-    outbox: Outbox,
-    peer: Peer,
+    mut stream: R,
+    conn: &mut Connection,
+    peer: &Peer,
     settings: SocketSettings,
-    shutdown: Shutdown,
+    shutdown: &Shutdown,
 ) where
     R: Stream<Item = Result<Message, E>> + Unpin,
     E: std::fmt::Display,
 {
+    let mailbox = conn.mailbox.clone();
     if peer.offered != Some(PROTOCOL_VERSION) {
         let shown = peer
             .offered
             .map_or_else(|| "none".to_owned(), |v| v.to_string());
-        outbox.offer(&ServerFrame::Error {
-            code: ErrorCode::UnsupportedProtocol,
-            message: format!(
+        let refusal = ServerFrame::error(
+            ErrorCode::UnsupportedProtocol,
+            format!(
                 "this server speaks protocol {PROTOCOL_VERSION}, the client offered {shown}; reload the app"
             ),
-        });
-        outbox
-            .close(
+        );
+        say(&mailbox, Outgoing::Frame(encode(&refusal))).await;
+        say(
+            &mailbox,
+            Outgoing::Close(
                 close_code::PROTOCOL_MISMATCH,
                 "unsupported protocol version",
-            )
-            .await;
+            ),
+        )
+        .await;
         return;
     }
-    outbox.offer(&ServerFrame::Hello {
+    mailbox.push(Outgoing::Frame(encode(&ServerFrame::Hello {
         protocol: PROTOCOL_VERSION,
         server_version: env!("CARGO_PKG_VERSION").to_owned(),
         user: peer.user,
         heartbeat_ms: u32::try_from(settings.heartbeat.as_millis()).unwrap_or(u32::MAX),
-    });
+    })));
 
     let idle_limit = settings.heartbeat * 3;
     loop {
         let next = tokio::select! {
             () = shutdown.triggered() => {
-                outbox.offer(&ServerFrame::Reconnect { retry_after_ms: RECONNECT_HINT_MS });
-                outbox.close(close_code::GOING_AWAY, "server shutting down").await;
+                let hint = ServerFrame::Reconnect { retry_after_ms: RECONNECT_HINT_MS };
+                say(&mailbox, Outgoing::Frame(encode(&hint))).await;
+                say(&mailbox, Outgoing::Close(close_code::GOING_AWAY, "server shutting down")).await;
                 return;
             }
-            () = outbox.evict.cancelled() => return,
+            () = mailbox.evict.cancelled() => return,
             () = peer.ended.cancelled() => {
-                outbox.close(close_code::SESSION_ENDED, "session ended; log in again").await;
+                say(&mailbox, Outgoing::Close(close_code::SESSION_ENDED, "session ended; log in again")).await;
                 return;
             }
-            next = tokio::time::timeout(idle_limit, reader.next()) => next,
+            next = tokio::time::timeout(idle_limit, stream.next()) => next,
         };
         let message = match next {
             Err(_elapsed) => {
-                outbox.close(close_code::NORMAL, "no heartbeat").await;
+                say(
+                    &mailbox,
+                    Outgoing::Close(close_code::NORMAL, "no heartbeat"),
+                )
+                .await;
                 return;
             }
             Ok(None) => return,
             Ok(Some(Err(err))) => {
-                tracing::debug!(%err, "websocket read failed");
+                let text = err.to_string();
+                tracing::debug!(%text, "websocket read failed");
+                if text.contains("UTF-8") || text.contains("utf-8") {
+                    say(
+                        &mailbox,
+                        Outgoing::Close(close_code::INVALID_PAYLOAD, "text frame is not UTF-8"),
+                    )
+                    .await;
+                }
                 return;
             }
             Ok(Some(Ok(message))) => message,
@@ -215,46 +211,45 @@ async fn read_loop<R, E>(
         match message {
             Message::Text(text) => {
                 if text.len() > settings.max_frame_bytes {
-                    outbox.offer(&ServerFrame::Error {
-                        code: ErrorCode::FrameTooLarge,
-                        message: format!(
+                    let refusal = ServerFrame::error(
+                        ErrorCode::FrameTooLarge,
+                        format!(
                             "frame of {} bytes exceeds the limit of {} bytes",
                             text.len(),
                             settings.max_frame_bytes
                         ),
-                    });
-                    outbox
-                        .close(close_code::MESSAGE_TOO_BIG, "frame too large")
-                        .await;
+                    );
+                    say(&mailbox, Outgoing::Frame(encode(&refusal))).await;
+                    say(
+                        &mailbox,
+                        Outgoing::Close(close_code::MESSAGE_TOO_BIG, "frame too large"),
+                    )
+                    .await;
                     return;
                 }
-                let answer = match protocol::decode_client(text.as_str()) {
-                    Ok(ClientFrame::Ping { nonce }) => ServerFrame::Pong { nonce },
+                match protocol::decode_client(text.as_str()) {
+                    Ok(frame) => conn.handle(frame).await,
                     Err(err) => {
                         tracing::debug!(%err, "refused client frame");
-                        ServerFrame::Error {
-                            code: err.code(),
-                            message: err.to_string(),
-                        }
+                        mailbox.push(Outgoing::Frame(encode(&ServerFrame::error(
+                            err.code(),
+                            err.to_string(),
+                        ))));
                     }
-                };
-                if !outbox.offer(&answer) {
-                    return;
                 }
             }
             Message::Binary(_) => {
-                let refusal = ServerFrame::Error {
-                    code: ErrorCode::BinaryNotSupported,
-                    message: "frames are JSON text; binary frames are not part of the protocol"
-                        .into(),
-                };
-                if !outbox.offer(&refusal) {
-                    return;
-                }
+                mailbox.push(Outgoing::Frame(encode(&ServerFrame::error(
+                    ErrorCode::BinaryNotSupported,
+                    "frames are JSON text; binary frames are not part of the protocol",
+                ))));
             }
             // The WebSocket library answers pings itself; pongs need no answer.
             Message::Ping(_) | Message::Pong(_) => {}
             Message::Close(_) => return,
+        }
+        if mailbox.evict.is_cancelled() {
+            return;
         }
     }
 }
@@ -262,6 +257,7 @@ async fn read_loop<R, E>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::extract::ws::Utf8Bytes;
     use futures::channel::mpsc as chan;
 
     const SETTINGS: SocketSettings = SocketSettings {
@@ -278,9 +274,23 @@ mod tests {
         }
     }
 
+    /// Real services over a throw-away SQLite file (kept alive by the returned directory).
+    async fn services() -> (Services, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("t.db")).await.unwrap();
+        let hub = Arc::new(Hub::new(store.clone()));
+        let services = Services {
+            committer: Committer::start(store.clone(), Arc::clone(&hub)),
+            hub,
+            store,
+            limits: Arc::new(Limits::new(100, 4000)),
+        };
+        (services, dir)
+    }
+
     /// Starts a socket loop wired to channels: returns (client → server sender, server → client
     /// receiver, the loop's task).
-    fn start(
+    async fn start(
         offered: Option<ProtocolVersion>,
         shutdown: Shutdown,
     ) -> (
@@ -290,7 +300,11 @@ mod tests {
     ) {
         let (to_server, reader) = chan::unbounded();
         let (writer, from_server) = chan::unbounded();
-        let task = tokio::spawn(serve(writer, reader, peer(offered), SETTINGS, shutdown));
+        let (services, dir) = services().await;
+        let task = tokio::spawn(async move {
+            serve(writer, reader, peer(offered), SETTINGS, shutdown, services).await;
+            drop(dir);
+        });
         (to_server, from_server, task)
     }
 
@@ -314,7 +328,7 @@ mod tests {
 
     #[tokio::test]
     async fn greets_then_answers_pings() {
-        let (tx, mut rx, _task) = start(Some(PROTOCOL_VERSION), Shutdown::new());
+        let (tx, mut rx, _task) = start(Some(PROTOCOL_VERSION), Shutdown::new()).await;
         assert!(
             matches!(next_frame(&mut rx).await, ServerFrame::Hello { protocol, .. } if protocol == PROTOCOL_VERSION)
         );
@@ -325,7 +339,7 @@ mod tests {
 
     #[tokio::test]
     async fn bad_frames_get_typed_errors_and_the_connection_survives() {
-        let (tx, mut rx, _task) = start(Some(PROTOCOL_VERSION), Shutdown::new());
+        let (tx, mut rx, _task) = start(Some(PROTOCOL_VERSION), Shutdown::new()).await;
         next_frame(&mut rx).await;
         for (input, code) in [
             ("{not json", ErrorCode::MalformedFrame),
@@ -354,7 +368,7 @@ mod tests {
 
     #[tokio::test]
     async fn oversized_frame_is_refused_then_closed_with_1009() {
-        let (tx, mut rx, task) = start(Some(PROTOCOL_VERSION), Shutdown::new());
+        let (tx, mut rx, task) = start(Some(PROTOCOL_VERSION), Shutdown::new()).await;
         next_frame(&mut rx).await;
         tx.unbounded_send(text(&"x".repeat(SETTINGS.max_frame_bytes + 1)))
             .unwrap();
@@ -372,7 +386,7 @@ mod tests {
     #[tokio::test]
     async fn wrong_or_missing_protocol_version_is_told_to_reload() {
         for offered in [Some(ProtocolVersion(PROTOCOL_VERSION.0 + 1)), None] {
-            let (_tx, mut rx, task) = start(offered, Shutdown::new());
+            let (_tx, mut rx, task) = start(offered, Shutdown::new()).await;
             assert!(matches!(
                 next_frame(&mut rx).await,
                 ServerFrame::Error {
@@ -388,7 +402,7 @@ mod tests {
     #[tokio::test]
     async fn shutdown_sends_reconnect_hint_then_going_away() {
         let shutdown = Shutdown::new();
-        let (_tx, mut rx, task) = start(Some(PROTOCOL_VERSION), shutdown.clone());
+        let (_tx, mut rx, task) = start(Some(PROTOCOL_VERSION), shutdown.clone()).await;
         next_frame(&mut rx).await;
         shutdown.trigger();
         assert!(matches!(
@@ -405,7 +419,15 @@ mod tests {
         let (writer, mut rx) = chan::unbounded();
         let peer = peer(Some(PROTOCOL_VERSION));
         let ended = peer.ended.clone();
-        let task = tokio::spawn(serve(writer, reader, peer, SETTINGS, Shutdown::new()));
+        let (services, _dir) = services().await;
+        let task = tokio::spawn(serve(
+            writer,
+            reader,
+            peer,
+            SETTINGS,
+            Shutdown::new(),
+            services,
+        ));
         assert!(matches!(
             next_frame(&mut rx).await,
             ServerFrame::Hello {
@@ -423,12 +445,14 @@ mod tests {
         // A writer that never accepts anything: the queue fills and the reader must evict.
         let (to_server, reader) = chan::unbounded::<Result<Message, String>>();
         let (writer, mut from_server) = chan::channel::<Message>(0);
+        let (services, _dir) = services().await;
         let task = tokio::spawn(serve(
             writer,
             reader,
             peer(Some(PROTOCOL_VERSION)),
             SETTINGS,
             Shutdown::new(),
+            services,
         ));
         for nonce in 0..(SETTINGS.outbound_queue as u64 + 4) {
             to_server

@@ -11,7 +11,9 @@ mod sqlite;
 
 use std::path::Path;
 
-use crate::protocol::UserId;
+use crate::protocol::{
+    ClientMsgId, ConvId, ConvSummary, Event, EventBody, Member, RoomListing, Seq, UserId,
+};
 
 /// A session's or token's row id.
 pub type CredentialRowId = i64;
@@ -78,6 +80,50 @@ pub struct TokenRecord {
     pub user: UserRecord,
     /// Set once the token is revoked.
     pub revoked: bool,
+}
+
+/// A message for the group committer to store.
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    /// Where.
+    pub conv: ConvId,
+    /// Who (from the connection, never from the client).
+    pub from: UserId,
+    /// The sender's id for it; a retry with the same id is not stored twice.
+    pub client_msg_id: ClientMsgId,
+    /// The text.
+    pub body: String,
+}
+
+/// Where a [`NewMessage`] ended up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// The conversation (for a duplicate: the original's).
+    pub conv: ConvId,
+    /// Its seq.
+    pub seq: Seq,
+    /// When it was stored, Unix milliseconds.
+    pub at: i64,
+    /// A retry of an already stored message: nothing new was written.
+    pub duplicate: bool,
+}
+
+/// What authorisation needs to know about a room.
+#[derive(Clone, Copy, Debug)]
+pub struct RoomInfo {
+    /// Whether anyone may join.
+    pub public: bool,
+    /// Who may remove members.
+    pub owner: UserId,
+}
+
+/// Runs `$call` on whichever backend `$self` has, bound as `$db`.
+macro_rules! on_backend {
+    ($self:ident, $db:ident => $call:expr) => {
+        match &$self.backend {
+            Backend::Sqlite($db) => $call,
+        }
+    };
 }
 
 /// The database handle shared by every request.
@@ -225,5 +271,136 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(db) => db.revoke_token(user, id, now).await,
         }
+    }
+
+    /// Stores a batch of messages in one transaction (group commit), each at its
+    /// conversation's next seq; retries find their original instead. All or nothing.
+    pub async fn append_messages(
+        &self,
+        batch: &[NewMessage],
+        at: i64,
+    ) -> Result<Vec<Appended>, StoreError> {
+        on_backend!(self, db => db.append_messages(batch, at).await)
+    }
+
+    /// Whether `user` is a member of `conv`.
+    pub async fn is_member(&self, conv: ConvId, user: UserId) -> Result<bool, StoreError> {
+        on_backend!(self, db => db.is_member(conv, user).await)
+    }
+
+    /// The members of `conv`.
+    pub async fn members(&self, conv: ConvId) -> Result<Vec<UserId>, StoreError> {
+        on_backend!(self, db => db.members(conv).await)
+    }
+
+    /// The members of `conv`, with names.
+    pub async fn member_list(&self, conv: ConvId) -> Result<Vec<Member>, StoreError> {
+        on_backend!(self, db => db.member_list(conv).await)
+    }
+
+    /// Summaries of `user`'s conversations (or only of `only`).
+    pub async fn conversations(
+        &self,
+        user: UserId,
+        only: Option<ConvId>,
+    ) -> Result<Vec<ConvSummary>, StoreError> {
+        on_backend!(self, db => db.conversations(user, only).await)
+    }
+
+    /// Up to `limit` events of `conv` after `after`, ascending.
+    pub async fn events_after(
+        &self,
+        conv: ConvId,
+        after: Seq,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        on_backend!(self, db => db.events_after(conv, after, limit).await)
+    }
+
+    /// Up to `limit` events of `conv` before `before`, ascending.
+    pub async fn events_before(
+        &self,
+        conv: ConvId,
+        before: Seq,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        on_backend!(self, db => db.events_before(conv, before, limit).await)
+    }
+
+    /// The direct conversation of `a` and `b`, created if missing (`true` when it was).
+    pub async fn open_direct(
+        &self,
+        a: UserId,
+        b: UserId,
+        at: i64,
+    ) -> Result<(ConvId, bool), StoreError> {
+        on_backend!(self, db => db.open_direct(a, b, at).await)
+    }
+
+    /// Creates a room with `owner` as its only member; returns its `created` event.
+    pub async fn create_room(
+        &self,
+        owner: UserId,
+        name: &str,
+        public: bool,
+        at: i64,
+    ) -> Result<Event, StoreError> {
+        on_backend!(self, db => db.create_room(owner, name, public, at).await)
+    }
+
+    /// The public rooms.
+    pub async fn public_rooms(&self) -> Result<Vec<RoomListing>, StoreError> {
+        on_backend!(self, db => db.public_rooms().await)
+    }
+
+    /// A room's visibility and owner; `None` if `conv` is not a room.
+    pub async fn room(&self, conv: ConvId) -> Result<Option<RoomInfo>, StoreError> {
+        on_backend!(self, db => db.room(conv).await)
+    }
+
+    /// Whether the user exists.
+    pub async fn user_exists(&self, user: UserId) -> Result<bool, StoreError> {
+        on_backend!(self, db => db.user_exists(user).await)
+    }
+
+    /// Adds `user` to `conv` and records `body` at the next seq, atomically; `None` if they
+    /// already were a member (nothing written).
+    pub async fn add_member(
+        &self,
+        conv: ConvId,
+        user: UserId,
+        from: UserId,
+        body: EventBody,
+        at: i64,
+    ) -> Result<Option<Event>, StoreError> {
+        on_backend!(self, db => db.add_member(conv, user, from, body, at).await)
+    }
+
+    /// Removes `user` from `conv` and records `body` at the next seq, atomically; `None` if
+    /// they were not a member.
+    pub async fn remove_member(
+        &self,
+        conv: ConvId,
+        user: UserId,
+        from: UserId,
+        body: EventBody,
+        at: i64,
+    ) -> Result<Option<Event>, StoreError> {
+        on_backend!(self, db => db.remove_member(conv, user, from, body, at).await)
+    }
+
+    /// Moves the user's read position forward (never back); returns the stored one.
+    pub async fn set_read(&self, user: UserId, conv: ConvId, seq: Seq) -> Result<Seq, StoreError> {
+        on_backend!(self, db => db.set_read(user, conv, seq).await)
+    }
+
+    /// The newest seq of `conv`.
+    pub async fn last_seq(&self, conv: ConvId) -> Result<Seq, StoreError> {
+        on_backend!(self, db => db.last_seq(conv).await)
+    }
+
+    /// Everyone who shares a conversation with `user`.
+    pub async fn contacts(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
+        on_backend!(self, db => db.contacts(user).await)
     }
 }

@@ -3,6 +3,8 @@
 //! `synchronous = FULL`: a write is on disk when its transaction commits, so what the server has
 //! confirmed survives a process crash and a power loss alike.
 
+mod chat;
+
 use std::{path::Path, str::FromStr, time::Duration};
 
 use sqlx::{

@@ -1,0 +1,130 @@
+//! Group commit: every message send goes through one task that stores whatever has queued up in
+//! one transaction, then acks and fans out.
+//!
+//! Order of effects for each message: **persist** (the transaction commits, `synchronous=FULL`),
+//! then **ack** the sending connection, then **fan out** to every connection of every member.
+//! So an ack means durable, and nobody sees a message that could still be lost. Requests are
+//! taken in arrival order, so one connection's sends get increasing seqs in the order it sent
+//! them. A failed transaction stores nothing and answers every message in it with a typed
+//! `unavailable` error naming its `client_msg_id`; the client retries with the same id.
+
+use std::{
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::mpsc;
+
+use super::{
+    hub::{Hub, Mailbox, Outgoing},
+    store::{NewMessage, Store},
+};
+use crate::protocol::{self, ErrorCode, Event, EventBody, ServerFrame};
+
+/// The most messages stored in one transaction.
+pub const MAX_BATCH: usize = 512;
+/// How many sends may wait for the committer; beyond that, senders wait (backpressure).
+pub const QUEUE: usize = 8192;
+
+/// A send waiting to be stored.
+struct Pending {
+    /// The message.
+    message: NewMessage,
+    /// The sending connection, for the ack.
+    reply: Mailbox,
+}
+
+/// The handle readers submit sends through.
+#[derive(Clone)]
+pub struct Committer {
+    /// FIFO into the committer task.
+    queue: mpsc::Sender<Pending>,
+}
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Encodes a frame once, for sharing between queues.
+pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
+    Utf8Bytes::from(protocol::encode_server(frame))
+}
+
+impl Committer {
+    /// Starts the committer task.
+    pub fn start(store: Store, hub: Arc<Hub>) -> Self {
+        let (queue, incoming) = mpsc::channel(QUEUE);
+        tokio::spawn(run(store, hub, incoming));
+        Self { queue }
+    }
+
+    /// Queues a message; the ack (or error) goes to `reply`. Waits only if the committer is
+    /// [`QUEUE`] messages behind.
+    pub async fn submit(&self, message: NewMessage, reply: Mailbox) {
+        let pending = Pending { message, reply };
+        if let Err(mpsc::error::SendError(pending)) = self.queue.send(pending).await {
+            refuse(&pending, "the server is shutting down; try again");
+        }
+    }
+}
+
+fn refuse(pending: &Pending, why: &str) {
+    pending
+        .reply
+        .push(Outgoing::Frame(encode(&ServerFrame::Error {
+            code: ErrorCode::Unavailable,
+            message: why.to_owned(),
+            client_msg_id: Some(pending.message.client_msg_id.clone()),
+        })));
+}
+
+async fn run(store: Store, hub: Arc<Hub>, mut incoming: mpsc::Receiver<Pending>) {
+    let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
+    while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let messages: Vec<NewMessage> = batch.iter().map(|p| p.message.clone()).collect();
+        let at = now_ms();
+        match store.append_messages(&messages, at).await {
+            Ok(stored) => {
+                for (pending, appended) in batch.iter().zip(stored) {
+                    pending
+                        .reply
+                        .push(Outgoing::Frame(encode(&ServerFrame::Ack {
+                            client_msg_id: pending.message.client_msg_id.clone(),
+                            conv: appended.conv,
+                            seq: appended.seq,
+                        })));
+                    if appended.duplicate {
+                        continue;
+                    }
+                    let text = encode(&ServerFrame::Event(Event {
+                        conv: appended.conv,
+                        seq: appended.seq,
+                        from: pending.message.from,
+                        at: appended.at,
+                        body: EventBody::Message {
+                            client_msg_id: pending.message.client_msg_id.clone(),
+                            body: pending.message.body.clone(),
+                        },
+                    }));
+                    match hub.members(appended.conv).await {
+                        Ok(members) => hub.publish(appended.conv, appended.seq, &text, &members),
+                        // Stored and acked; members' connections will find it when they next
+                        // resume or fill a gap.
+                        Err(err) => tracing::error!(%err, "cannot load members for fan-out"),
+                    }
+                }
+            }
+            Err(err) => {
+                tracing::error!(%err, messages = batch.len(), "group commit failed");
+                for pending in &batch {
+                    refuse(pending, "the message could not be stored; send it again");
+                }
+            }
+        }
+        batch.clear();
+    }
+}

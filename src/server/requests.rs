@@ -1,0 +1,437 @@
+//! What the server does with each client frame, after it has been decoded.
+//!
+//! Authorisation is checked here, on every frame: a user reads, posts to, and learns the members
+//! of only the conversations they are in. The sender of anything is the connection's user,
+//! fixed at the upgrade; no frame carries a `from`. Every refusal is a typed `error` frame,
+//! naming the `client_msg_id` when there is one; the connection stays open.
+
+use std::{num::NonZeroU32, sync::Arc};
+
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+use super::{
+    committer::{Committer, encode, now_ms},
+    hub::{ConnId, Hub, Mailbox, Outgoing},
+    store::{NewMessage, Store, StoreError},
+};
+use crate::protocol::{
+    ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, Event, EventBody, MAX_PAGE,
+    MAX_ROOM_NAME_CHARS, Seq, ServerFrame, UserId,
+};
+
+/// Per-user rate limits shared by all connections.
+pub struct Limits {
+    /// Messages per user (all devices together).
+    messages: DefaultKeyedRateLimiter<UserId>,
+    /// Typing notices per user and conversation.
+    typing: DefaultKeyedRateLimiter<(UserId, ConvId)>,
+    /// The longest message body, in characters.
+    pub max_body_chars: usize,
+}
+
+impl Limits {
+    /// `messages_per_second` (with a burst of the same size) per user; one typing notice per
+    /// second per user and conversation.
+    pub fn new(messages_per_second: u32, max_body_chars: usize) -> Self {
+        let per_second = NonZeroU32::new(messages_per_second).unwrap_or(NonZeroU32::MIN);
+        Self {
+            messages: governor::RateLimiter::keyed(Quota::per_second(per_second)),
+            typing: governor::RateLimiter::keyed(Quota::per_second(NonZeroU32::MIN)),
+            max_body_chars,
+        }
+    }
+}
+
+/// Everything a connection's reader needs to act on frames.
+pub struct Connection {
+    /// This connection's number in the hub.
+    pub id: ConnId,
+    /// This connection's own queue (its user is the sender of everything it does).
+    pub mailbox: Mailbox,
+    /// Routing.
+    pub hub: Arc<Hub>,
+    /// Reads and membership writes.
+    pub store: Store,
+    /// Message writes.
+    pub committer: Committer,
+    /// Rate limits.
+    pub limits: Arc<Limits>,
+    /// Whether `resume` has been received (live delivery started).
+    pub resumed: bool,
+}
+
+/// A refusal to send back.
+struct Refusal {
+    code: ErrorCode,
+    message: String,
+}
+
+fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
+    Refusal {
+        code,
+        message: message.into(),
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(err: StoreError) -> Self {
+        tracing::error!(%err, "store failure while handling a frame");
+        refuse(ErrorCode::Unavailable, "temporarily unavailable; try again")
+    }
+}
+
+impl Connection {
+    fn user(&self) -> UserId {
+        self.mailbox.user
+    }
+
+    fn reply(&self, frame: &ServerFrame) {
+        self.mailbox.push(Outgoing::Frame(encode(frame)));
+    }
+
+    /// Acts on one frame. `Ping` is answered by the socket loop itself.
+    pub async fn handle(&mut self, frame: ClientFrame) {
+        let client_msg_id = match &frame {
+            ClientFrame::Send { client_msg_id, .. } => Some(client_msg_id.clone()),
+            _ => None,
+        };
+        if let Err(refusal) = self.dispatch(frame).await {
+            self.reply(&ServerFrame::Error {
+                code: refusal.code,
+                message: refusal.message,
+                client_msg_id,
+            });
+        }
+    }
+
+    async fn dispatch(&mut self, frame: ClientFrame) -> Result<(), Refusal> {
+        match frame {
+            ClientFrame::Ping { nonce } => {
+                self.reply(&ServerFrame::Pong { nonce });
+                Ok(())
+            }
+            ClientFrame::Resume { cursors } => self.resume(cursors).await,
+            ClientFrame::Send {
+                client_msg_id,
+                conv,
+                body,
+            } => self.send(client_msg_id, conv, body).await,
+            ClientFrame::OpenDirect { user } => self.open_direct(user).await,
+            ClientFrame::CreateRoom { name, public } => self.create_room(name, public).await,
+            ClientFrame::ListRooms {} => {
+                let rooms = self.store.public_rooms().await?;
+                self.reply(&ServerFrame::Rooms { rooms });
+                Ok(())
+            }
+            ClientFrame::JoinRoom { conv } => self.join(conv).await,
+            ClientFrame::Invite { conv, user } => self.invite(conv, user).await,
+            ClientFrame::Leave { conv } => self.leave(conv).await,
+            ClientFrame::Remove { conv, user } => self.remove(conv, user).await,
+            ClientFrame::Members { conv } => self.members(conv).await,
+            ClientFrame::History {
+                conv,
+                before,
+                limit,
+            } => self.history(conv, before, limit).await,
+            ClientFrame::Typing { conv } => self.typing(conv).await,
+            ClientFrame::Read { conv, seq } => self.read(conv, seq).await,
+        }
+    }
+
+    /// Refuses unless this user is a member of `conv`.
+    async fn require_member(&self, conv: ConvId) -> Result<(), Refusal> {
+        let members = self.hub.members(conv).await?;
+        if members.is_empty() {
+            Err(refuse(
+                ErrorCode::NotFound,
+                format!("no conversation {conv}"),
+            ))
+        } else if !members.contains(&self.user()) {
+            Err(refuse(
+                ErrorCode::Forbidden,
+                format!("you are not in conversation {conv}"),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn resume(&mut self, cursors: Vec<Cursor>) -> Result<(), Refusal> {
+        if self.resumed {
+            return Err(refuse(ErrorCode::InvalidRequest, "already resumed"));
+        }
+        self.resumed = true;
+        let user = self.user();
+        let came_online = self.hub.subscribe(self.id, self.mailbox.clone(), cursors);
+        let contacts = self.store.contacts(user).await?;
+        for contact in self.hub.online_among(&contacts) {
+            self.mailbox.push_ephemeral(encode(&ServerFrame::Presence {
+                user: contact,
+                online: true,
+            }));
+        }
+        if came_online {
+            let text = encode(&ServerFrame::Presence { user, online: true });
+            self.hub.ephemeral(&contacts, user, &text);
+        }
+        Ok(())
+    }
+
+    async fn send(
+        &self,
+        client_msg_id: ClientMsgId,
+        conv: ConvId,
+        body: String,
+    ) -> Result<(), Refusal> {
+        if !client_msg_id.is_valid() {
+            return Err(refuse(
+                ErrorCode::InvalidRequest,
+                "client_msg_id must be 1 to 64 printable ASCII characters",
+            ));
+        }
+        let chars = body.chars().count();
+        if body.trim().is_empty() || chars > self.limits.max_body_chars {
+            return Err(refuse(
+                ErrorCode::InvalidRequest,
+                format!(
+                    "a message is 1 to {} characters and not only spaces",
+                    self.limits.max_body_chars
+                ),
+            ));
+        }
+        self.require_member(conv).await?;
+        if self.limits.messages.check_key(&self.user()).is_err() {
+            return Err(refuse(
+                ErrorCode::RateLimited,
+                "too many messages; slow down",
+            ));
+        }
+        let message = NewMessage {
+            conv,
+            from: self.user(),
+            client_msg_id,
+            body,
+        };
+        self.committer.submit(message, self.mailbox.clone()).await;
+        Ok(())
+    }
+
+    async fn open_direct(&self, other: UserId) -> Result<(), Refusal> {
+        if other == self.user() {
+            return Err(refuse(
+                ErrorCode::InvalidRequest,
+                "a direct conversation needs another user",
+            ));
+        }
+        if !self.store.user_exists(other).await? {
+            return Err(refuse(ErrorCode::NotFound, format!("no user {other}")));
+        }
+        let (conv, created) = self.store.open_direct(self.user(), other, now_ms()).await?;
+        if created {
+            self.hub
+                .conversation_created(conv, vec![self.user(), other]);
+        } else {
+            self.mailbox.push(Outgoing::Added(conv));
+        }
+        Ok(())
+    }
+
+    async fn create_room(&self, name: String, public: bool) -> Result<(), Refusal> {
+        let name = name.trim();
+        if name.is_empty()
+            || name.chars().count() > MAX_ROOM_NAME_CHARS
+            || name.chars().any(char::is_control)
+        {
+            return Err(refuse(
+                ErrorCode::InvalidRequest,
+                format!("a room name is 1 to {MAX_ROOM_NAME_CHARS} printable characters"),
+            ));
+        }
+        let event = self
+            .store
+            .create_room(self.user(), name, public, now_ms())
+            .await?;
+        self.hub.conversation_created(event.conv, vec![self.user()]);
+        Ok(())
+    }
+
+    /// The room `conv`, or `not_found`.
+    async fn room(&self, conv: ConvId) -> Result<super::store::RoomInfo, Refusal> {
+        self.store
+            .room(conv)
+            .await?
+            .ok_or_else(|| refuse(ErrorCode::NotFound, format!("no room {conv}")))
+    }
+
+    /// Stores and announces a membership change.
+    async fn added(&self, event: Option<Event>, user: UserId) -> Result<bool, Refusal> {
+        let Some(event) = event else { return Ok(false) };
+        let text = encode(&ServerFrame::Event(event.clone()));
+        self.hub
+            .member_added(event.conv, user, event.seq, &text)
+            .await?;
+        Ok(true)
+    }
+
+    async fn join(&self, conv: ConvId) -> Result<(), Refusal> {
+        let room = self.room(conv).await?;
+        if self.hub.is_member(conv, self.user()).await? {
+            self.mailbox.push(Outgoing::Added(conv));
+            return Ok(());
+        }
+        if !room.public {
+            return Err(refuse(
+                ErrorCode::Forbidden,
+                "this room is private; ask to be invited",
+            ));
+        }
+        let event = self
+            .store
+            .add_member(
+                conv,
+                self.user(),
+                self.user(),
+                EventBody::Joined {},
+                now_ms(),
+            )
+            .await?;
+        self.added(event, self.user()).await?;
+        Ok(())
+    }
+
+    async fn invite(&self, conv: ConvId, user: UserId) -> Result<(), Refusal> {
+        self.room(conv).await?;
+        self.require_member(conv).await?;
+        if !self.store.user_exists(user).await? {
+            return Err(refuse(ErrorCode::NotFound, format!("no user {user}")));
+        }
+        let event = self
+            .store
+            .add_member(
+                conv,
+                user,
+                self.user(),
+                EventBody::Invited { user },
+                now_ms(),
+            )
+            .await?;
+        if self.added(event, user).await? {
+            Ok(())
+        } else {
+            Err(refuse(
+                ErrorCode::InvalidRequest,
+                format!("user {user} is already a member"),
+            ))
+        }
+    }
+
+    /// Removes `user` (stored first), then tells everyone.
+    async fn removed(&self, conv: ConvId, user: UserId, body: EventBody) -> Result<(), Refusal> {
+        let event = self
+            .store
+            .remove_member(conv, user, self.user(), body, now_ms())
+            .await?
+            .ok_or_else(|| refuse(ErrorCode::NotFound, format!("user {user} is not a member")))?;
+        let text = encode(&ServerFrame::Event(event.clone()));
+        self.hub
+            .member_removed(conv, user, event.seq, &text)
+            .await?;
+        Ok(())
+    }
+
+    async fn leave(&self, conv: ConvId) -> Result<(), Refusal> {
+        self.room(conv).await?;
+        self.require_member(conv).await?;
+        self.removed(conv, self.user(), EventBody::Left {}).await
+    }
+
+    async fn remove(&self, conv: ConvId, user: UserId) -> Result<(), Refusal> {
+        let room = self.room(conv).await?;
+        self.require_member(conv).await?;
+        if room.owner != self.user() {
+            return Err(refuse(
+                ErrorCode::Forbidden,
+                "only the room's owner removes members",
+            ));
+        }
+        if user == self.user() {
+            return Err(refuse(
+                ErrorCode::InvalidRequest,
+                "use leave to leave a room",
+            ));
+        }
+        self.removed(conv, user, EventBody::Removed { user }).await
+    }
+
+    async fn members(&self, conv: ConvId) -> Result<(), Refusal> {
+        self.require_member(conv).await?;
+        let mut members = self.store.member_list(conv).await?;
+        for member in &mut members {
+            member.online = self.hub.is_online(member.user);
+        }
+        self.reply(&ServerFrame::Members { conv, members });
+        Ok(())
+    }
+
+    async fn history(&self, conv: ConvId, before: Seq, limit: u32) -> Result<(), Refusal> {
+        self.require_member(conv).await?;
+        let limit = limit.clamp(1, MAX_PAGE);
+        let events = self.store.events_before(conv, before, limit).await?;
+        let more = events.first().is_some_and(|e| e.seq.0 > 1);
+        self.reply(&ServerFrame::History { conv, events, more });
+        Ok(())
+    }
+
+    async fn typing(&self, conv: ConvId) -> Result<(), Refusal> {
+        self.require_member(conv).await?;
+        if self.limits.typing.check_key(&(self.user(), conv)).is_err() {
+            return Err(refuse(
+                ErrorCode::RateLimited,
+                "typing notices at most once a second",
+            ));
+        }
+        let members = self.hub.members(conv).await?;
+        let text = encode(&ServerFrame::Typing {
+            conv,
+            user: self.user(),
+        });
+        self.hub.ephemeral(&members, self.user(), &text);
+        Ok(())
+    }
+
+    async fn read(&self, conv: ConvId, seq: Seq) -> Result<(), Refusal> {
+        self.require_member(conv).await?;
+        let last = self.store.last_seq(conv).await?;
+        if seq.0 < 0 || seq > last {
+            return Err(refuse(
+                ErrorCode::InvalidRequest,
+                format!("seq {seq} is past the end of conversation {conv} ({last})"),
+            ));
+        }
+        let stored = self.store.set_read(self.user(), conv, seq).await?;
+        let text = encode(&ServerFrame::ReadState { conv, seq: stored });
+        self.hub
+            .to_user(self.user(), Some(self.id), || Outgoing::Frame(text.clone()));
+        Ok(())
+    }
+
+    /// The connection is ending: stop live delivery and, if this was the user's last one,
+    /// tell their contacts they went offline.
+    pub async fn finish(&self) {
+        if !self.resumed {
+            return;
+        }
+        if let Some(user) = self.hub.unsubscribe(self.id) {
+            match self.store.contacts(user).await {
+                Ok(contacts) => {
+                    let text = encode(&ServerFrame::Presence {
+                        user,
+                        online: false,
+                    });
+                    self.hub.ephemeral(&contacts, user, &text);
+                }
+                Err(err) => tracing::warn!(%err, "cannot announce going offline"),
+            }
+        }
+    }
+}

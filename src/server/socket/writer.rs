@@ -1,0 +1,235 @@
+//! The writing half of a connection: drains its queue into the socket, delivering each
+//! conversation's events in seq order with no gap and no duplicate.
+//!
+//! The writer remembers, per conversation, the last seq this client has. A live event at exactly
+//! the next seq is sent as is (the shared bytes); one at or below is dropped (the client has
+//! it, e.g. from the replay); one further ahead means something is missing — the replay is still
+//! behind, or another writer's event overtook it — and the gap is filled from the store first.
+//! The same rule makes the seam between `resume`'s replay and live delivery exact.
+
+use std::collections::HashMap;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+use futures::{Sink, SinkExt};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    protocol::{
+        ConvId, Cursor, Event, MAX_PAGE, RECENT_PAGE, Seq, ServerFrame, UserId, close_code,
+    },
+    server::{
+        committer::encode,
+        hub::Outgoing,
+        store::{Store, StoreError},
+    },
+};
+
+/// How many events one store read replays.
+const REPLAY_PAGE: u32 = 1000;
+
+/// Why the writer stopped.
+enum Stop {
+    /// The socket refused a write, or a close frame was sent.
+    Done,
+    /// The store failed mid-delivery; the client must reconnect and resume.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Stop {
+    fn from(err: StoreError) -> Self {
+        Self::Store(err)
+    }
+}
+
+/// One connection's delivery state.
+struct Writer<W> {
+    /// The socket.
+    sink: W,
+    /// Where replays and gap fills come from.
+    store: Store,
+    /// Whose connection this is.
+    user: UserId,
+    /// Per conversation, the last seq this client has.
+    delivered: HashMap<ConvId, Seq>,
+}
+
+/// Runs the writer until the queue closes, a close is sent, the connection is evicted, or the
+/// socket fails.
+pub async fn run<W>(
+    sink: W,
+    mut queue: mpsc::Receiver<Outgoing>,
+    evict: CancellationToken,
+    store: Store,
+    user: UserId,
+) where
+    W: Sink<Message> + Unpin,
+{
+    let mut writer = Writer {
+        sink,
+        store,
+        user,
+        delivered: HashMap::new(),
+    };
+    loop {
+        let item = tokio::select! {
+            biased;
+            () = evict.cancelled() => Outgoing::Close(
+                close_code::TOO_SLOW,
+                "outgoing queue overflowed; reconnect and resume",
+            ),
+            next = queue.recv() => match next {
+                Some(item) => item,
+                None => break,
+            },
+        };
+        match writer.handle(item).await {
+            Ok(()) => {}
+            Err(Stop::Done) => break,
+            Err(Stop::Store(err)) => {
+                tracing::error!(%err, "delivery failed; closing so the client resumes");
+                let _ = writer
+                    .close(close_code::GOING_AWAY, "temporarily unavailable")
+                    .await;
+                break;
+            }
+        }
+    }
+    let _ = writer.sink.close().await;
+}
+
+impl<W> Writer<W>
+where
+    W: Sink<Message> + Unpin,
+{
+    async fn send(&mut self, text: Utf8Bytes) -> Result<(), Stop> {
+        self.sink
+            .send(Message::Text(text))
+            .await
+            .map_err(|_| Stop::Done)
+    }
+
+    async fn send_frame(&mut self, frame: &ServerFrame) -> Result<(), Stop> {
+        self.send(encode(frame)).await
+    }
+
+    async fn close(&mut self, code: u16, reason: &'static str) -> Result<(), Stop> {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        let _ = self.sink.send(Message::Close(Some(frame))).await;
+        Err(Stop::Done)
+    }
+
+    async fn handle(&mut self, item: Outgoing) -> Result<(), Stop> {
+        match item {
+            Outgoing::Frame(text) | Outgoing::Ephemeral(text) => self.send(text).await,
+            Outgoing::Event { conv, seq, text } => self.event(conv, seq, text).await,
+            Outgoing::Resume(cursors) => self.resume(cursors).await,
+            Outgoing::Added(conv) => self.added(conv).await,
+            Outgoing::Gone(conv) => {
+                self.delivered.remove(&conv);
+                self.send_frame(&ServerFrame::Gone { conv }).await
+            }
+            Outgoing::Close(code, reason) => self.close(code, reason).await,
+        }
+    }
+
+    /// Sends stored events, advancing the cursor.
+    async fn send_events(&mut self, events: Vec<Event>) -> Result<(), Stop> {
+        for event in events {
+            let (conv, seq) = (event.conv, event.seq);
+            self.send_frame(&ServerFrame::Event(event)).await?;
+            self.delivered.insert(conv, seq);
+        }
+        Ok(())
+    }
+
+    /// Sends every stored event of `conv` after what the client has, up to `until` (exclusive)
+    /// or to the newest.
+    async fn replay(&mut self, conv: ConvId, until: Option<Seq>) -> Result<(), Stop> {
+        loop {
+            let after = self.delivered.get(&conv).copied().unwrap_or(Seq(0));
+            let want = match until {
+                Some(until) if until.0 - after.0 - 1 <= 0 => return Ok(()),
+                Some(until) => (until.0 - after.0 - 1).min(i64::from(REPLAY_PAGE)) as u32,
+                None => REPLAY_PAGE,
+            };
+            let events = self.store.events_after(conv, after, want).await?;
+            let complete = (events.len() as u32) < want;
+            self.send_events(events).await?;
+            if complete {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn event(&mut self, conv: ConvId, seq: Seq, text: Utf8Bytes) -> Result<(), Stop> {
+        let Some(have) = self.delivered.get(&conv).copied() else {
+            // A conversation this connection was never told about: introduce it (with recent
+            // history, which will include this event or end just before it).
+            self.added(conv).await?;
+            return Box::pin(self.event(conv, seq, text)).await;
+        };
+        if seq <= have {
+            return Ok(());
+        }
+        if seq > have.next() {
+            self.replay(conv, Some(seq)).await?;
+        }
+        self.send(text).await?;
+        self.delivered.insert(conv, seq);
+        Ok(())
+    }
+
+    async fn resume(&mut self, cursors: Vec<Cursor>) -> Result<(), Stop> {
+        let conversations = self.store.conversations(self.user, None).await?;
+        let listed: HashMap<ConvId, Seq> = cursors.iter().map(|c| (c.conv, c.seq)).collect();
+        for cursor in &cursors {
+            if !conversations.iter().any(|c| c.id == cursor.conv) {
+                self.send_frame(&ServerFrame::Gone { conv: cursor.conv })
+                    .await?;
+            }
+        }
+        for summary in conversations {
+            match listed.get(&summary.id) {
+                Some(seq) => {
+                    self.delivered
+                        .insert(summary.id, Seq(seq.0.clamp(0, summary.last_seq.0)));
+                    self.replay(summary.id, None).await?;
+                }
+                None => self.introduce(summary).await?,
+            }
+        }
+        self.send_frame(&ServerFrame::Synced {}).await
+    }
+
+    async fn added(&mut self, conv: ConvId) -> Result<(), Stop> {
+        let Some(summary) = self.store.conversations(self.user, Some(conv)).await?.pop() else {
+            return Ok(());
+        };
+        if self.delivered.contains_key(&conv) {
+            self.send_frame(&ServerFrame::Conversation(summary)).await
+        } else {
+            self.introduce(summary).await
+        }
+    }
+
+    /// Announces a conversation and sends its recent history.
+    async fn introduce(&mut self, summary: crate::protocol::ConvSummary) -> Result<(), Stop> {
+        let conv = summary.id;
+        let last = summary.last_seq;
+        self.send_frame(&ServerFrame::Conversation(summary)).await?;
+        let page = self
+            .store
+            .events_before(conv, last.next(), RECENT_PAGE.min(MAX_PAGE))
+            .await?;
+        self.delivered.insert(conv, Seq(0));
+        self.send_events(page).await?;
+        // Anything stored after the summary was read arrives live or fills in as a gap.
+        let have = self.delivered.get(&conv).copied().unwrap_or(Seq(0));
+        self.delivered.insert(conv, have.max(last));
+        Ok(())
+    }
+}

@@ -1,0 +1,492 @@
+//! Conversations, members, events and read positions on SQLite.
+//!
+//! Seq assignment: `UPDATE conversations SET last_seq = last_seq + 1 … RETURNING last_seq` and the
+//! event's `INSERT` run in one transaction, so a seq is never used twice or skipped. SQLite has
+//! one writer at a time, which makes that atomic; message batches from the group committer are
+//! one transaction each.
+
+use sqlx::{Row, Sqlite as Db, Transaction, sqlite::SqliteRow};
+
+use super::Sqlite;
+use crate::{
+    protocol::{
+        ClientMsgId, ConvId, ConvKind, ConvSummary, Event, EventBody, Member, RoomListing, Seq,
+        UserId,
+    },
+    server::store::{Appended, NewMessage, RoomInfo, StoreError},
+};
+
+fn event_from(row: &SqliteRow) -> Result<Event, sqlx::Error> {
+    let kind: String = row.try_get("kind")?;
+    let body: Option<String> = row.try_get("body")?;
+    let subject: Option<i64> = row.try_get("subject_id")?;
+    let client_msg_id: Option<String> = row.try_get("client_msg_id")?;
+    let body = match kind.as_str() {
+        "message" => EventBody::Message {
+            client_msg_id: ClientMsgId(client_msg_id.unwrap_or_default()),
+            body: body.unwrap_or_default(),
+        },
+        "created" => EventBody::Created {
+            name: body.unwrap_or_default(),
+        },
+        "joined" => EventBody::Joined {},
+        "invited" => EventBody::Invited {
+            user: UserId(subject.unwrap_or_default()),
+        },
+        "left" => EventBody::Left {},
+        "removed" => EventBody::Removed {
+            user: UserId(subject.unwrap_or_default()),
+        },
+        other => {
+            return Err(sqlx::Error::Decode(
+                format!("unknown event kind {other:?}").into(),
+            ));
+        }
+    };
+    Ok(Event {
+        conv: ConvId(row.try_get("conv_id")?),
+        seq: Seq(row.try_get("seq")?),
+        from: UserId(row.try_get("sender_id")?),
+        at: row.try_get("at")?,
+        body,
+    })
+}
+
+/// The columns of `event_from`, in a `SELECT`.
+const EVENT_COLUMNS: &str = "conv_id, seq, at, sender_id, kind, body, subject_id, client_msg_id";
+
+/// Takes the next seq of `conv` and stores `body` at it, inside `tx`.
+async fn append(
+    tx: &mut Transaction<'_, Db>,
+    conv: ConvId,
+    from: UserId,
+    at: i64,
+    body: &EventBody,
+) -> Result<Seq, sqlx::Error> {
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+    )
+    .bind(conv.0)
+    .fetch_one(&mut **tx)
+    .await?;
+    let (kind, text, subject, client_msg_id) = match body {
+        EventBody::Message {
+            client_msg_id,
+            body,
+        } => (
+            "message",
+            Some(body.as_str()),
+            None,
+            Some(client_msg_id.0.as_str()),
+        ),
+        EventBody::Created { name } => ("created", Some(name.as_str()), None, None),
+        EventBody::Joined {} => ("joined", None, None, None),
+        EventBody::Invited { user } => ("invited", None, Some(user.0), None),
+        EventBody::Left {} => ("left", None, None, None),
+        EventBody::Removed { user } => ("removed", None, Some(user.0), None),
+    };
+    sqlx::query(
+        "INSERT INTO events (conv_id, seq, at, sender_id, kind, body, subject_id, client_msg_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(conv.0)
+    .bind(seq)
+    .bind(at)
+    .bind(from.0)
+    .bind(kind)
+    .bind(text)
+    .bind(subject)
+    .bind(client_msg_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Seq(seq))
+}
+
+impl Sqlite {
+    pub async fn append_messages(
+        &self,
+        batch: &[NewMessage],
+        at: i64,
+    ) -> Result<Vec<Appended>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut out = Vec::with_capacity(batch.len());
+        for message in batch {
+            let existing: Option<(i64, i64, i64)> = sqlx::query_as(
+                "SELECT conv_id, seq, at FROM events WHERE sender_id = ? AND client_msg_id = ?",
+            )
+            .bind(message.from.0)
+            .bind(&message.client_msg_id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((conv, seq, at)) = existing {
+                out.push(Appended {
+                    conv: ConvId(conv),
+                    seq: Seq(seq),
+                    at,
+                    duplicate: true,
+                });
+                continue;
+            }
+            let body = EventBody::Message {
+                client_msg_id: message.client_msg_id.clone(),
+                body: message.body.clone(),
+            };
+            let seq = append(&mut tx, message.conv, message.from, at, &body).await?;
+            out.push(Appended {
+                conv: message.conv,
+                seq,
+                at,
+                duplicate: false,
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn is_member(&self, conv: ConvId, user: UserId) -> Result<bool, StoreError> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM members WHERE conv_id = ? AND user_id = ?")
+                .bind(conv.0)
+                .bind(user.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    pub async fn members(&self, conv: ConvId) -> Result<Vec<UserId>, StoreError> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM members WHERE conv_id = ?")
+            .bind(conv.0)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(ids.into_iter().map(UserId).collect())
+    }
+
+    pub async fn member_list(&self, conv: ConvId) -> Result<Vec<Member>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.username, u.display_name FROM members m JOIN users u ON u.id = m.user_id
+             WHERE m.conv_id = ? ORDER BY u.username_key",
+        )
+        .bind(conv.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Member {
+                    user: UserId(row.try_get("id")?),
+                    username: row.try_get("username")?,
+                    display_name: row.try_get("display_name")?,
+                    online: false,
+                })
+            })
+            .collect()
+    }
+
+    /// Summaries of `user`'s conversations, or of one of them.
+    pub async fn conversations(
+        &self,
+        user: UserId,
+        only: Option<ConvId>,
+    ) -> Result<Vec<ConvSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.kind, c.name, c.public, c.owner_id, c.last_seq,
+                    COALESCE(r.seq, 0) AS read_seq,
+                    o.id AS peer_id, o.display_name AS peer_name
+             FROM members m
+             JOIN conversations c ON c.id = m.conv_id
+             LEFT JOIN read_cursors r ON r.user_id = m.user_id AND r.conv_id = c.id
+             LEFT JOIN members om ON c.kind = 'direct' AND om.conv_id = c.id AND om.user_id <> m.user_id
+             LEFT JOIN users o ON o.id = om.user_id
+             WHERE m.user_id = ? AND (? IS NULL OR c.id = ?)
+             ORDER BY c.id",
+        )
+        .bind(user.0)
+        .bind(only.map(|c| c.0))
+        .bind(only.map(|c| c.0))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let direct = row.try_get::<String, _>("kind")? == "direct";
+                let peer: Option<i64> = if direct {
+                    row.try_get("peer_id")?
+                } else {
+                    row.try_get("owner_id")?
+                };
+                Ok(ConvSummary {
+                    id: ConvId(row.try_get("id")?),
+                    kind: if direct {
+                        ConvKind::Direct
+                    } else {
+                        ConvKind::Room
+                    },
+                    name: if direct {
+                        row.try_get::<Option<String>, _>("peer_name")?
+                            .unwrap_or_default()
+                    } else {
+                        row.try_get::<Option<String>, _>("name")?
+                            .unwrap_or_default()
+                    },
+                    public: row.try_get("public")?,
+                    peer: peer.map(UserId),
+                    last_seq: Seq(row.try_get("last_seq")?),
+                    read_seq: Seq(row.try_get("read_seq")?),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn events_after(
+        &self,
+        conv: ConvId,
+        after: Seq,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+        ))
+        .bind(conv.0)
+        .bind(after.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(event_from).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn events_before(
+        &self,
+        conv: ConvId,
+        before: Seq,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE conv_id = ? AND seq < ?
+             ORDER BY seq DESC LIMIT ?"
+        ))
+        .bind(conv.0)
+        .bind(before.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut events = rows.iter().map(event_from).collect::<Result<Vec<_>, _>>()?;
+        events.reverse();
+        Ok(events)
+    }
+
+    pub async fn open_direct(
+        &self,
+        a: UserId,
+        b: UserId,
+        at: i64,
+    ) -> Result<(ConvId, bool), StoreError> {
+        let (low, high) = if a <= b { (a, b) } else { (b, a) };
+        let key = format!("{low}:{high}");
+        let mut tx = self.pool.begin().await?;
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM conversations WHERE direct_key = ?")
+                .bind(&key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(id) = existing {
+            return Ok((ConvId(id), false));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO conversations (kind, direct_key, created_at) VALUES ('direct', ?, ?)
+             RETURNING id",
+        )
+        .bind(&key)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?;
+        for user in [low, high] {
+            sqlx::query(
+                "INSERT OR IGNORE INTO members (conv_id, user_id, joined_at) VALUES (?, ?, ?)",
+            )
+            .bind(id)
+            .bind(user.0)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok((ConvId(id), true))
+    }
+
+    pub async fn create_room(
+        &self,
+        owner: UserId,
+        name: &str,
+        public: bool,
+        at: i64,
+    ) -> Result<Event, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO conversations (kind, name, public, owner_id, created_at)
+             VALUES ('room', ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(name)
+        .bind(public)
+        .bind(owner.0)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO members (conv_id, user_id, joined_at) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(owner.0)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        let body = EventBody::Created {
+            name: name.to_owned(),
+        };
+        let seq = append(&mut tx, ConvId(id), owner, at, &body).await?;
+        tx.commit().await?;
+        Ok(Event {
+            conv: ConvId(id),
+            seq,
+            from: owner,
+            at,
+            body,
+        })
+    }
+
+    pub async fn public_rooms(&self) -> Result<Vec<RoomListing>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.name, (SELECT COUNT(*) FROM members m WHERE m.conv_id = c.id) AS n
+             FROM conversations c WHERE c.kind = 'room' AND c.public = 1 ORDER BY c.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RoomListing {
+                    id: ConvId(row.try_get("id")?),
+                    name: row
+                        .try_get::<Option<String>, _>("name")?
+                        .unwrap_or_default(),
+                    members: row.try_get::<i64, _>("n")? as u32,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn room(&self, conv: ConvId) -> Result<Option<RoomInfo>, StoreError> {
+        let row = sqlx::query(
+            "SELECT public, owner_id FROM conversations WHERE id = ? AND kind = 'room'",
+        )
+        .bind(conv.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(RoomInfo {
+                public: row.try_get("public")?,
+                owner: UserId(
+                    row.try_get::<Option<i64>, _>("owner_id")?
+                        .unwrap_or_default(),
+                ),
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn user_exists(&self, user: UserId) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = ?")
+            .bind(user.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    pub async fn add_member(
+        &self,
+        conv: ConvId,
+        user: UserId,
+        from: UserId,
+        body: EventBody,
+        at: i64,
+    ) -> Result<Option<Event>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let added = sqlx::query(
+            "INSERT OR IGNORE INTO members (conv_id, user_id, joined_at) VALUES (?, ?, ?)",
+        )
+        .bind(conv.0)
+        .bind(user.0)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if added.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let seq = append(&mut tx, conv, from, at, &body).await?;
+        tx.commit().await?;
+        Ok(Some(Event {
+            conv,
+            seq,
+            from,
+            at,
+            body,
+        }))
+    }
+
+    pub async fn remove_member(
+        &self,
+        conv: ConvId,
+        user: UserId,
+        from: UserId,
+        body: EventBody,
+        at: i64,
+    ) -> Result<Option<Event>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let removed = sqlx::query("DELETE FROM members WHERE conv_id = ? AND user_id = ?")
+            .bind(conv.0)
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await?;
+        if removed.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let seq = append(&mut tx, conv, from, at, &body).await?;
+        tx.commit().await?;
+        Ok(Some(Event {
+            conv,
+            seq,
+            from,
+            at,
+            body,
+        }))
+    }
+
+    pub async fn set_read(&self, user: UserId, conv: ConvId, seq: Seq) -> Result<Seq, StoreError> {
+        let stored: i64 = sqlx::query_scalar(
+            "INSERT INTO read_cursors (user_id, conv_id, seq) VALUES (?, ?, ?)
+             ON CONFLICT (user_id, conv_id) DO UPDATE SET seq = MAX(seq, excluded.seq)
+             RETURNING seq",
+        )
+        .bind(user.0)
+        .bind(conv.0)
+        .bind(seq.0)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Seq(stored))
+    }
+
+    pub async fn last_seq(&self, conv: ConvId) -> Result<Seq, StoreError> {
+        let seq: Option<i64> =
+            sqlx::query_scalar("SELECT last_seq FROM conversations WHERE id = ?")
+                .bind(conv.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(Seq(seq.unwrap_or_default()))
+    }
+
+    pub async fn contacts(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT o.user_id FROM members m JOIN members o ON o.conv_id = m.conv_id
+             WHERE m.user_id = ? AND o.user_id <> ?",
+        )
+        .bind(user.0)
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids.into_iter().map(UserId).collect())
+    }
+}
