@@ -23,7 +23,7 @@ use super::{
 use crate::protocol::{self, ErrorCode, Event, EventBody, ServerFrame};
 
 /// The most messages stored in one transaction.
-pub const MAX_BATCH: usize = 512;
+pub const MAX_BATCH: usize = 128;
 /// How many sends may wait for the committer; beyond that, senders wait (backpressure).
 pub const QUEUE: usize = 8192;
 

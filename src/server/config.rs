@@ -31,7 +31,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("auth.login_attempts_per_account", "5"),
     ("auth.login_attempts_per_address", "20"),
     ("limits.max_frame_bytes", "65536"),
-    ("limits.outbound_queue", "256"),
+    ("limits.outbound_queue", "1024"),
     ("limits.max_body_chars", "4000"),
     ("limits.messages_per_second", "50"),
 ];

@@ -58,6 +58,8 @@ impl TestServer {
             listen: addr,
             allowed_origins: vec![format!("http://{addr}")],
             database_path: dir.path().join("switchboard.db"),
+            // Tests register many users from 127.0.0.1; the flood test sets its own limit.
+            login_per_address: 100_000,
             ..Config::default()
         };
         tweak(&mut config);
@@ -264,4 +266,158 @@ pub fn status_of(err: tungstenite::Error) -> u16 {
         tungstenite::Error::Http(response) => response.status().as_u16(),
         other => panic!("expected an HTTP refusal, got {other:?}"),
     }
+}
+
+/// A logged-in user's device: a WebSocket that has sent `resume`, with helpers to talk the
+/// protocol.
+pub struct Device {
+    /// The socket.
+    pub ws: Client,
+    /// The user.
+    pub user: protocol::UserId,
+}
+
+impl TestServer {
+    /// Registers `name` and returns its session cookie and user id.
+    pub async fn user(&self, name: &str) -> (String, protocol::UserId) {
+        let response = self
+            .api(
+                "register",
+                None,
+                &[("username", name), ("password", "correct horse battery")],
+            )
+            .await;
+        assert_eq!(response.status, 200, "register {name}: {}", response.body);
+        let account: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+        (
+            response.cookie.unwrap(),
+            protocol::UserId(account["id"].as_i64().unwrap()),
+        )
+    }
+
+    /// Opens a device for the session `cookie` and resumes with `cursors`; returns it and what
+    /// the replay delivered before `synced`.
+    pub async fn device(
+        &self,
+        cookie: &str,
+        cursors: Vec<protocol::Cursor>,
+    ) -> (Device, Vec<ServerFrame>) {
+        let mut ws = self
+            .try_ws(
+                &PROTOCOL_VERSION.to_string(),
+                Some(&self.origin()),
+                Some(cookie),
+                None,
+            )
+            .await
+            .unwrap();
+        let user = match next_frame(&mut ws).await {
+            ServerFrame::Hello { user, .. } => user,
+            other => panic!("expected hello, got {other:?}"),
+        };
+        let mut device = Device { ws, user };
+        device
+            .send(&protocol::ClientFrame::Resume { cursors })
+            .await;
+        let replay = device.until(|f| matches!(f, ServerFrame::Synced {})).await;
+        (device, replay)
+    }
+}
+
+impl Device {
+    /// Sends one frame.
+    pub async fn send(&mut self, frame: &protocol::ClientFrame) {
+        use futures::SinkExt;
+        self.ws
+            .send(Message::text(protocol::encode_client(frame)))
+            .await
+            .unwrap();
+    }
+
+    /// Sends raw text.
+    pub async fn send_text(&mut self, text: &str) {
+        use futures::SinkExt;
+        self.ws.send(Message::text(text.to_owned())).await.unwrap();
+    }
+
+    /// The next frame, skipping presence and typing.
+    pub async fn next(&mut self) -> ServerFrame {
+        loop {
+            match next_frame(&mut self.ws).await {
+                ServerFrame::Presence { .. } | ServerFrame::Typing { .. } => {}
+                frame => return frame,
+            }
+        }
+    }
+
+    /// Frames up to and including the first matching `done` (presence and typing skipped).
+    pub async fn until(&mut self, done: impl Fn(&ServerFrame) -> bool) -> Vec<ServerFrame> {
+        let mut frames = Vec::new();
+        loop {
+            let frame = self.next().await;
+            let last = done(&frame);
+            frames.push(frame);
+            if last {
+                return frames;
+            }
+        }
+    }
+
+    /// Posts a message and returns its ack (frames before it are dropped).
+    pub async fn post(&mut self, conv: protocol::ConvId, id: &str, body: &str) -> protocol::Seq {
+        self.send(&protocol::ClientFrame::Send {
+            client_msg_id: protocol::ClientMsgId(id.to_owned()),
+            conv,
+            body: body.to_owned(),
+        })
+        .await;
+        loop {
+            match self.next().await {
+                ServerFrame::Ack {
+                    client_msg_id, seq, ..
+                } if client_msg_id.0 == id => return seq,
+                ServerFrame::Error { code, message, .. } => panic!("send {id}: {code:?} {message}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// The next `conversation` frame's id.
+    pub async fn conversation(&mut self) -> protocol::ConvId {
+        loop {
+            if let ServerFrame::Conversation(summary) = self.next().await {
+                return summary.id;
+            }
+        }
+    }
+
+    /// The next error frame.
+    pub async fn error(&mut self) -> (protocol::ErrorCode, Option<protocol::ClientMsgId>) {
+        loop {
+            if let ServerFrame::Error {
+                code,
+                client_msg_id,
+                ..
+            } = self.next().await
+            {
+                return (code, client_msg_id);
+            }
+        }
+    }
+}
+
+/// The `(seq, body)` of every message event among `frames`, for `conv`.
+pub fn messages(frames: &[ServerFrame], conv: protocol::ConvId) -> Vec<(i64, String)> {
+    frames
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Event(protocol::Event {
+                conv: c,
+                seq,
+                body: protocol::EventBody::Message { body, .. },
+                ..
+            }) if *c == conv => Some((seq.0, body.clone())),
+            _ => None,
+        })
+        .collect()
 }
