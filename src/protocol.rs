@@ -165,7 +165,7 @@ pub fn encode_server(frame: &ServerFrame) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -364,6 +364,113 @@ mod tests {
                 serde_json::to_string(&code).expect("plain enum"),
                 format!("\"{}\"", code.as_str())
             );
+        }
+    }
+
+    // proptest is a dev-dependency of the native build only.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) mod generated {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Valid client frames of every kind, with arbitrary ids and text.
+        pub(crate) fn client_frame() -> impl Strategy<Value = ClientFrame> {
+            let id = any::<i64>();
+            prop_oneof![
+                any::<u64>().prop_map(|nonce| ClientFrame::Ping { nonce }),
+                proptest::collection::vec((id, id), 0..4).prop_map(|c| ClientFrame::Resume {
+                    cursors: c
+                        .into_iter()
+                        .map(|(conv, seq)| Cursor {
+                            conv: ConvId(conv),
+                            seq: Seq(seq),
+                        })
+                        .collect(),
+                }),
+                (".{0,70}", id, ".{0,200}").prop_map(|(m, conv, body)| ClientFrame::Send {
+                    client_msg_id: ClientMsgId(m),
+                    conv: ConvId(conv),
+                    body,
+                }),
+                id.prop_map(|u| ClientFrame::OpenDirect { user: UserId(u) }),
+                (".{0,80}", any::<bool>())
+                    .prop_map(|(name, public)| ClientFrame::CreateRoom { name, public }),
+                Just(ClientFrame::ListRooms {}),
+                id.prop_map(|c| ClientFrame::JoinRoom { conv: ConvId(c) }),
+                (id, id).prop_map(|(c, u)| ClientFrame::Invite {
+                    conv: ConvId(c),
+                    user: UserId(u),
+                }),
+                id.prop_map(|c| ClientFrame::Leave { conv: ConvId(c) }),
+                (id, id).prop_map(|(c, u)| ClientFrame::Remove {
+                    conv: ConvId(c),
+                    user: UserId(u),
+                }),
+                id.prop_map(|c| ClientFrame::Members { conv: ConvId(c) }),
+                (id, id, any::<u32>()).prop_map(|(c, b, limit)| ClientFrame::History {
+                    conv: ConvId(c),
+                    before: Seq(b),
+                    limit,
+                }),
+                id.prop_map(|c| ClientFrame::Typing { conv: ConvId(c) }),
+                (id, id).prop_map(|(c, s)| ClientFrame::Read {
+                    conv: ConvId(c),
+                    seq: Seq(s),
+                }),
+            ]
+        }
+
+        /// Text a client might send: valid frames, valid frames with bytes changed, cut or
+        /// spliced, and arbitrary strings.
+        pub(crate) fn client_text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                client_frame().prop_map(|f| encode_client(&f)),
+                (client_frame(), any::<prop::sample::Index>(), any::<char>()).prop_map(
+                    |(f, at, c)| {
+                        let mut chars: Vec<char> = encode_client(&f).chars().collect();
+                        let i = at.index(chars.len());
+                        chars[i] = c;
+                        chars.into_iter().collect()
+                    }
+                ),
+                (client_frame(), any::<prop::sample::Index>()).prop_map(|(f, at)| {
+                    let text = encode_client(&f);
+                    let cut = at.index(text.len());
+                    text.char_indices()
+                        .take_while(|(i, _)| *i < cut)
+                        .map(|(_, c)| c)
+                        .collect()
+                }),
+                (client_frame(), client_frame()).prop_map(|(a, b)| {
+                    let (a, b): (Vec<char>, Vec<char>) = (
+                        encode_client(&a).chars().collect(),
+                        encode_client(&b).chars().collect(),
+                    );
+                    a[..a.len() / 2].iter().chain(&b[b.len() / 2..]).collect()
+                }),
+                ".{0,300}",
+                r#"\{"type":"[a-z_]{0,12}"(,"[a-z_]{1,10}":[0-9a-z"\[\]{}]{0,10}){0,4}\}"#,
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4000))]
+
+            #[test]
+            fn decoding_any_text_never_panics_and_valid_frames_round_trip(text in client_text()) {
+                match decode_client(&text) {
+                    Ok(frame) => prop_assert_eq!(decode_client(&encode_client(&frame)), Ok(frame)),
+                    Err(err) => prop_assert!(matches!(
+                        err.code(),
+                        ErrorCode::MalformedFrame | ErrorCode::UnknownFrameType
+                    )),
+                }
+            }
+
+            #[test]
+            fn decoding_any_server_text_never_panics(text in ".{0,300}") {
+                let _ = decode_server(&text);
+            }
         }
     }
 }

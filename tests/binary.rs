@@ -173,3 +173,169 @@ async fn sigterm_says_goodbye_to_open_sockets_and_exits_cleanly() {
     let status = wait_exit(&mut child, Duration::from_secs(10));
     assert!(status.success(), "{status:?}");
 }
+
+/// Registers `name` on the server at `addr`; returns the cookie and the user id.
+async fn register(addr: &str, name: &str) -> (String, i64) {
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/api/register"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("username={name}&password=correct+horse+battery"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let account: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    (cookie, account["id"].as_i64().unwrap())
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens `/ws` with `cookie`, reads the hello, and resumes with `cursors` (JSON array).
+async fn open(addr: &str, cookie: &str, cursors: &str) -> Ws {
+    use futures::SinkExt;
+    let mut request = format!("ws://{addr}/ws?v={PROTOCOL_VERSION}")
+        .into_client_request()
+        .unwrap();
+    let headers = request.headers_mut();
+    headers.insert("origin", HeaderValue::from_static("http://test.invalid"));
+    headers.insert("cookie", HeaderValue::from_str(cookie).unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let hello = ws.next().await.unwrap().unwrap();
+    assert!(hello.to_text().unwrap().contains("\"hello\""));
+    ws.send(Message::text(format!(
+        r#"{{"type":"resume","cursors":{cursors}}}"#
+    )))
+    .await
+    .unwrap();
+    ws
+}
+
+fn start_server(dir: &std::path::Path, db: &std::path::Path) -> (Child, String) {
+    let mut child = command(dir)
+        .env("SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0")
+        .env(
+            "SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS",
+            "http://test.invalid",
+        )
+        .env("SWITCHBOARD_DATABASE_PATH", db)
+        .env("SWITCHBOARD_LIMITS_MESSAGES_PER_SECOND", "100000")
+        .env("SWITCHBOARD_LIMITS_OUTBOUND_QUEUE", "100000")
+        .spawn()
+        .unwrap();
+    let addr = listening_addr(&mut child);
+    (child, addr)
+}
+
+#[tokio::test]
+async fn kill_9_mid_stream_loses_no_acked_message_and_duplicates_none() {
+    use futures::SinkExt;
+    use std::collections::HashMap;
+    const SENT: usize = 3000;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash.db");
+    let (mut child, addr) = start_server(dir.path(), &db);
+    let (cookie, _) = register(&addr, "crasher").await;
+    let (_, peer) = register(&addr, "witness").await;
+
+    let mut ws = open(&addr, &cookie, "[]").await;
+    ws.send(Message::text(format!(
+        r#"{{"type":"open_direct","user":{peer}}}"#
+    )))
+    .await
+    .unwrap();
+    let conv = loop {
+        let frame =
+            protocol::decode_server(ws.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
+        if let ServerFrame::Conversation(summary) = frame {
+            break summary.id;
+        }
+    };
+
+    let (mut sink, mut stream) = ws.split();
+    tokio::spawn(async move {
+        for i in 0..SENT {
+            let frame =
+                format!(r#"{{"type":"send","client_msg_id":"c{i}","conv":{conv},"body":"n{i}"}}"#);
+            if sink.send(Message::text(frame)).await.is_err() {
+                break;
+            }
+        }
+    });
+    // Collect acks until a few hundred have arrived, then kill the server without warning.
+    let mut acked: HashMap<String, i64> = HashMap::new();
+    let mut killed = false;
+    while let Some(Ok(message)) = stream.next().await {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        if let Ok(ServerFrame::Ack {
+            client_msg_id, seq, ..
+        }) = protocol::decode_server(text.as_str())
+        {
+            acked.insert(client_msg_id.0, seq.0);
+        }
+        if acked.len() >= 300 && !killed {
+            Command::new("kill")
+                .args(["-KILL", &child.id().to_string()])
+                .status()
+                .unwrap();
+            killed = true;
+        }
+    }
+    assert!(killed, "the stream ended before the kill");
+    wait_exit(&mut child, Duration::from_secs(10));
+    assert!(
+        acked.len() >= 300 && acked.len() < SENT,
+        "acked {} of {SENT}",
+        acked.len()
+    );
+
+    // Restart on the same file and read everything back.
+    let (mut child, addr) = start_server(dir.path(), &db);
+    let started = Instant::now();
+    let mut ws = open(&addr, &cookie, &format!(r#"[{{"conv":{conv},"seq":0}}]"#)).await;
+    let mut stored: Vec<(i64, String)> = Vec::new();
+    loop {
+        let frame =
+            protocol::decode_server(ws.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
+        match frame {
+            ServerFrame::Event(protocol::Event {
+                seq,
+                body: protocol::EventBody::Message { client_msg_id, .. },
+                ..
+            }) => stored.push((seq.0, client_msg_id.0)),
+            ServerFrame::Synced {} => break,
+            _ => {}
+        }
+    }
+    let replay = started.elapsed();
+    let seqs: Vec<i64> = stored.iter().map(|(s, _)| *s).collect();
+    assert_eq!(
+        seqs,
+        (1..=stored.len() as i64).collect::<Vec<_>>(),
+        "no gaps"
+    );
+    let by_id: HashMap<&str, i64> = stored.iter().map(|(s, id)| (id.as_str(), *s)).collect();
+    assert_eq!(by_id.len(), stored.len(), "no client_msg_id stored twice");
+    for (id, seq) in &acked {
+        assert_eq!(
+            by_id.get(id.as_str()),
+            Some(seq),
+            "acked {id} at {seq} must survive"
+        );
+    }
+    eprintln!(
+        "kill -9: {} acked before the kill, {} stored (acked ⊆ stored), replayed in {replay:?}",
+        acked.len(),
+        stored.len()
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    wait_exit(&mut child, Duration::from_secs(10));
+}

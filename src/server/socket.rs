@@ -298,11 +298,23 @@ mod tests {
         chan::UnboundedReceiver<Message>,
         tokio::task::JoinHandle<()>,
     ) {
+        start_with(offered, shutdown, SETTINGS).await
+    }
+
+    async fn start_with(
+        offered: Option<ProtocolVersion>,
+        shutdown: Shutdown,
+        settings: SocketSettings,
+    ) -> (
+        chan::UnboundedSender<Result<Message, String>>,
+        chan::UnboundedReceiver<Message>,
+        tokio::task::JoinHandle<()>,
+    ) {
         let (to_server, reader) = chan::unbounded();
         let (writer, from_server) = chan::unbounded();
         let (services, dir) = services().await;
         let task = tokio::spawn(async move {
-            serve(writer, reader, peer(offered), SETTINGS, shutdown, services).await;
+            serve(writer, reader, peer(offered), settings, shutdown, services).await;
             drop(dir);
         });
         (to_server, from_server, task)
@@ -471,5 +483,58 @@ mod tests {
             "{last:?}"
         );
         task.await.unwrap();
+    }
+
+    mod generated {
+        use super::*;
+        use crate::protocol::tests::generated::client_text;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            /// Thousands of random, mutated and valid frames (64 cases of up to 60) through a
+            /// real socket loop and store: no panic, every answer decodes, and the connection
+            /// still answers a ping afterwards.
+            #[test]
+            fn generated_frames_never_break_the_socket_loop(
+                frames in proptest::collection::vec(
+                    client_text().prop_filter("within the frame limit", |t| {
+                        t.len() <= SETTINGS.max_frame_bytes && !t.contains("424242")
+                    }),
+                    1..60,
+                )
+            ) {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    // A queue that holds every answer: this test is about input, not eviction.
+                    let settings = SocketSettings { outbound_queue: 1024, ..SETTINGS };
+                    let (tx, mut rx, task) =
+                        start_with(Some(PROTOCOL_VERSION), Shutdown::new(), settings).await;
+                    next_frame(&mut rx).await;
+                    for frame in &frames {
+                        tx.unbounded_send(text(frame)).unwrap();
+                    }
+                    tx.unbounded_send(text(r#"{"type":"ping","nonce":424242}"#)).unwrap();
+                    loop {
+                        match rx.next().await {
+                            Some(Message::Text(answer)) => {
+                                let answer = protocol::decode_server(answer.as_str())
+                                    .expect("every server frame decodes");
+                                if answer == (ServerFrame::Pong { nonce: 424242 }) {
+                                    break;
+                                }
+                            }
+                            other => panic!("connection ended: {other:?} after {frames:?}"),
+                        }
+                    }
+                    assert!(!task.is_finished());
+                });
+            }
+        }
     }
 }
