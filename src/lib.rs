@@ -11,9 +11,11 @@
 //! ## The request path
 //!
 //! ```text
-//! browser                                          server
-//!   app (components) ── ws_client ══ /ws ══ server::socket (per connection) ── …
-//!        └──────────── both speak `protocol` (shared wire types) ────┘
+//! browser                                  server
+//!   app ── ws_client ══ /ws ══ socket ── requests ── committer ── store (persist, assign seq)
+//!                                 ▲                      │ ack, then
+//!                          writer ◄── hub (fan-out to every connection of every member)
+//!        └──── both speak `protocol` (shared wire types) ────┘
 //! ```
 //!
 //! ## Layout
@@ -25,7 +27,11 @@
 //! * `ws_client` (hydrate) — the browser's WebSocket: handshake, heartbeat, backoff, reconnect.
 //! * `server` (ssr) — axum routes and the run loop:
 //!   * `server::config` — `Leptos.toml` + `SWITCHBOARD_*` environment, validated at start-up;
-//!   * `server::socket` — one connection: greet, read and answer frames, bounded outgoing queue;
+//!   * `server::socket` — one connection: greet, check and decode frames; `socket/writer.rs`
+//!     drains its bounded queue, delivering each conversation in seq order (gap fill, dedupe);
+//!   * `server::requests` — what each client frame does; membership checked on every frame;
+//!   * `server::committer` — group commit: persist a batch, ack, then fan out;
+//!   * `server::hub` — connection table by user and conversation, fan-out, presence;
 //!   * `server::shutdown` — the shutdown signal and the wait for sockets to say goodbye;
 //!   * `server::accounts` — register, log in, sessions, tokens (Argon2id, rate limits);
 //!   * `server::live` — open sockets by credential, so revocation closes them;
