@@ -203,6 +203,10 @@ pub(crate) mod tests {
                 user: UserId(2),
             },
             ClientFrame::Members { conv: ConvId(1) },
+            ClientFrame::RenameRoom {
+                conv: ConvId(1),
+                name: "new".into(),
+            },
             ClientFrame::History {
                 conv: ConvId(1),
                 before: Seq(10),
@@ -405,6 +409,10 @@ pub(crate) mod tests {
                 (id, id).prop_map(|(c, u)| ClientFrame::Remove {
                     conv: ConvId(c),
                     user: UserId(u),
+                }),
+                (id, ".{0,80}").prop_map(|(c, name)| ClientFrame::RenameRoom {
+                    conv: ConvId(c),
+                    name,
                 }),
                 id.prop_map(|c| ClientFrame::Members { conv: ConvId(c) }),
                 (id, id, any::<u32>()).prop_map(|(c, b, limit)| ClientFrame::History {

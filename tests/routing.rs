@@ -550,9 +550,32 @@ async fn rooms_follow_their_membership_rules() {
         .await;
     assert_eq!(member.error().await.0, ErrorCode::Forbidden);
 
+    // Only the owner renames; the new name is an event every member sees.
+    outsider
+        .send(&ClientFrame::RenameRoom {
+            conv: public,
+            name: "hijacked".into(),
+        })
+        .await;
+    assert_eq!(outsider.error().await.0, ErrorCode::Forbidden);
+    owner
+        .send(&ClientFrame::RenameRoom {
+            conv: public,
+            name: "  lounge ".into(),
+        })
+        .await;
+    owner
+        .until(|f| matches!(f, ServerFrame::Event(e) if e.body == EventBody::Renamed { name: "lounge".into() }))
+        .await;
+
     // Joining a public room and leaving it are events in the room's sequence.
     outsider.send(&ClientFrame::JoinRoom { conv: public }).await;
-    assert_eq!(outsider.conversation().await, public);
+    let summary = loop {
+        if let ServerFrame::Conversation(summary) = outsider.next().await {
+            break summary;
+        }
+    };
+    assert_eq!((summary.id, summary.name.as_str()), (public, "lounge"));
     outsider.send(&ClientFrame::Leave { conv: public }).await;
     let frames = outsider
         .until(|f| matches!(f, ServerFrame::Gone { .. }))

@@ -78,6 +78,13 @@ pub enum ClientFrame {
         /// Who to remove.
         user: UserId,
     },
+    /// Renames a room the sender owns.
+    RenameRoom {
+        /// The room.
+        conv: ConvId,
+        /// Its new name, 1 to 64 characters.
+        name: String,
+    },
     /// Asks for a conversation's members.
     Members {
         /// The conversation; the sender must be a member.
@@ -119,6 +126,7 @@ impl ClientFrame {
         "invite",
         "leave",
         "remove",
+        "rename_room",
         "members",
         "history",
         "typing",
@@ -211,6 +219,11 @@ pub enum EventBody {
     Removed {
         /// The removed member.
         user: UserId,
+    },
+    /// `from` (the owner) renamed the room.
+    Renamed {
+        /// The new name.
+        name: String,
     },
 }
 

@@ -60,6 +60,21 @@ pub struct Connection {
     pub resumed: bool,
 }
 
+/// A room name, trimmed, or the refusal saying what is wrong with it.
+fn room_name(name: &str) -> Result<&str, Refusal> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_ROOM_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Err(refuse(
+            ErrorCode::InvalidRequest,
+            format!("a room name is 1 to {MAX_ROOM_NAME_CHARS} printable characters"),
+        ));
+    }
+    Ok(name)
+}
+
 /// A refusal to send back.
 struct Refusal {
     code: ErrorCode,
@@ -127,6 +142,7 @@ impl Connection {
             ClientFrame::Invite { conv, user } => self.invite(conv, user).await,
             ClientFrame::Leave { conv } => self.leave(conv).await,
             ClientFrame::Remove { conv, user } => self.remove(conv, user).await,
+            ClientFrame::RenameRoom { conv, name } => self.rename(conv, name).await,
             ClientFrame::Members { conv } => self.members(conv).await,
             ClientFrame::History {
                 conv,
@@ -237,16 +253,7 @@ impl Connection {
     }
 
     async fn create_room(&self, name: String, public: bool) -> Result<(), Refusal> {
-        let name = name.trim();
-        if name.is_empty()
-            || name.chars().count() > MAX_ROOM_NAME_CHARS
-            || name.chars().any(char::is_control)
-        {
-            return Err(refuse(
-                ErrorCode::InvalidRequest,
-                format!("a room name is 1 to {MAX_ROOM_NAME_CHARS} printable characters"),
-            ));
-        }
+        let name = room_name(&name)?;
         let event = self
             .store
             .create_room(self.user(), name, public, now_ms())
@@ -361,6 +368,25 @@ impl Connection {
             ));
         }
         self.removed(conv, user, EventBody::Removed { user }).await
+    }
+
+    async fn rename(&self, conv: ConvId, name: String) -> Result<(), Refusal> {
+        let room = self.room(conv).await?;
+        self.require_member(conv).await?;
+        if room.owner != self.user() {
+            return Err(refuse(
+                ErrorCode::Forbidden,
+                "only the room's owner renames it",
+            ));
+        }
+        let event = self
+            .store
+            .rename_room(conv, self.user(), room_name(&name)?, now_ms())
+            .await?;
+        let text = encode(&ServerFrame::Event(event.clone()));
+        let members = self.hub.members(conv).await?;
+        self.hub.publish(conv, event.seq, &text, &members);
+        Ok(())
     }
 
     async fn members(&self, conv: ConvId) -> Result<(), Refusal> {

@@ -403,4 +403,15 @@ impl Store {
     pub async fn contacts(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
         on_backend!(self, db => db.contacts(user).await)
     }
+
+    /// Renames a room and records the `renamed` event at the next seq, atomically.
+    pub async fn rename_room(
+        &self,
+        conv: ConvId,
+        from: UserId,
+        name: &str,
+        at: i64,
+    ) -> Result<Event, StoreError> {
+        on_backend!(self, db => db.rename_room(conv, from, name, at).await)
+    }
 }

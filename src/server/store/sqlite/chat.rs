@@ -37,6 +37,9 @@ fn event_from(row: &SqliteRow) -> Result<Event, sqlx::Error> {
         "removed" => EventBody::Removed {
             user: UserId(subject.unwrap_or_default()),
         },
+        "renamed" => EventBody::Renamed {
+            name: body.unwrap_or_default(),
+        },
         other => {
             return Err(sqlx::Error::Decode(
                 format!("unknown event kind {other:?}").into(),
@@ -84,6 +87,7 @@ async fn append(
         EventBody::Invited { user } => ("invited", None, Some(user.0), None),
         EventBody::Left {} => ("left", None, None, None),
         EventBody::Removed { user } => ("removed", None, Some(user.0), None),
+        EventBody::Renamed { name } => ("renamed", Some(name.as_str()), None, None),
     };
     sqlx::query(
         "INSERT INTO events (conv_id, seq, at, sender_id, kind, body, subject_id, client_msg_id)
@@ -488,5 +492,32 @@ impl Sqlite {
         .fetch_all(&self.pool)
         .await?;
         Ok(ids.into_iter().map(UserId).collect())
+    }
+
+    pub async fn rename_room(
+        &self,
+        conv: ConvId,
+        from: UserId,
+        name: &str,
+        at: i64,
+    ) -> Result<Event, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE conversations SET name = ? WHERE id = ? AND kind = 'room'")
+            .bind(name)
+            .bind(conv.0)
+            .execute(&mut *tx)
+            .await?;
+        let body = EventBody::Renamed {
+            name: name.to_owned(),
+        };
+        let seq = append(&mut tx, conv, from, at, &body).await?;
+        tx.commit().await?;
+        Ok(Event {
+            conv,
+            seq,
+            from,
+            at,
+            body,
+        })
     }
 }
