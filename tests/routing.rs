@@ -787,3 +787,40 @@ async fn watch_any(device: &mut Device, f: impl Fn(&ServerFrame) -> bool) -> boo
     }
     false
 }
+
+#[tokio::test]
+async fn leaving_and_rejoining_on_one_connection_repeats_nothing() {
+    let server = TestServer::start().await;
+    let (o, _) = server.user("host2").await;
+    let (g, _) = server.user("guest2").await;
+    let (mut host, _) = server.device(&o, vec![]).await;
+    let conv = room(&mut host, "revolving", true).await;
+    let (mut guest, _) = server.device(&g, vec![]).await;
+    guest.send(&ClientFrame::JoinRoom { conv }).await;
+    let mut seen: Vec<i64> = Vec::new();
+    let mut record = |frames: &[ServerFrame]| {
+        for frame in frames {
+            if let ServerFrame::Event(e) = frame
+                && e.conv == conv
+            {
+                seen.push(e.seq.0);
+            }
+        }
+    };
+    record(
+        &guest
+            .until(|f| matches!(f, ServerFrame::Event(e) if e.body == EventBody::Joined {}))
+            .await,
+    );
+    host.post(conv, "h1", "before leaving").await;
+    record(&guest.until(|f| matches!(f, ServerFrame::Event(e) if matches!(e.body, EventBody::Message { .. }))).await);
+    guest.send(&ClientFrame::Leave { conv }).await;
+    record(&guest.until(|f| matches!(f, ServerFrame::Gone { .. })).await);
+    host.post(conv, "h2", "while away").await;
+    guest.send(&ClientFrame::JoinRoom { conv }).await;
+    record(&guest.until(|f| matches!(f, ServerFrame::Event(e) if e.body == EventBody::Joined {} && e.seq.0 > 4)).await);
+    let mut sorted = seen.clone();
+    sorted.dedup();
+    assert_eq!(sorted, seen, "no seq delivered twice: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "in order: {seen:?}");
+}

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use super::{
     hub::{Hub, Mailbox, Outgoing},
-    store::{NewMessage, Store},
+    store::{NewMessage, Outcome, Store},
 };
 use crate::protocol::{self, ErrorCode, Event, EventBody, ServerFrame};
 
@@ -90,6 +90,16 @@ async fn run(store: Store, hub: Arc<Hub>, mut incoming: mpsc::Receiver<Pending>)
         match store.append_messages(&messages, at).await {
             Ok(stored) => {
                 for (pending, appended) in batch.iter().zip(stored) {
+                    if appended.outcome == Outcome::NotMember {
+                        pending
+                            .reply
+                            .push(Outgoing::Frame(encode(&ServerFrame::Error {
+                                code: ErrorCode::Forbidden,
+                                message: format!("you are not in conversation {}", appended.conv),
+                                client_msg_id: Some(pending.message.client_msg_id.clone()),
+                            })));
+                        continue;
+                    }
                     pending
                         .reply
                         .push(Outgoing::Frame(encode(&ServerFrame::Ack {
@@ -97,7 +107,7 @@ async fn run(store: Store, hub: Arc<Hub>, mut incoming: mpsc::Receiver<Pending>)
                             conv: appended.conv,
                             seq: appended.seq,
                         })));
-                    if appended.duplicate {
+                    if appended.outcome == Outcome::Duplicate {
                         continue;
                     }
                     let text = encode(&ServerFrame::Event(Event {

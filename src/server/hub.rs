@@ -45,6 +45,9 @@ pub enum Outgoing {
         seq: Seq,
         /// The encoded `event` frame, shared by every recipient.
         text: Utf8Bytes,
+        /// The user whose membership this event ends (left or removed), so that user's writers
+        /// deliver nothing later of this conversation even if routed from an older member list.
+        departs: Option<UserId>,
     },
     /// Replay what the client lacks (its cursors), announce what it does not know, then `synced`.
     Resume(Vec<Cursor>),
@@ -184,6 +187,11 @@ impl Hub {
             return Ok(Arc::clone(members));
         }
         let loaded = Arc::new(self.store.members(conv).await?);
+        if loaded.is_empty() {
+            // No such conversation (or nobody left in it): not worth a table entry, so probing
+            // ids cannot grow the table.
+            return Ok(loaded);
+        }
         // Another task may have loaded (or changed) it meanwhile; theirs is at least as new.
         Ok(Arc::clone(
             self.lock().members.entry(conv).or_insert(loaded),
@@ -197,7 +205,17 @@ impl Hub {
 
     /// Delivers an encoded event to every connection of every member of its conversation.
     pub fn publish(&self, conv: ConvId, seq: Seq, text: &Utf8Bytes, members: &[UserId]) {
-        let tables = self.lock();
+        Self::publish_locked(&self.lock(), conv, seq, text, members, None);
+    }
+
+    fn publish_locked(
+        tables: &Tables,
+        conv: ConvId,
+        seq: Seq,
+        text: &Utf8Bytes,
+        members: &[UserId],
+        departs: Option<UserId>,
+    ) {
         for user in members {
             for id in tables.by_user.get(user).into_iter().flatten() {
                 if let Some(mailbox) = tables.conns.get(id) {
@@ -205,6 +223,7 @@ impl Hub {
                         conv,
                         seq,
                         text: text.clone(),
+                        departs,
                     });
                 }
             }
@@ -236,7 +255,8 @@ impl Hub {
     }
 
     /// `user` joined `conv` (the store already says so): their connections learn of the
-    /// conversation first, then every member receives the event.
+    /// conversation first, then every member receives the event. The member list is changed
+    /// and published from in one critical section, so concurrent changes cannot undo each other.
     pub async fn member_added(
         &self,
         conv: ConvId,
@@ -244,23 +264,21 @@ impl Hub {
         seq: Seq,
         text: &Utf8Bytes,
     ) -> Result<(), StoreError> {
-        let members = self.members(conv).await?;
-        let members = {
-            let mut tables = self.lock();
-            let mut updated = (*members).clone();
-            if !updated.contains(&user) {
-                updated.push(user);
+        let loaded = self.members(conv).await?;
+        let mut tables = self.lock();
+        let entry = tables.members.entry(conv).or_insert(loaded);
+        let mut updated = (**entry).clone();
+        if !updated.contains(&user) {
+            updated.push(user);
+        }
+        let updated = Arc::new(updated);
+        *entry = Arc::clone(&updated);
+        for id in tables.by_user.get(&user).into_iter().flatten() {
+            if let Some(mailbox) = tables.conns.get(id) {
+                mailbox.push(Outgoing::Added(conv));
             }
-            let updated = Arc::new(updated);
-            tables.members.insert(conv, Arc::clone(&updated));
-            for id in tables.by_user.get(&user).into_iter().flatten() {
-                if let Some(mailbox) = tables.conns.get(id) {
-                    mailbox.push(Outgoing::Added(conv));
-                }
-            }
-            updated
-        };
-        self.publish(conv, seq, text, &members);
+        }
+        Self::publish_locked(&tables, conv, seq, text, &updated, None);
         Ok(())
     }
 
@@ -273,11 +291,16 @@ impl Hub {
         seq: Seq,
         text: &Utf8Bytes,
     ) -> Result<(), StoreError> {
-        let members = self.members(conv).await?;
-        self.publish(conv, seq, text, &members);
+        let loaded = self.members(conv).await?;
         let mut tables = self.lock();
-        let remaining: Vec<UserId> = members.iter().copied().filter(|u| *u != user).collect();
-        tables.members.insert(conv, Arc::new(remaining));
+        let entry = tables.members.entry(conv).or_insert(loaded);
+        let mut recipients = (**entry).clone();
+        if !recipients.contains(&user) {
+            recipients.push(user);
+        }
+        let remaining: Vec<UserId> = recipients.iter().copied().filter(|u| *u != user).collect();
+        *entry = Arc::new(remaining);
+        Self::publish_locked(&tables, conv, seq, text, &recipients, Some(user));
         for id in tables.by_user.get(&user).into_iter().flatten() {
             if let Some(mailbox) = tables.conns.get(id) {
                 mailbox.push(Outgoing::Gone(conv));

@@ -15,8 +15,8 @@ use super::{
     store::{NewMessage, Store, StoreError},
 };
 use crate::protocol::{
-    ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, Event, EventBody, MAX_PAGE,
-    MAX_ROOM_NAME_CHARS, Seq, ServerFrame, UserId,
+    ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, EventBody, MAX_PAGE, MAX_ROOM_NAME_CHARS,
+    Seq, ServerFrame, UserId,
 };
 
 /// Per-user rate limits shared by all connections.
@@ -30,6 +30,16 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// Forgets idle keys once the tables grow, so they stay bounded by recent activity.
+    fn tidy(&self) {
+        if self.messages.len() > 10_000 {
+            self.messages.retain_recent();
+        }
+        if self.typing.len() > 10_000 {
+            self.typing.retain_recent();
+        }
+    }
+
     /// `messages_per_second` (with a burst of the same size) per user; one typing notice per
     /// second per user and conversation.
     pub fn new(messages_per_second: u32, max_body_chars: usize) -> Self {
@@ -58,6 +68,54 @@ pub struct Connection {
     pub limits: Arc<Limits>,
     /// Whether `resume` has been received (live delivery started).
     pub resumed: bool,
+}
+
+/// Runs a store-then-hub change to completion on its own task, so that the hub's tables never
+/// miss a committed change even if this connection's reader is dropped halfway (eviction).
+async fn detached<T: Send + 'static>(
+    change: impl Future<Output = Result<T, Refusal>> + Send + 'static,
+) -> Result<T, Refusal> {
+    tokio::spawn(change).await.unwrap_or_else(|_| {
+        Err(refuse(
+            ErrorCode::Unavailable,
+            "temporarily unavailable; try again",
+        ))
+    })
+}
+
+/// Stores a membership addition and announces it; `false` if the user already was a member.
+async fn add_member(
+    store: Store,
+    hub: Arc<Hub>,
+    conv: ConvId,
+    user: UserId,
+    from: UserId,
+    body: EventBody,
+) -> Result<bool, Refusal> {
+    let Some(event) = store.add_member(conv, user, from, body, now_ms()).await? else {
+        return Ok(false);
+    };
+    let text = encode(&ServerFrame::Event(event.clone()));
+    hub.member_added(conv, user, event.seq, &text).await?;
+    Ok(true)
+}
+
+/// Stores a membership removal and announces it.
+async fn remove_member(
+    store: Store,
+    hub: Arc<Hub>,
+    conv: ConvId,
+    user: UserId,
+    from: UserId,
+    body: EventBody,
+) -> Result<(), Refusal> {
+    let event = store
+        .remove_member(conv, user, from, body, now_ms())
+        .await?
+        .ok_or_else(|| refuse(ErrorCode::NotFound, format!("user {user} is not a member")))?;
+    let text = encode(&ServerFrame::Event(event.clone()));
+    hub.member_removed(conv, user, event.seq, &text).await?;
+    Ok(())
 }
 
 /// A room name, trimmed, or the refusal saying what is wrong with it.
@@ -98,6 +156,16 @@ impl From<StoreError> for Refusal {
 impl Connection {
     fn user(&self) -> UserId {
         self.mailbox.user
+    }
+
+    /// Owned handles for work that must outlive this connection's reader.
+    fn owned(&self) -> (Store, Arc<Hub>, UserId, Mailbox) {
+        (
+            self.store.clone(),
+            Arc::clone(&self.hub),
+            self.user(),
+            self.mailbox.clone(),
+        )
     }
 
     fn reply(&self, frame: &ServerFrame) {
@@ -186,7 +254,8 @@ impl Connection {
                 online: true,
             }));
         }
-        if came_online {
+        // Re-checked after the await: a later edge may already have overtaken this one.
+        if came_online && self.hub.is_online(user) {
             let text = encode(&ServerFrame::Presence { user, online: true });
             self.hub.ephemeral(&contacts, user, &text);
         }
@@ -216,6 +285,7 @@ impl Connection {
             ));
         }
         self.require_member(conv).await?;
+        self.limits.tidy();
         if self.limits.messages.check_key(&self.user()).is_err() {
             return Err(refuse(
                 ErrorCode::RateLimited,
@@ -270,16 +340,6 @@ impl Connection {
             .ok_or_else(|| refuse(ErrorCode::NotFound, format!("no room {conv}")))
     }
 
-    /// Stores and announces a membership change.
-    async fn added(&self, event: Option<Event>, user: UserId) -> Result<bool, Refusal> {
-        let Some(event) = event else { return Ok(false) };
-        let text = encode(&ServerFrame::Event(event.clone()));
-        self.hub
-            .member_added(event.conv, user, event.seq, &text)
-            .await?;
-        Ok(true)
-    }
-
     async fn join(&self, conv: ConvId) -> Result<(), Refusal> {
         let room = self.room(conv).await?;
         if self.hub.is_member(conv, self.user()).await? {
@@ -292,17 +352,12 @@ impl Connection {
                 "this room is private; ask to be invited",
             ));
         }
-        let event = self
-            .store
-            .add_member(
-                conv,
-                self.user(),
-                self.user(),
-                EventBody::Joined {},
-                now_ms(),
-            )
-            .await?;
-        self.added(event, self.user()).await?;
+        let (store, hub, me, _) = self.owned();
+        let joined = detached(add_member(store, hub, conv, me, me, EventBody::Joined {})).await?;
+        if !joined {
+            // Someone else's request added this user meanwhile: still answer.
+            self.mailbox.push(Outgoing::Added(conv));
+        }
         Ok(())
     }
 
@@ -312,17 +367,9 @@ impl Connection {
         if !self.store.user_exists(user).await? {
             return Err(refuse(ErrorCode::NotFound, format!("no user {user}")));
         }
-        let event = self
-            .store
-            .add_member(
-                conv,
-                user,
-                self.user(),
-                EventBody::Invited { user },
-                now_ms(),
-            )
-            .await?;
-        if self.added(event, user).await? {
+        let (store, hub, me, _) = self.owned();
+        let body = EventBody::Invited { user };
+        if detached(add_member(store, hub, conv, user, me, body)).await? {
             Ok(())
         } else {
             Err(refuse(
@@ -332,24 +379,11 @@ impl Connection {
         }
     }
 
-    /// Removes `user` (stored first), then tells everyone.
-    async fn removed(&self, conv: ConvId, user: UserId, body: EventBody) -> Result<(), Refusal> {
-        let event = self
-            .store
-            .remove_member(conv, user, self.user(), body, now_ms())
-            .await?
-            .ok_or_else(|| refuse(ErrorCode::NotFound, format!("user {user} is not a member")))?;
-        let text = encode(&ServerFrame::Event(event.clone()));
-        self.hub
-            .member_removed(conv, user, event.seq, &text)
-            .await?;
-        Ok(())
-    }
-
     async fn leave(&self, conv: ConvId) -> Result<(), Refusal> {
         self.room(conv).await?;
         self.require_member(conv).await?;
-        self.removed(conv, self.user(), EventBody::Left {}).await
+        let (store, hub, me, _) = self.owned();
+        detached(remove_member(store, hub, conv, me, me, EventBody::Left {})).await
     }
 
     async fn remove(&self, conv: ConvId, user: UserId) -> Result<(), Refusal> {
@@ -367,7 +401,16 @@ impl Connection {
                 "use leave to leave a room",
             ));
         }
-        self.removed(conv, user, EventBody::Removed { user }).await
+        let (store, hub, me, _) = self.owned();
+        detached(remove_member(
+            store,
+            hub,
+            conv,
+            user,
+            me,
+            EventBody::Removed { user },
+        ))
+        .await
     }
 
     async fn rename(&self, conv: ConvId, name: String) -> Result<(), Refusal> {
@@ -379,14 +422,16 @@ impl Connection {
                 "only the room's owner renames it",
             ));
         }
-        let event = self
-            .store
-            .rename_room(conv, self.user(), room_name(&name)?, now_ms())
-            .await?;
-        let text = encode(&ServerFrame::Event(event.clone()));
-        let members = self.hub.members(conv).await?;
-        self.hub.publish(conv, event.seq, &text, &members);
-        Ok(())
+        let name = room_name(&name)?.to_owned();
+        let (store, hub, me, _) = self.owned();
+        detached(async move {
+            let event = store.rename_room(conv, me, &name, now_ms()).await?;
+            let text = encode(&ServerFrame::Event(event.clone()));
+            let members = hub.members(conv).await?;
+            hub.publish(conv, event.seq, &text, &members);
+            Ok(())
+        })
+        .await
     }
 
     async fn members(&self, conv: ConvId) -> Result<(), Refusal> {
@@ -449,13 +494,15 @@ impl Connection {
         }
         if let Some(user) = self.hub.unsubscribe(self.id) {
             match self.store.contacts(user).await {
-                Ok(contacts) => {
+                // Re-checked after the await: the user may be back already.
+                Ok(contacts) if !self.hub.is_online(user) => {
                     let text = encode(&ServerFrame::Presence {
                         user,
                         online: false,
                     });
                     self.hub.ephemeral(&contacts, user, &text);
                 }
+                Ok(_) => {}
                 Err(err) => tracing::warn!(%err, "cannot announce going offline"),
             }
         }

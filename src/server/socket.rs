@@ -124,9 +124,13 @@ pub async fn serve<W, R, E>(
     conn.finish().await;
 }
 
-/// Queues a frame that must arrive, waiting for room (the connection is ending anyway).
+/// Queues a frame that must arrive, waiting a little for room (the connection is ending
+/// anyway); a client that has not made room by then is evicted instead.
 async fn say(mailbox: &Mailbox, item: Outgoing) {
-    let _ = mailbox.queue.send(item).await;
+    match tokio::time::timeout(FLUSH_DEADLINE, mailbox.queue.send(item)).await {
+        Ok(_) => {}
+        Err(_elapsed) => mailbox.evict.cancel(),
+    }
 }
 
 async fn read_loop<R, E>(

@@ -95,17 +95,28 @@ pub struct NewMessage {
     pub body: String,
 }
 
+/// What became of a [`NewMessage`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored at a new seq.
+    Stored,
+    /// A retry of an already stored message: nothing new was written; `seq` is the original's.
+    Duplicate,
+    /// The sender is not (or no longer) a member: nothing was written.
+    NotMember,
+}
+
 /// Where a [`NewMessage`] ended up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Appended {
     /// The conversation (for a duplicate: the original's).
     pub conv: ConvId,
-    /// Its seq.
+    /// Its seq (0 when not stored).
     pub seq: Seq,
     /// When it was stored, Unix milliseconds.
     pub at: i64,
-    /// A retry of an already stored message: nothing new was written.
-    pub duplicate: bool,
+    /// Stored, duplicate, or refused.
+    pub outcome: Outcome,
 }
 
 /// What authorisation needs to know about a room.
@@ -274,7 +285,8 @@ impl Store {
     }
 
     /// Stores a batch of messages in one transaction (group commit), each at its
-    /// conversation's next seq; retries find their original instead. All or nothing.
+    /// conversation's next seq; retries find their original instead, and a sender who is not a
+    /// member (checked in the same transaction) stores nothing. All or nothing.
     pub async fn append_messages(
         &self,
         batch: &[NewMessage],

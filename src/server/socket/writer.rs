@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     protocol::{
-        ConvId, Cursor, Event, MAX_PAGE, RECENT_PAGE, Seq, ServerFrame, UserId, close_code,
+        ConvId, Cursor, Event, EventBody, MAX_PAGE, RECENT_PAGE, Seq, ServerFrame, UserId,
+        close_code,
     },
     server::{
         committer::encode,
@@ -52,6 +53,9 @@ struct Writer<W> {
     user: UserId,
     /// Per conversation, the last seq this client has.
     delivered: HashMap<ConvId, Seq>,
+    /// Conversations this user left or was removed from, with the last seq the client has:
+    /// later events are not theirs to see, and a rejoin continues from there without repeats.
+    departed: HashMap<ConvId, Seq>,
 }
 
 /// Runs the writer until the queue closes, a close is sent, the connection is evicted, or the
@@ -70,6 +74,7 @@ pub async fn run<W>(
         store,
         user,
         delivered: HashMap::new(),
+        departed: HashMap::new(),
     };
     loop {
         let item = tokio::select! {
@@ -125,23 +130,58 @@ where
     async fn handle(&mut self, item: Outgoing) -> Result<(), Stop> {
         match item {
             Outgoing::Frame(text) | Outgoing::Ephemeral(text) => self.send(text).await,
-            Outgoing::Event { conv, seq, text } => self.event(conv, seq, text).await,
+            Outgoing::Event {
+                conv,
+                seq,
+                text,
+                departs,
+            } => self.event(conv, seq, text, departs).await,
             Outgoing::Resume(cursors) => self.resume(cursors).await,
             Outgoing::Added(conv) => self.added(conv).await,
             Outgoing::Gone(conv) => {
-                self.delivered.remove(&conv);
+                if let Some(seq) = self.delivered.remove(&conv) {
+                    self.departed.insert(conv, seq);
+                }
                 self.send_frame(&ServerFrame::Gone { conv }).await
             }
             Outgoing::Close(code, reason) => self.close(code, reason).await,
         }
     }
 
-    /// Sends stored events, advancing the cursor.
+    /// Whether `event` ends this user's membership (they left or were removed).
+    fn departs(&self, event: &Event) -> bool {
+        match &event.body {
+            EventBody::Left {} => event.from == self.user,
+            EventBody::Removed { user } => *user == self.user,
+            _ => false,
+        }
+    }
+
+    /// The user's membership of `conv` ended at `seq` (already sent): nothing later is theirs.
+    fn depart(&mut self, conv: ConvId, seq: Seq) {
+        self.delivered.remove(&conv);
+        self.departed.insert(conv, seq);
+    }
+
+    /// Sends stored events the client does not have, advancing the cursor; stops after one that
+    /// ends the user's membership.
     async fn send_events(&mut self, events: Vec<Event>) -> Result<(), Stop> {
         for event in events {
             let (conv, seq) = (event.conv, event.seq);
+            let Some(have) = self.delivered.get(&conv).copied() else {
+                return Ok(());
+            };
+            if seq <= have {
+                continue;
+            }
+            let departs = self.departs(&event);
             self.send_frame(&ServerFrame::Event(event)).await?;
             self.delivered.insert(conv, seq);
+            // An old departure followed by a rejoin is history; only a final one ends delivery.
+            if departs && !self.store.is_member(conv, self.user).await? {
+                self.depart(conv, seq);
+                return Ok(());
+            }
         }
         Ok(())
     }
@@ -150,7 +190,9 @@ where
     /// or to the newest.
     async fn replay(&mut self, conv: ConvId, until: Option<Seq>) -> Result<(), Stop> {
         loop {
-            let after = self.delivered.get(&conv).copied().unwrap_or(Seq(0));
+            let Some(after) = self.delivered.get(&conv).copied() else {
+                return Ok(());
+            };
             let want = match until {
                 Some(until) if until.0 - after.0 - 1 <= 0 => return Ok(()),
                 Some(until) => (until.0 - after.0 - 1).min(i64::from(REPLAY_PAGE)) as u32,
@@ -165,21 +207,40 @@ where
         }
     }
 
-    async fn event(&mut self, conv: ConvId, seq: Seq, text: Utf8Bytes) -> Result<(), Stop> {
-        let Some(have) = self.delivered.get(&conv).copied() else {
+    async fn event(
+        &mut self,
+        conv: ConvId,
+        seq: Seq,
+        text: Utf8Bytes,
+        departs: Option<UserId>,
+    ) -> Result<(), Stop> {
+        if self.departed.contains_key(&conv) {
+            // Routed from a member list read before this user left: not theirs any more.
+            return Ok(());
+        }
+        if !self.delivered.contains_key(&conv) {
             // A conversation this connection was never told about: introduce it (with recent
             // history, which will include this event or end just before it).
             self.added(conv).await?;
-            return Box::pin(self.event(conv, seq, text)).await;
+        }
+        let Some(have) = self.delivered.get(&conv).copied() else {
+            return Ok(());
         };
         if seq <= have {
             return Ok(());
         }
         if seq > have.next() {
             self.replay(conv, Some(seq)).await?;
+            if !self.delivered.contains_key(&conv) {
+                // The gap held this user's departure.
+                return Ok(());
+            }
         }
         self.send(text).await?;
         self.delivered.insert(conv, seq);
+        if departs == Some(self.user) {
+            self.depart(conv, seq);
+        }
         Ok(())
     }
 
@@ -195,8 +256,10 @@ where
         for summary in conversations {
             match listed.get(&summary.id) {
                 Some(seq) => {
-                    self.delivered
-                        .insert(summary.id, Seq(seq.0.clamp(0, summary.last_seq.0)));
+                    let cursor = Seq(seq.0.clamp(0, summary.last_seq.0));
+                    let have = self.delivered.get(&summary.id).copied().unwrap_or(cursor);
+                    self.departed.remove(&summary.id);
+                    self.delivered.insert(summary.id, have.max(cursor));
                     self.replay(summary.id, None).await?;
                 }
                 None => self.introduce(summary).await?,
@@ -209,6 +272,12 @@ where
         let Some(summary) = self.store.conversations(self.user, Some(conv)).await?.pop() else {
             return Ok(());
         };
+        if let Some(seq) = self.departed.remove(&conv) {
+            // Back after leaving: continue from what the client has, without repeats.
+            self.delivered.insert(conv, seq);
+            self.send_frame(&ServerFrame::Conversation(summary)).await?;
+            return self.replay(conv, None).await;
+        }
         if self.delivered.contains_key(&conv) {
             self.send_frame(&ServerFrame::Conversation(summary)).await
         } else {
@@ -225,11 +294,13 @@ where
             .store
             .events_before(conv, last.next(), RECENT_PAGE.min(MAX_PAGE))
             .await?;
-        self.delivered.insert(conv, Seq(0));
+        // Never repeat what this connection already delivered.
+        self.delivered.entry(conv).or_insert(Seq(0));
         self.send_events(page).await?;
         // Anything stored after the summary was read arrives live or fills in as a gap.
-        let have = self.delivered.get(&conv).copied().unwrap_or(Seq(0));
-        self.delivered.insert(conv, have.max(last));
+        if let Some(have) = self.delivered.get(&conv).copied() {
+            self.delivered.insert(conv, have.max(last));
+        }
         Ok(())
     }
 }

@@ -1,7 +1,9 @@
 //! The SQLite backend: one file, WAL mode, migrations from `migrations/sqlite` applied at open.
 //!
 //! `synchronous = FULL`: a write is on disk when its transaction commits, so what the server has
-//! confirmed survives a process crash and a power loss alike.
+//! confirmed survives a process crash and a power loss alike. Write transactions start with
+//! `BEGIN IMMEDIATE`: they take the write lock up front and wait for it (busy timeout), instead
+//! of reading first and failing with SQLITE_BUSY when another writer got in between.
 
 mod chat;
 
@@ -116,7 +118,7 @@ impl Sqlite {
         keep_session: CredentialRowId,
         now: i64,
     ) -> Result<Vec<CredentialRowId>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
             .bind(password_hash)
             .bind(user.0)

@@ -13,7 +13,7 @@ use crate::{
         ClientMsgId, ConvId, ConvKind, ConvSummary, Event, EventBody, Member, RoomListing, Seq,
         UserId,
     },
-    server::store::{Appended, NewMessage, RoomInfo, StoreError},
+    server::store::{Appended, NewMessage, Outcome, RoomInfo, StoreError},
 };
 
 fn event_from(row: &SqliteRow) -> Result<Event, sqlx::Error> {
@@ -112,7 +112,7 @@ impl Sqlite {
         batch: &[NewMessage],
         at: i64,
     ) -> Result<Vec<Appended>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut out = Vec::with_capacity(batch.len());
         for message in batch {
             let existing: Option<(i64, i64, i64)> = sqlx::query_as(
@@ -127,7 +127,24 @@ impl Sqlite {
                     conv: ConvId(conv),
                     seq: Seq(seq),
                     at,
-                    duplicate: true,
+                    outcome: Outcome::Duplicate,
+                });
+                continue;
+            }
+            // The authoritative membership check, in the transaction that would store the
+            // message: a member removed since the request was checked cannot post.
+            let member: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM members WHERE conv_id = ? AND user_id = ?")
+                    .bind(message.conv.0)
+                    .bind(message.from.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if member.is_none() {
+                out.push(Appended {
+                    conv: message.conv,
+                    seq: Seq(0),
+                    at,
+                    outcome: Outcome::NotMember,
                 });
                 continue;
             }
@@ -140,7 +157,7 @@ impl Sqlite {
                 conv: message.conv,
                 seq,
                 at,
-                duplicate: false,
+                outcome: Outcome::Stored,
             });
         }
         tx.commit().await?;
@@ -284,7 +301,7 @@ impl Sqlite {
     ) -> Result<(ConvId, bool), StoreError> {
         let (low, high) = if a <= b { (a, b) } else { (b, a) };
         let key = format!("{low}:{high}");
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let existing: Option<i64> =
             sqlx::query_scalar("SELECT id FROM conversations WHERE direct_key = ?")
                 .bind(&key)
@@ -293,6 +310,7 @@ impl Sqlite {
         if let Some(id) = existing {
             return Ok((ConvId(id), false));
         }
+        // BEGIN IMMEDIATE holds the write lock, so no one can create this pair meanwhile.
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO conversations (kind, direct_key, created_at) VALUES ('direct', ?, ?)
              RETURNING id",
@@ -322,7 +340,7 @@ impl Sqlite {
         public: bool,
         at: i64,
     ) -> Result<Event, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO conversations (kind, name, public, owner_id, created_at)
              VALUES ('room', ?, ?, ?, ?) RETURNING id",
@@ -408,7 +426,7 @@ impl Sqlite {
         body: EventBody,
         at: i64,
     ) -> Result<Option<Event>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let added = sqlx::query(
             "INSERT OR IGNORE INTO members (conv_id, user_id, joined_at) VALUES (?, ?, ?)",
         )
@@ -439,7 +457,7 @@ impl Sqlite {
         body: EventBody,
         at: i64,
     ) -> Result<Option<Event>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let removed = sqlx::query("DELETE FROM members WHERE conv_id = ? AND user_id = ?")
             .bind(conv.0)
             .bind(user.0)
@@ -501,7 +519,7 @@ impl Sqlite {
         name: &str,
         at: i64,
     ) -> Result<Event, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("UPDATE conversations SET name = ? WHERE id = ? AND kind = 'room'")
             .bind(name)
             .bind(conv.0)
