@@ -5,6 +5,7 @@
 //! (`crate::ws_client`) drives it and [`connection::ConnectionIndicator`] shows it.
 
 pub mod account;
+pub mod chat;
 pub mod connection;
 
 use leptos::prelude::*;
@@ -17,6 +18,7 @@ use leptos_router::{
 
 use self::{
     account::{AccountBar, LoginPage, RegisterPage, Session, SettingsPage},
+    chat::{Chat, ChatScreen, ConversationPage},
     connection::ConnectionStatus,
 };
 
@@ -46,6 +48,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(RwSignal::new(ConnectionStatus::Connecting));
+    provide_context(Chat::new());
 
     view! {
         <Stylesheet id="leptos" href="/pkg/switchboard.css" />
@@ -75,6 +78,7 @@ fn Layout() -> impl IntoView {
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("register") view=RegisterPage ssr=SsrMode::Async />
                     <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("c/:id") view=ConversationPage ssr=SsrMode::Async />
                 </Routes>
             </main>
     }
@@ -94,14 +98,7 @@ fn HomePage() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match session.user.await {
-                        Ok(Some(account)) => {
-                            view! {
-                                <p class="greeting" data-testid="greeting">
-                                    "Signed in as " <strong>{account.display_name}</strong>
-                                </p>
-                            }
-                                .into_any()
-                        }
+                        Ok(Some(_)) => view! { <ChatScreen open=None /> }.into_any(),
                         _ => {
                             view! {
                                 <p class="cta">

@@ -12,6 +12,8 @@
 pub mod change_password;
 pub mod current_user;
 #[allow(missing_docs)]
+pub mod find_user;
+#[allow(missing_docs)]
 pub mod login;
 pub mod logout;
 #[allow(missing_docs)]

@@ -15,7 +15,9 @@ use gloo_net::websocket::{Message, WebSocketError, futures::WebSocket};
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 
-use crate::app::connection::ConnectionStatus;
+use futures::channel::mpsc;
+
+use crate::app::{chat::Chat, connection::ConnectionStatus};
 use crate::protocol::{
     self, ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, VERSION_PARAM, WS_PATH, close_code,
 };
@@ -40,11 +42,23 @@ impl Client {
     }
 }
 
-/// Starts the connection loop for this tab; `status` follows it.
-pub fn start(status: RwSignal<ConnectionStatus>) -> Client {
+/// Starts the connection loop for this tab; `status` follows it, `chat` is fed by it and its
+/// commands are sent through it.
+pub fn start(status: RwSignal<ConnectionStatus>, chat: Chat) -> Client {
     let stopped = Arc::new(AtomicBool::new(false));
     status.set(ConnectionStatus::Connecting);
-    leptos::task::spawn_local(run(status, Arc::clone(&stopped)));
+    // Commands the UI queues are moved into a channel the socket loop can wait on.
+    let (commands, queued) = mpsc::unbounded();
+    Effect::new(move |_| {
+        if chat.commands.with(|c| !c.is_empty())
+            && let Some(frames) = chat.commands.try_update(std::mem::take)
+        {
+            for frame in frames {
+                let _ = commands.unbounded_send(frame);
+            }
+        }
+    });
+    leptos::task::spawn_local(run(status, chat, queued, Arc::clone(&stopped)));
     Client { stopped }
 }
 
@@ -64,10 +78,15 @@ enum Ended {
     Stopped,
 }
 
-async fn run(status: RwSignal<ConnectionStatus>, stopped: Arc<AtomicBool>) {
+async fn run(
+    status: RwSignal<ConnectionStatus>,
+    chat: Chat,
+    mut queued: mpsc::UnboundedReceiver<ClientFrame>,
+    stopped: Arc<AtomicBool>,
+) {
     let mut failures: u32 = 0;
     loop {
-        let wait = match session(status, &stopped).await {
+        let wait = match session(status, chat, &mut queued, &stopped).await {
             Ended::Outdated => {
                 status.set(ConnectionStatus::Outdated);
                 return;
@@ -153,7 +172,40 @@ fn ended_by(error: &WebSocketError, connected: bool) -> Ended {
     }
 }
 
-async fn session(status: RwSignal<ConnectionStatus>, stopped: &AtomicBool) -> Ended {
+/// What woke the session loop.
+enum Wake {
+    /// The socket yielded something (or ended).
+    Socket(Option<Result<Message, WebSocketError>>),
+    /// The UI queued a frame.
+    Command(ClientFrame),
+    /// Nothing happened for one heartbeat interval.
+    Quiet,
+}
+
+async fn wake(
+    stream: &mut futures::stream::SplitStream<WebSocket>,
+    queued: &mut mpsc::UnboundedReceiver<ClientFrame>,
+    ms: u32,
+) -> Wake {
+    let socket = stream.next();
+    let command = queued.next();
+    let timer = TimeoutFuture::new(ms);
+    futures::pin_mut!(socket, command);
+    match futures::future::select(socket, futures::future::select(command, timer)).await {
+        Either::Left((item, _)) => Wake::Socket(item),
+        Either::Right((Either::Left((Some(frame), _)), _)) => Wake::Command(frame),
+        // The UI side of the channel is gone: nothing more will be queued.
+        Either::Right((Either::Left((None, _)), _)) => Wake::Quiet,
+        Either::Right((Either::Right(((), _)), _)) => Wake::Quiet,
+    }
+}
+
+async fn session(
+    status: RwSignal<ConnectionStatus>,
+    chat: Chat,
+    queued: &mut mpsc::UnboundedReceiver<ClientFrame>,
+    stopped: &AtomicBool,
+) -> Ended {
     let Some(url) = socket_url() else {
         return Ended::Failed;
     };
@@ -164,11 +216,13 @@ async fn session(status: RwSignal<ConnectionStatus>, stopped: &AtomicBool) -> En
 
     let heartbeat_ms = match next_within(&mut stream, HELLO_TIMEOUT_MS).await {
         Some(Some(Ok(Message::Text(text)))) => match protocol::decode_server(&text) {
-            Ok(ServerFrame::Hello {
-                protocol,
-                heartbeat_ms,
-                ..
-            }) if protocol == PROTOCOL_VERSION => heartbeat_ms,
+            Ok(hello @ ServerFrame::Hello { protocol, .. }) if protocol == PROTOCOL_VERSION => {
+                let ServerFrame::Hello { heartbeat_ms, .. } = hello else {
+                    return Ended::Failed;
+                };
+                chat.apply(hello);
+                heartbeat_ms
+            }
             Ok(ServerFrame::Error {
                 code: ErrorCode::UnsupportedProtocol,
                 ..
@@ -180,11 +234,37 @@ async fn session(status: RwSignal<ConnectionStatus>, stopped: &AtomicBool) -> En
     };
     status.set(ConnectionStatus::Connected);
 
+    // Resume from what this page holds, then resend whatever the server has not echoed yet
+    // (same ids: each is stored once).
+    let mut opening = vec![ClientFrame::Resume {
+        cursors: chat.cursors(),
+    }];
+    opening.extend(chat.unsent());
+    for frame in opening {
+        if sink
+            .send(Message::Text(protocol::encode_client(&frame)))
+            .await
+            .is_err()
+        {
+            return Ended::Lost;
+        }
+    }
+
     // Silence for one interval sends a ping; silence for a second one means the path is dead.
     let mut pinged = false;
     let mut nonce: u64 = 0;
     loop {
-        let next = next_within(&mut stream, heartbeat_ms).await;
+        let next = match wake(&mut stream, queued, heartbeat_ms).await {
+            Wake::Command(frame) => {
+                let text = protocol::encode_client(&frame);
+                if sink.send(Message::Text(text)).await.is_err() {
+                    return Ended::Lost;
+                }
+                continue;
+            }
+            Wake::Socket(item) => Some(item),
+            Wake::Quiet => None,
+        };
         if stopped.load(Ordering::Relaxed) {
             return Ended::Stopped;
         }
@@ -212,7 +292,7 @@ async fn session(status: RwSignal<ConnectionStatus>, stopped: &AtomicBool) -> En
                             code.as_str()
                         );
                     }
-                    Ok(_) => {}
+                    Ok(frame) => chat.apply(frame),
                     Err(err) => leptos::logging::warn!("undecodable server frame: {err}"),
                 }
             }

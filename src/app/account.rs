@@ -73,7 +73,8 @@ fn SignedIn(account: Account) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         let status = expect_context::<RwSignal<super::connection::ConnectionStatus>>();
-        let client = crate::ws_client::start(status);
+        let chat = expect_context::<super::chat::Chat>();
+        let client = crate::ws_client::start(status, chat);
         on_cleanup(move || client.stop());
     }
     view! {

@@ -308,6 +308,19 @@ impl Accounts {
         Ok(())
     }
 
+    /// The account with this username (ignoring case), if any.
+    pub async fn find(&self, username: &str) -> Result<Option<Account>, ApiError> {
+        let Ok(key) = auth::username_key(username.trim()) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .user_with_password(&key)
+            .await
+            .map_err(internal)?
+            .map(|(user, _)| account(user)))
+    }
+
     /// Creates a personal access token; the returned secret is shown once and never again.
     pub async fn create_token(&self, identity: &Identity, name: &str) -> Result<String, ApiError> {
         let name = auth::token_name(name)?;
