@@ -71,6 +71,7 @@ fn Layout() -> impl IntoView {
                 </a>
                 <AccountBar />
             </header>
+            <Banner />
             <main class="content">
                 // Async: pages wait for the account lookup, so the HTML is complete without WASM.
                 <Routes fallback=NotFound>
@@ -81,6 +82,21 @@ fn Layout() -> impl IntoView {
                     <Route path=path!("c/:id") view=ConversationPage ssr=SsrMode::Async />
                 </Routes>
             </main>
+    }
+}
+
+/// A banner while the socket is down, so nobody types into a void without knowing.
+#[component]
+fn Banner() -> impl IntoView {
+    let status = expect_context::<RwSignal<ConnectionStatus>>();
+    move || {
+        (status.get() == ConnectionStatus::Reconnecting).then(|| {
+            view! {
+                <div class="banner" role="alert" data-testid="offline-banner">
+                    "Connection lost — reconnecting. Messages you send now are kept and sent when it is back."
+                </div>
+            }
+        })
     }
 }
 

@@ -47,17 +47,9 @@ impl Client {
 pub fn start(status: RwSignal<ConnectionStatus>, chat: Chat) -> Client {
     let stopped = Arc::new(AtomicBool::new(false));
     status.set(ConnectionStatus::Connecting);
-    // Commands the UI queues are moved into a channel the socket loop can wait on.
+    // Frames the UI sends come through this channel, which the socket loop waits on.
     let (commands, queued) = mpsc::unbounded();
-    Effect::new(move |_| {
-        if chat.commands.with(|c| !c.is_empty())
-            && let Some(frames) = chat.commands.try_update(std::mem::take)
-        {
-            for frame in frames {
-                let _ = commands.unbounded_send(frame);
-            }
-        }
-    });
+    chat.attach(commands);
     leptos::task::spawn_local(run(status, chat, queued, Arc::clone(&stopped)));
     Client { stopped }
 }
@@ -84,9 +76,23 @@ async fn run(
     mut queued: mpsc::UnboundedReceiver<ClientFrame>,
     stopped: Arc<AtomicBool>,
 ) {
+    connect_loop(status, chat, &mut queued, &stopped).await;
+    // Frames this client never sent go back to the chat, for whichever client runs next.
+    queued.close();
+    while let Ok(frame) = queued.try_recv() {
+        chat.send(frame);
+    }
+}
+
+async fn connect_loop(
+    status: RwSignal<ConnectionStatus>,
+    chat: Chat,
+    queued: &mut mpsc::UnboundedReceiver<ClientFrame>,
+    stopped: &AtomicBool,
+) {
     let mut failures: u32 = 0;
     loop {
-        let wait = match session(status, chat, &mut queued, &stopped).await {
+        let wait = match session(status, chat, queued, stopped).await {
             Ended::Outdated => {
                 status.set(ConnectionStatus::Outdated);
                 return;

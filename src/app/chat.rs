@@ -5,7 +5,12 @@
 //! WebSocket client (`crate::ws_client`) feeds it and drains its commands; components only read
 //! signals and call [`Chat::send`] / [`Chat::post`]. Message text is always rendered as text.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use futures::channel::mpsc::UnboundedSender;
 
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
@@ -17,6 +22,15 @@ use crate::{
         MAX_BODY_CHARS, Member, Seq, ServerFrame, UserId,
     },
 };
+
+/// The route frames take to the server (see [`Chat::send`]).
+#[derive(Default)]
+struct Commands {
+    /// The running client, if any.
+    client: Option<UnboundedSender<ClientFrame>>,
+    /// Frames queued while no client runs.
+    waiting: Vec<ClientFrame>,
+}
 
 /// One of the user's own messages that the server has not yet echoed back.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,8 +58,13 @@ pub struct Chat {
     pub members: RwSignal<HashMap<ConvId, Vec<Member>>>,
     /// The user's messages the server has not echoed back yet.
     pub outbox: RwSignal<Vec<Pending>>,
-    /// Frames for the socket; the client drains this whenever it is connected.
-    pub commands: RwSignal<Vec<ClientFrame>>,
+    /// Where frames for the server go: the running client's channel, or a waiting list until
+    /// one attaches. Not a signal: nothing renders it, and no frame may be taken twice.
+    commands: StoredValue<Arc<Mutex<Commands>>>,
+    /// Who is typing where, with the notice's number so that only its own timer expires it.
+    pub typing: RwSignal<HashMap<ConvId, (UserId, u64)>>,
+    /// Numbers typing notices (never reused, so an old timer cannot clear a newer notice).
+    typing_clock: StoredValue<u64>,
 }
 
 impl Chat {
@@ -57,7 +76,26 @@ impl Chat {
             events: RwSignal::new(HashMap::new()),
             members: RwSignal::new(HashMap::new()),
             outbox: RwSignal::new(Vec::new()),
-            commands: RwSignal::new(Vec::new()),
+            commands: StoredValue::new(Arc::new(Mutex::new(Commands::default()))),
+            typing: RwSignal::new(HashMap::new()),
+            typing_clock: StoredValue::new(0),
+        }
+    }
+
+    /// Marks `conv` read up to `seq` here (the badge clears at once) and tells the server, which
+    /// tells the user's other devices.
+    pub fn mark_read(&self, conv: ConvId, seq: Seq) {
+        let mut moved = false;
+        self.conversations.update(|list| {
+            if let Some(c) = list.iter_mut().find(|c| c.id == conv)
+                && c.read_seq < seq
+            {
+                c.read_seq = seq;
+                moved = true;
+            }
+        });
+        if moved {
+            self.send(ClientFrame::Read { conv, seq });
         }
     }
 
@@ -78,7 +116,26 @@ impl Chat {
 
     /// Queues a frame for the server.
     pub fn send(&self, frame: ClientFrame) {
-        self.commands.update(|queue| queue.push(frame));
+        let commands = self.commands.get_value();
+        let mut commands = commands.lock().unwrap_or_else(PoisonError::into_inner);
+        let frame = match &commands.client {
+            Some(client) => match client.unbounded_send(frame) {
+                Ok(()) => return,
+                Err(err) => err.into_inner(),
+            },
+            None => frame,
+        };
+        commands.waiting.push(frame);
+    }
+
+    /// A client attaches: frames go to `client` from now on, starting with those waiting.
+    pub fn attach(&self, client: UnboundedSender<ClientFrame>) {
+        let commands = self.commands.get_value();
+        let mut commands = commands.lock().unwrap_or_else(PoisonError::into_inner);
+        for frame in std::mem::take(&mut commands.waiting) {
+            let _ = client.unbounded_send(frame);
+        }
+        commands.client = Some(client);
     }
 
     /// Posts a message: into the outbox (shown as "sending") and to the server.
@@ -146,12 +203,45 @@ impl Chat {
                         }
                     });
                 }
+                if matches!(event.body, EventBody::Message { .. }) {
+                    self.typing.update(|t| {
+                        if t.get(&event.conv).is_some_and(|(u, _)| *u == event.from) {
+                            t.remove(&event.conv);
+                        }
+                    });
+                }
                 self.events.update(|events| {
                     events
                         .entry(event.conv)
                         .or_default()
                         .insert(event.seq, event);
                 });
+            }
+            ServerFrame::ReadState { conv, seq } => self.conversations.update(|list| {
+                if let Some(c) = list.iter_mut().find(|c| c.id == conv) {
+                    c.read_seq = c.read_seq.max(seq);
+                }
+            }),
+            ServerFrame::Typing { conv, user } => {
+                let stamp = self.typing_clock.get_value() + 1;
+                self.typing_clock.set_value(stamp);
+                self.typing.update(|t| {
+                    t.insert(conv, (user, stamp));
+                });
+                #[cfg(feature = "hydrate")]
+                {
+                    let typing = self.typing;
+                    set_timeout(
+                        move || {
+                            typing.update(|t| {
+                                if t.get(&conv).is_some_and(|(_, n)| *n == stamp) {
+                                    t.remove(&conv);
+                                }
+                            })
+                        },
+                        std::time::Duration::from_secs(4),
+                    );
+                }
             }
             ServerFrame::Members { conv, members } => {
                 self.members.update(|all| {
@@ -173,6 +263,14 @@ impl Chat {
         if Some(user) == self.me.get() {
             return "You".into();
         }
+        let peer = self.conversations.with(|list| {
+            list.iter()
+                .find(|c| c.id == conv && c.kind == ConvKind::Direct && c.peer == Some(user))
+                .map(|c| c.name.clone())
+        });
+        if let Some(name) = peer {
+            return name;
+        }
         self.members.with(|all| {
             all.get(&conv)
                 .and_then(|members| members.iter().find(|m| m.user == user))
@@ -184,6 +282,21 @@ impl Chat {
 impl Default for Chat {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// `at` (Unix ms) as the viewer's local time of day; empty on the server, which does not know
+/// the viewer's time zone.
+fn local_time(at: i64) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
+        String::from(date.to_locale_time_string("default"))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = at;
+        String::new()
     }
 }
 
@@ -259,7 +372,11 @@ fn Sidebar(open: Signal<Option<ConvId>>) -> impl IntoView {
                     key=|c| (c.id, c.name.clone(), c.read_seq)
                     children=move |c| {
                         let id = c.id;
-                        let count = unread(&c);
+                        let count = move || {
+                            chat.conversations
+                                .with(|list| list.iter().find(|x| x.id == id).map(unread))
+                                .unwrap_or(0)
+                        };
                         let kind = match c.kind {
                             ConvKind::Direct => "direct",
                             ConvKind::Room => "room",
@@ -273,14 +390,17 @@ fn Sidebar(open: Signal<Option<ConvId>>) -> impl IntoView {
                                     }
                                 >
                                     <span class="name">{c.name.clone()}</span>
-                                    {(count > 0)
-                                        .then(|| {
-                                            view! {
-                                                <span class="badge" aria-label="unread">
-                                                    {count}
-                                                </span>
-                                            }
-                                        })}
+                                    {move || {
+                                        let n = count();
+                                        (n > 0)
+                                            .then(|| {
+                                                view! {
+                                                    <span class="badge" aria-label="unread">
+                                                        {n}
+                                                    </span>
+                                                }
+                                            })
+                                    }}
                                 </A>
                             </li>
                         }
@@ -390,13 +510,18 @@ fn Conversation(conv: ConvId) -> impl IntoView {
     };
     // Report reads: the newest seq on screen.
     Effect::new(move |_| {
-        if let Some(last) = chat
+        let last = chat
             .events
-            .with(|all| all.get(&conv).and_then(|l| l.keys().next_back().copied()))
-        {
-            chat.send(ClientFrame::Read { conv, seq: last });
+            .with(|all| all.get(&conv).and_then(|l| l.keys().next_back().copied()));
+        if let Some(last) = last {
+            chat.mark_read(conv, last);
         }
     });
+    let typing = move || {
+        chat.typing
+            .with(|t| t.get(&conv).map(|(user, _)| *user))
+            .map(|user| format!("{} is typing…", chat.name_of(conv, user)))
+    };
     view! {
         <header class="conv-header">
             <h2 data-testid="conv-title">{move || summary().map(|s| s.name).unwrap_or_default()}</h2>
@@ -421,6 +546,9 @@ fn Conversation(conv: ConvId) -> impl IntoView {
                 }
             />
         </ol>
+        <p class="typing" data-testid="typing" aria-live="polite">
+            {typing}
+        </p>
         <Composer conv />
     }
 }
@@ -435,6 +563,8 @@ fn EventLine(conv: ConvId, event: Event) -> impl IntoView {
             view! {
                 <li class=if mine { "message mine" } else { "message" } data-testid="message">
                     <span class="from">{from}</span>
+                    " "
+                    <time class="at">{local_time(event.at)}</time>
                     <p class="body">{body}</p>
                 </li>
             }
@@ -463,6 +593,20 @@ fn EventLine(conv: ConvId, event: Event) -> impl IntoView {
 fn Composer(conv: ConvId) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let draft = RwSignal::new(String::new());
+    // Typing notices: at most one every two seconds while the draft changes.
+    let last_notice = StoredValue::new(0.0_f64);
+    let notify_typing = move || {
+        #[cfg(feature = "hydrate")]
+        {
+            let now = js_sys::Date::now();
+            if now - last_notice.get_value() > 2000.0 {
+                last_notice.set_value(now);
+                chat.send(ClientFrame::Typing { conv });
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = last_notice;
+    };
     let too_long = move || draft.with(|d| d.chars().count() > MAX_BODY_CHARS);
     let submit = move || {
         let body = draft.get_untracked();
@@ -471,6 +615,8 @@ fn Composer(conv: ConvId) -> impl IntoView {
         }
         #[cfg(feature = "hydrate")]
         chat.post(conv, body, new_client_msg_id());
+        // The message ends this burst of typing; the next keystroke announces a new one.
+        last_notice.set_value(0.0);
         #[cfg(not(feature = "hydrate"))]
         let _ = (chat, conv, body);
         draft.set(String::new());
@@ -489,6 +635,7 @@ fn Composer(conv: ConvId) -> impl IntoView {
                 rows="2"
                 placeholder="Write a message — Enter sends, Shift+Enter for a new line"
                 bind:value=draft
+                on:input=move |_| notify_typing()
                 on:keydown=move |ev| {
                     if ev.key() == "Enter" && !ev.shift_key() {
                         ev.prevent_default();

@@ -40,13 +40,16 @@ impl Limits {
         }
     }
 
-    /// `messages_per_second` (with a burst of the same size) per user; one typing notice per
-    /// second per user and conversation.
+    /// `messages_per_second` (with a burst of the same size) per user; typing notices at one a
+    /// second per user and conversation, in bursts of up to three (a message ends a burst).
     pub fn new(messages_per_second: u32, max_body_chars: usize) -> Self {
         let per_second = NonZeroU32::new(messages_per_second).unwrap_or(NonZeroU32::MIN);
         Self {
             messages: governor::RateLimiter::keyed(Quota::per_second(per_second)),
-            typing: governor::RateLimiter::keyed(Quota::per_second(NonZeroU32::MIN)),
+            typing: governor::RateLimiter::keyed(
+                Quota::per_second(NonZeroU32::MIN)
+                    .allow_burst(NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN)),
+            ),
             max_body_chars,
         }
     }
@@ -458,7 +461,7 @@ impl Connection {
         if self.limits.typing.check_key(&(self.user(), conv)).is_err() {
             return Err(refuse(
                 ErrorCode::RateLimited,
-                "typing notices at most once a second",
+                "typing notices about once a second",
             ));
         }
         let members = self.hub.members(conv).await?;
