@@ -67,3 +67,30 @@ test('typing shows and clears; unread badges count up and clear on open', async 
   await ann.close();
   await ben.close();
 });
+
+test('one user in two tabs sees both sides of a conversation', async ({ browser }) => {
+  const context = await browser.newContext();
+  const firstTab = await context.newPage();
+  await register(firstTab, uniqueName('ana'));
+
+  const room = uniqueName('room');
+  await firstTab.getByLabel('New room').fill(room);
+  await firstTab.getByRole('button', { name: 'Create' }).click();
+  await firstTab.getByTestId('conversations').getByRole('link', { name: room }).click();
+  await expect(firstTab).toHaveURL(/\/c\/\d+$/);
+
+  // A second tab of the same session: its own socket, the same user.
+  const secondTab = await context.newPage();
+  await secondTab.goto(firstTab.url());
+  await expect(secondTab.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+  await firstTab.getByLabel('Message', { exact: true }).fill('from tab one');
+  await firstTab.getByLabel('Message', { exact: true }).press('Enter');
+  await expect(secondTab.getByTestId('message').last()).toContainText('from tab one');
+  await secondTab.getByLabel('Message', { exact: true }).fill('from tab two');
+  await secondTab.getByLabel('Message', { exact: true }).press('Enter');
+  await expect(firstTab.getByTestId('message').last()).toContainText('from tab two');
+  // Each tab shows each message once.
+  await expect(firstTab.getByTestId('message')).toHaveCount(2);
+  await expect(secondTab.getByTestId('message')).toHaveCount(2);
+  await context.close();
+});
