@@ -85,7 +85,7 @@ fn refuse(pending: &Pending, why: &str) {
 async fn run(store: Store, hub: Arc<Hub>, mut incoming: mpsc::Receiver<Pending>) {
     let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
     while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let messages: Vec<NewMessage> = batch.iter().map(|p| p.message.clone()).collect();
+        let messages: Vec<&NewMessage> = batch.iter().map(|p| &p.message).collect();
         let at = now_ms();
         match store.append_messages(&messages, at).await {
             Ok(stored) => {

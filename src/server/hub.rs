@@ -104,6 +104,17 @@ struct Tables {
     members: HashMap<ConvId, Arc<Vec<UserId>>>,
 }
 
+impl Tables {
+    /// Every live connection of `user`.
+    fn mailboxes(&self, user: &UserId) -> impl Iterator<Item = &Mailbox> {
+        self.by_user
+            .get(user)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.conns.get(id))
+    }
+}
+
 /// The connection table and router.
 pub struct Hub {
     /// Where membership is loaded from on a cache miss.
@@ -217,15 +228,13 @@ impl Hub {
         departs: Option<UserId>,
     ) {
         for user in members {
-            for id in tables.by_user.get(user).into_iter().flatten() {
-                if let Some(mailbox) = tables.conns.get(id) {
-                    mailbox.push(Outgoing::Event {
-                        conv,
-                        seq,
-                        text: text.clone(),
-                        departs,
-                    });
-                }
+            for mailbox in tables.mailboxes(user) {
+                mailbox.push(Outgoing::Event {
+                    conv,
+                    seq,
+                    text: text.clone(),
+                    departs,
+                });
             }
         }
     }
@@ -246,10 +255,8 @@ impl Hub {
     pub fn ephemeral(&self, users: &[UserId], skip: UserId, text: &Utf8Bytes) {
         let tables = self.lock();
         for user in users.iter().filter(|u| **u != skip) {
-            for id in tables.by_user.get(user).into_iter().flatten() {
-                if let Some(mailbox) = tables.conns.get(id) {
-                    mailbox.push_ephemeral(text.clone());
-                }
+            for mailbox in tables.mailboxes(user) {
+                mailbox.push_ephemeral(text.clone());
             }
         }
     }
@@ -273,10 +280,8 @@ impl Hub {
         }
         let updated = Arc::new(updated);
         *entry = Arc::clone(&updated);
-        for id in tables.by_user.get(&user).into_iter().flatten() {
-            if let Some(mailbox) = tables.conns.get(id) {
-                mailbox.push(Outgoing::Added(conv));
-            }
+        for mailbox in tables.mailboxes(&user) {
+            mailbox.push(Outgoing::Added(conv));
         }
         Self::publish_locked(&tables, conv, seq, text, &updated, None);
         Ok(())
@@ -301,10 +306,8 @@ impl Hub {
         let remaining: Vec<UserId> = recipients.iter().copied().filter(|u| *u != user).collect();
         *entry = Arc::new(remaining);
         Self::publish_locked(&tables, conv, seq, text, &recipients, Some(user));
-        for id in tables.by_user.get(&user).into_iter().flatten() {
-            if let Some(mailbox) = tables.conns.get(id) {
-                mailbox.push(Outgoing::Gone(conv));
-            }
+        for mailbox in tables.mailboxes(&user) {
+            mailbox.push(Outgoing::Gone(conv));
         }
         Ok(())
     }
@@ -314,10 +317,8 @@ impl Hub {
     pub fn conversation_created(&self, conv: ConvId, members: Vec<UserId>) {
         let mut tables = self.lock();
         for user in &members {
-            for id in tables.by_user.get(user).into_iter().flatten() {
-                if let Some(mailbox) = tables.conns.get(id) {
-                    mailbox.push(Outgoing::Added(conv));
-                }
+            for mailbox in tables.mailboxes(user) {
+                mailbox.push(Outgoing::Added(conv));
             }
         }
         tables.members.insert(conv, Arc::new(members));

@@ -289,7 +289,7 @@ impl Store {
     /// member (checked in the same transaction) stores nothing. All or nothing.
     pub async fn append_messages(
         &self,
-        batch: &[NewMessage],
+        batch: &[&NewMessage],
         at: i64,
     ) -> Result<Vec<Appended>, StoreError> {
         on_backend!(self, db => db.append_messages(batch, at).await)

@@ -109,7 +109,7 @@ async fn append(
 impl Sqlite {
     pub async fn append_messages(
         &self,
-        batch: &[NewMessage],
+        batch: &[&NewMessage],
         at: i64,
     ) -> Result<Vec<Appended>, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
