@@ -10,6 +10,11 @@ source scripts/env.sh
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 started=$(date +%s)
 
+if [[ "${CI:-}" == "true" ]]; then
+  # A CI machine builds once from scratch: incremental caches only cost disk there.
+  export CARGO_INCREMENTAL=0
+fi
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
@@ -21,6 +26,11 @@ cargo clippy --target wasm32-unknown-unknown --features hydrate --all-targets --
 
 step "cargo test (ssr)"
 cargo test --features ssr
+
+if [[ "${CI:-}" == "true" ]]; then
+  # The release build below shares nothing with the debug one; free its disk first.
+  rm -rf target/debug
+fi
 
 step "browser tests: cargo leptos end-to-end --release"
 # The server under test gets a throw-away database, and a log-in limit per address high enough
