@@ -36,6 +36,8 @@
 //!   * `server::accounts` — register, log in, sessions, tokens (Argon2id, rate limits);
 //!   * `server::live` — open sockets by credential, so revocation closes them;
 //!   * `server::store` — the database behind one narrow interface (`store/sqlite.rs` today).
+// Leptos views are deeply nested types; the chat screen needs more than the default 128.
+#![recursion_limit = "256"]
 
 pub mod app;
 pub mod auth;

@@ -292,11 +292,14 @@ async fn session(
                     Ok(ServerFrame::Reconnect { retry_after_ms }) => {
                         return Ended::ServerAsked(retry_after_ms);
                     }
-                    Ok(ServerFrame::Error { code, message, .. }) => {
-                        leptos::logging::warn!(
-                            "server refused a frame: {}: {message}",
-                            code.as_str()
-                        );
+                    Ok(frame @ ServerFrame::Error { .. }) => {
+                        if let ServerFrame::Error { code, message, .. } = &frame {
+                            leptos::logging::warn!(
+                                "server refused a frame: {}: {message}",
+                                code.as_str()
+                            );
+                        }
+                        chat.apply(frame);
                     }
                     Ok(frame) => chat.apply(frame),
                     Err(err) => leptos::logging::warn!("undecodable server frame: {err}"),

@@ -1,4 +1,4 @@
-import { expect, Page } from '@playwright/test';
+import { Browser, BrowserContext, expect, Page } from '@playwright/test';
 
 let counter = 0;
 
@@ -26,4 +26,83 @@ export async function logIn(page: Page, username: string, password = PASSWORD): 
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+/** The conversation id in the page's URL (`/c/<id>`). */
+export function openConversationId(page: Page): number {
+  const match = /\/c\/(\d+)$/.exec(page.url());
+  if (!match) throw new Error(`not on a conversation page: ${page.url()}`);
+  return Number(match[1]);
+}
+
+/** Starts (or opens) a direct conversation with `peer` from the sidebar, and opens it. */
+export async function openDirect(page: Page, peer: string): Promise<void> {
+  await page.getByLabel('New message to').fill(peer);
+  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByTestId('conversations').getByRole('link', { name: peer }).click();
+  await expect(page).toHaveURL(/\/c\/\d+$/);
+}
+
+/** Opens a conversation from the sidebar (going back to the list first on a phone). */
+export async function openFromSidebar(page: Page, name: string): Promise<void> {
+  const link = page.getByTestId('conversations').getByRole('link', { name });
+  if (!(await link.isVisible())) await page.getByRole('link', { name: 'All conversations' }).click();
+  await link.click();
+  await expect(page.getByTestId('conv-title')).toHaveText(name);
+}
+
+/** Types a message into the composer and sends it with Enter. */
+export async function say(page: Page, text: string): Promise<void> {
+  const composer = page.getByLabel('Message', { exact: true });
+  await composer.fill(text);
+  await composer.press('Enter');
+}
+
+/**
+ * Sends `count` messages into `conv` from this page's user over a second, raw WebSocket (the
+ * way any client could), paced under the server's per-user rate limit, and waits for every ack.
+ */
+export async function sendMany(page: Page, conv: number, count: number, prefix: string): Promise<void> {
+  await page.evaluate(
+    async ({ conv, count, prefix }) => {
+      const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/ws?v=1`);
+      let acked = 0;
+      const done = new Promise<void>((ok, fail) => {
+        ws.onmessage = (message) => {
+          const frame = JSON.parse(message.data);
+          if (frame.type === 'ack' && ++acked === count) ok();
+          if (frame.type === 'error') fail(new Error(`refused: ${message.data}`));
+        };
+        ws.onclose = () => fail(new Error(`closed after ${acked} acks`));
+      });
+      await new Promise((ok, fail) => {
+        ws.onopen = ok;
+        ws.onerror = fail;
+      });
+      for (let i = 1; i <= count; i++) {
+        ws.send(JSON.stringify({ type: 'send', client_msg_id: `${prefix}-${i}`, conv, body: `${prefix} ${i}` }));
+        if (i % 20 === 0) await new Promise((ok) => setTimeout(ok, 500));
+      }
+      await done;
+      ws.onclose = null;
+      ws.close();
+    },
+    { conv, count, prefix },
+  );
+}
+
+/** A registered user in a browser context of their own. */
+export interface User {
+  name: string;
+  context: BrowserContext;
+  page: Page;
+}
+
+/** Registers a new user (name starting with `prefix`) in a fresh context, connected. */
+export async function newUser(browser: Browser, prefix: string, base = ''): Promise<User> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const name = uniqueName(prefix);
+  await register(page, name, base);
+  return { name, context, page };
 }

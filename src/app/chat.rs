@@ -1,27 +1,36 @@
 //! The chat screen: conversations in a sidebar, the open conversation, the composer.
 //!
 //! [`Chat`] is the page's model of what the server has sent (conversations, events by seq,
-//! member names) plus an outbox of the user's own messages until the server has them. The
-//! WebSocket client (`crate::ws_client`) feeds it and drains its commands; components only read
-//! signals and call [`Chat::send`] / [`Chat::post`]. Message text is always rendered as text.
+//! member names, presence) plus an outbox of the user's own messages until the server has them
+//! and a draft per conversation. The WebSocket client (`crate::ws_client`) feeds it and drains
+//! its commands; components only read signals and call [`Chat::send`] / [`Chat::post`].
+//!
+//! The views live in submodules: [`sidebar`] (conversation list, new DM / room, room
+//! directory), [`conversation`] (header, message list, composer) and [`text`] (message text
+//! with safe links, times and days). Message text is always rendered as text.
+
+pub mod conversation;
+// `#[server]` makes an argument struct whose fields are documented on the function.
+#[allow(missing_docs)]
+pub mod first_paint;
+pub mod sidebar;
+pub mod text;
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::{Arc, Mutex, PoisonError},
 };
 
 use futures::channel::mpsc::UnboundedSender;
 
 use leptos::prelude::*;
-use leptos_router::{components::A, hooks::use_params_map};
 
-use crate::{
-    auth::find_user::find_user,
-    protocol::{
-        ClientFrame, ClientMsgId, ConvId, ConvKind, ConvSummary, Cursor, Event, EventBody,
-        MAX_BODY_CHARS, Member, Seq, ServerFrame, UserId,
-    },
+use crate::protocol::{
+    ClientFrame, ClientMsgId, ConvId, ConvKind, ConvSummary, Cursor, ErrorCode, Event, EventBody,
+    Member, RoomListing, Seq, ServerFrame, UserId,
 };
+
+pub use self::{conversation::ConversationPage, sidebar::ChatScreen};
 
 /// The route frames take to the server (see [`Chat::send`]).
 #[derive(Default)]
@@ -43,6 +52,8 @@ pub struct Pending {
     pub body: String,
     /// The server acked it (durable) but its event has not arrived yet.
     pub acked: bool,
+    /// The server refused it, and why; it waits for the user to retry.
+    pub failed: Option<String>,
 }
 
 /// The page's chat model, shared as context.
@@ -65,6 +76,19 @@ pub struct Chat {
     pub typing: RwSignal<HashMap<ConvId, (UserId, u64)>>,
     /// Numbers typing notices (never reused, so an old timer cannot clear a newer notice).
     typing_clock: StoredValue<u64>,
+    /// Users known to be online (presence frames and member lists).
+    pub online: RwSignal<HashSet<UserId>>,
+    /// The public room directory, once asked for.
+    pub directory: RwSignal<Option<Vec<RoomListing>>>,
+    /// The composer's text per conversation, kept while the user looks elsewhere.
+    pub drafts: StoredValue<HashMap<ConvId, String>>,
+    /// The latest refusal that concerned no message (e.g. joining a private room).
+    pub notice: RwSignal<Option<String>>,
+    /// History requests in flight, by conversation (the `before` asked for).
+    pub loading: RwSignal<HashMap<ConvId, Seq>>,
+    /// True once the page runs in the browser: what depends on the viewer's clock and time zone
+    /// renders only then, so hydration meets the same HTML the server sent.
+    pub hydrated: RwSignal<bool>,
 }
 
 impl Chat {
@@ -79,7 +103,98 @@ impl Chat {
             commands: StoredValue::new(Arc::new(Mutex::new(Commands::default()))),
             typing: RwSignal::new(HashMap::new()),
             typing_clock: StoredValue::new(0),
+            online: RwSignal::new(HashSet::new()),
+            directory: RwSignal::new(None),
+            drafts: StoredValue::new(HashMap::new()),
+            notice: RwSignal::new(None),
+            loading: RwSignal::new(HashMap::new()),
+            hydrated: RwSignal::new(false),
         }
+    }
+
+    /// Takes in what the server rendered the page with (see [`first_paint`]): conversations and
+    /// the open conversation's latest events. Later frames from the socket supersede it; the
+    /// events become the resume cursor, so the socket sends only what is newer.
+    pub fn seed(&self, paint: &first_paint::ChatSnapshot) {
+        self.me.set(Some(paint.me));
+        self.conversations.update(|list| {
+            for summary in &paint.conversations {
+                if !list.iter().any(|c| c.id == summary.id) {
+                    list.push(summary.clone());
+                }
+            }
+        });
+        if let Some((conv, members)) = &paint.members {
+            self.members.update(|all| {
+                all.entry(*conv).or_insert_with(|| members.clone());
+            });
+        }
+        if !paint.events.is_empty() {
+            self.events.update(|all| {
+                for event in &paint.events {
+                    all.entry(event.conv)
+                        .or_default()
+                        .entry(event.seq)
+                        .or_insert_with(|| event.clone());
+                }
+            });
+        }
+    }
+
+    /// Asks for the page of history before the oldest event held for `conv`, unless that is
+    /// already asked for or there is nothing older.
+    pub fn load_older(&self, conv: ConvId) {
+        let Some(first) = self.first_seq(conv) else {
+            return;
+        };
+        if first <= Seq(1)
+            || self
+                .loading
+                .with_untracked(|l| l.get(&conv) == Some(&first))
+        {
+            return;
+        }
+        self.loading.update(|l| {
+            l.insert(conv, first);
+        });
+        self.send(ClientFrame::History {
+            conv,
+            before: first,
+            limit: crate::protocol::RECENT_PAGE,
+        });
+    }
+
+    /// The oldest seq held for `conv`, untracked.
+    pub fn first_seq(&self, conv: ConvId) -> Option<Seq> {
+        self.events
+            .with_untracked(|all| all.get(&conv).and_then(|l| l.keys().next().copied()))
+    }
+
+    /// Sends a refused message again, with the same id.
+    pub fn retry(&self, client_msg_id: &ClientMsgId) {
+        let mut again = None;
+        self.outbox.update(|outbox| {
+            if let Some(p) = outbox
+                .iter_mut()
+                .find(|p| &p.client_msg_id == client_msg_id)
+            {
+                p.failed = None;
+                again = Some(ClientFrame::Send {
+                    client_msg_id: p.client_msg_id.clone(),
+                    conv: p.conv,
+                    body: p.body.clone(),
+                });
+            }
+        });
+        if let Some(frame) = again {
+            self.send(frame);
+        }
+    }
+
+    /// Drops a refused message the user gave up on.
+    pub fn discard(&self, client_msg_id: &ClientMsgId) {
+        self.outbox
+            .update(|outbox| outbox.retain(|p| &p.client_msg_id != client_msg_id));
     }
 
     /// Marks `conv` read up to `seq` here (the badge clears at once) and tells the server, which
@@ -146,6 +261,7 @@ impl Chat {
                 conv,
                 body: body.clone(),
                 acked: false,
+                failed: None,
             })
         });
         self.send(ClientFrame::Send {
@@ -155,11 +271,13 @@ impl Chat {
         });
     }
 
-    /// The sends to repeat after a reconnect (all not yet echoed; the server stores each once).
+    /// The sends to repeat after a reconnect (all not yet echoed and not refused; the server
+    /// stores each once).
     pub fn unsent(&self) -> Vec<ClientFrame> {
         self.outbox.with_untracked(|outbox| {
             outbox
                 .iter()
+                .filter(|p| p.failed.is_none())
                 .map(|p| ClientFrame::Send {
                     client_msg_id: p.client_msg_id.clone(),
                     conv: p.conv,
@@ -203,6 +321,16 @@ impl Chat {
                         }
                     });
                 }
+                if matches!(
+                    event.body,
+                    EventBody::Joined {}
+                        | EventBody::Invited { .. }
+                        | EventBody::Left {}
+                        | EventBody::Removed { .. }
+                ) && self.members.with_untracked(|m| m.contains_key(&event.conv))
+                {
+                    self.send(ClientFrame::Members { conv: event.conv });
+                }
                 if matches!(event.body, EventBody::Message { .. }) {
                     self.typing.update(|t| {
                         if t.get(&event.conv).is_some_and(|(u, _)| *u == event.from) {
@@ -244,22 +372,70 @@ impl Chat {
                 }
             }
             ServerFrame::Members { conv, members } => {
+                self.online.update(|set| {
+                    for m in &members {
+                        if m.online {
+                            set.insert(m.user);
+                        } else {
+                            set.remove(&m.user);
+                        }
+                    }
+                });
                 self.members.update(|all| {
                     all.insert(conv, members);
                 });
             }
-            ServerFrame::History { conv, events, .. } => self.events.update(|all| {
-                let list = all.entry(conv).or_default();
-                for event in events {
-                    list.insert(event.seq, event);
+            ServerFrame::History { conv, events, .. } => {
+                self.loading.update(|l| {
+                    l.remove(&conv);
+                });
+                self.events.update(|all| {
+                    let list = all.entry(conv).or_default();
+                    for event in events {
+                        list.insert(event.seq, event);
+                    }
+                });
+            }
+            ServerFrame::Presence { user, online } => self.online.update(|set| {
+                if online {
+                    set.insert(user);
+                } else {
+                    set.remove(&user);
                 }
             }),
+            ServerFrame::Rooms { rooms } => self.directory.set(Some(rooms)),
+            ServerFrame::Error {
+                code,
+                message,
+                client_msg_id,
+            } => self.refused(code, message, client_msg_id),
             _ => {}
         }
     }
 
+    /// A refusal from the server: marks the message it concerns as failed, or shows it.
+    fn refused(&self, code: ErrorCode, message: String, client_msg_id: Option<ClientMsgId>) {
+        let text = match code {
+            ErrorCode::RateLimited => "Too many messages at once — wait a moment".to_string(),
+            ErrorCode::Unavailable => "The server could not store it".to_string(),
+            _ => message,
+        };
+        match client_msg_id {
+            Some(id) => self.outbox.update(|outbox| {
+                if let Some(p) = outbox.iter_mut().find(|p| p.client_msg_id == id) {
+                    p.failed = Some(text);
+                }
+            }),
+            None => {
+                // A history request that failed must not block the next one.
+                self.loading.update(HashMap::clear);
+                self.notice.set(Some(text));
+            }
+        }
+    }
+
     /// A display name for `user` in `conv`.
-    fn name_of(&self, conv: ConvId, user: UserId) -> String {
+    pub fn name_of(&self, conv: ConvId, user: UserId) -> String {
         if Some(user) == self.me.get() {
             return "You".into();
         }
@@ -282,371 +458,5 @@ impl Chat {
 impl Default for Chat {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// `at` (Unix ms) as the viewer's local time of day; empty on the server, which does not know
-/// the viewer's time zone.
-fn local_time(at: i64) -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
-        String::from(date.to_locale_time_string("default"))
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = at;
-        String::new()
-    }
-}
-
-/// A fresh message id: time plus randomness, unique per sender in practice.
-#[cfg(feature = "hydrate")]
-fn new_client_msg_id() -> ClientMsgId {
-    let now = js_sys::Date::now() as u64;
-    let a = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
-    let b = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
-    ClientMsgId(format!("{now:x}-{a:08x}{b:08x}"))
-}
-
-/// The signed-in chat screen: sidebar plus, when a conversation is open, the conversation.
-#[component]
-pub fn ChatScreen(
-    /// The conversation to show, if any.
-    #[prop(into)]
-    open: Signal<Option<ConvId>>,
-) -> impl IntoView {
-    view! {
-        <div class="chat">
-            <Sidebar open />
-            <section class="pane" aria-label="Conversation">
-                {move || match open.get() {
-                    Some(conv) => view! { <Conversation conv /> }.into_any(),
-                    None => {
-                        view! {
-                            <p class="empty">"Pick a conversation, or start one."</p>
-                        }
-                            .into_any()
-                    }
-                }}
-            </section>
-        </div>
-    }
-}
-
-/// `/c/:id`.
-#[component]
-pub fn ConversationPage() -> impl IntoView {
-    let params = use_params_map();
-    let open = Signal::derive(move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse().ok())
-            .map(ConvId)
-    });
-    view! { <ChatScreen open /> }
-}
-
-#[component]
-fn Sidebar(open: Signal<Option<ConvId>>) -> impl IntoView {
-    let chat = expect_context::<Chat>();
-    let unread = move |c: &ConvSummary| {
-        chat.events.with(|events| {
-            events.get(&c.id).map_or(0, |list| {
-                list.range(Seq(c.read_seq.0 + 1)..)
-                    .filter(|(_, e)| {
-                        matches!(e.body, EventBody::Message { .. }) && Some(e.from) != chat.me.get()
-                    })
-                    .count()
-            })
-        })
-    };
-    view! {
-        <nav class="sidebar" aria-label="Conversations">
-            <NewDirect />
-            <NewRoom />
-            <ul class="conversations" data-testid="conversations">
-                <For
-                    each=move || chat.conversations.get()
-                    key=|c| (c.id, c.name.clone(), c.read_seq)
-                    children=move |c| {
-                        let id = c.id;
-                        let count = move || {
-                            chat.conversations
-                                .with(|list| list.iter().find(|x| x.id == id).map(unread))
-                                .unwrap_or(0)
-                        };
-                        let kind = match c.kind {
-                            ConvKind::Direct => "direct",
-                            ConvKind::Room => "room",
-                        };
-                        view! {
-                            <li class=kind>
-                                <A
-                                    href=format!("/c/{id}")
-                                    attr:aria-current=move || {
-                                        (open.get() == Some(id)).then_some("page")
-                                    }
-                                >
-                                    <span class="name">{c.name.clone()}</span>
-                                    {move || {
-                                        let n = count();
-                                        (n > 0)
-                                            .then(|| {
-                                                view! {
-                                                    <span class="badge" aria-label="unread">
-                                                        {n}
-                                                    </span>
-                                                }
-                                            })
-                                    }}
-                                </A>
-                            </li>
-                        }
-                    }
-                />
-            </ul>
-        </nav>
-    }
-}
-
-/// "New message": start a direct conversation by username.
-#[component]
-fn NewDirect() -> impl IntoView {
-    let chat = expect_context::<Chat>();
-    let username = RwSignal::new(String::new());
-    let problem = RwSignal::new(None::<String>);
-    let lookup = Action::new(move |name: &String| {
-        let name = name.clone();
-        async move {
-            match find_user(name.clone()).await {
-                Ok(Some(account)) => {
-                    chat.send(ClientFrame::OpenDirect { user: account.id });
-                    problem.set(None);
-                    username.set(String::new());
-                }
-                Ok(None) => problem.set(Some(format!("No user named {name}"))),
-                Err(err) => problem.set(Some(err.to_string())),
-            }
-        }
-    });
-    view! {
-        <form
-            class="new-direct"
-            on:submit=move |ev| {
-                ev.prevent_default();
-                lookup.dispatch(username.get_untracked());
-            }
-        >
-            <label for="new-direct">"New message to"</label>
-            <input
-                id="new-direct"
-                placeholder="username"
-                bind:value=username
-                autocomplete="off"
-                required
-            />
-            <button type="submit">"Start"</button>
-            <p class="field-error" role="alert">
-                {move || problem.get()}
-            </p>
-        </form>
-    }
-}
-
-/// "New room".
-#[component]
-fn NewRoom() -> impl IntoView {
-    let chat = expect_context::<Chat>();
-    let name = RwSignal::new(String::new());
-    let public = RwSignal::new(true);
-    view! {
-        <form
-            class="new-room"
-            on:submit=move |ev| {
-                ev.prevent_default();
-                chat.send(ClientFrame::CreateRoom {
-                    name: name.get_untracked(),
-                    public: public.get_untracked(),
-                });
-                name.set(String::new());
-            }
-        >
-            <label for="new-room">"New room"</label>
-            <input id="new-room" placeholder="room name" bind:value=name maxlength=64 required />
-            <label class="check">
-                <input type="checkbox" bind:checked=public />
-                "public"
-            </label>
-            <button type="submit">"Create"</button>
-        </form>
-    }
-}
-
-#[component]
-fn Conversation(conv: ConvId) -> impl IntoView {
-    let chat = expect_context::<Chat>();
-    chat.send(ClientFrame::Members { conv });
-    let summary = move || {
-        chat.conversations
-            .with(|l| l.iter().find(|c| c.id == conv).cloned())
-    };
-    let messages = move || {
-        chat.events.with(|all| {
-            all.get(&conv)
-                .map(|list| list.values().cloned().collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
-    };
-    let pending = move || {
-        chat.outbox.with(|outbox| {
-            outbox
-                .iter()
-                .filter(|p| p.conv == conv)
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
-    // Report reads: the newest seq on screen.
-    Effect::new(move |_| {
-        let last = chat
-            .events
-            .with(|all| all.get(&conv).and_then(|l| l.keys().next_back().copied()));
-        if let Some(last) = last {
-            chat.mark_read(conv, last);
-        }
-    });
-    let typing = move || {
-        chat.typing
-            .with(|t| t.get(&conv).map(|(user, _)| *user))
-            .map(|user| format!("{} is typing…", chat.name_of(conv, user)))
-    };
-    view! {
-        <header class="conv-header">
-            <h2 data-testid="conv-title">{move || summary().map(|s| s.name).unwrap_or_default()}</h2>
-        </header>
-        <ol class="messages" data-testid="messages" aria-live="polite">
-            <For
-                each=messages
-                key=|e| (e.conv, e.seq)
-                children=move |event| view! { <EventLine conv event /> }
-            />
-            <For
-                each=pending
-                key=|p| (p.client_msg_id.clone(), p.acked)
-                children=move |p| {
-                    view! {
-                        <li class="message mine pending" data-testid="message">
-                            <span class="from">"You"</span>
-                            <p class="body">{p.body}</p>
-                            <span class="state">{if p.acked { "sent" } else { "sending…" }}</span>
-                        </li>
-                    }
-                }
-            />
-        </ol>
-        <p class="typing" data-testid="typing" aria-live="polite">
-            {typing}
-        </p>
-        <Composer conv />
-    }
-}
-
-#[component]
-fn EventLine(conv: ConvId, event: Event) -> impl IntoView {
-    let chat = expect_context::<Chat>();
-    let from = chat.name_of(conv, event.from);
-    match event.body {
-        EventBody::Message { body, .. } => {
-            let mine = Some(event.from) == chat.me.get_untracked();
-            view! {
-                <li class=if mine { "message mine" } else { "message" } data-testid="message">
-                    <span class="from">{from}</span>
-                    " "
-                    <time class="at">{local_time(event.at)}</time>
-                    <p class="body">{body}</p>
-                </li>
-            }
-            .into_any()
-        }
-        other => {
-            let text = match other {
-                EventBody::Created { name } => format!("{from} created {name}"),
-                EventBody::Joined {} => format!("{from} joined"),
-                EventBody::Invited { user } => {
-                    format!("{from} added {}", chat.name_of(conv, user))
-                }
-                EventBody::Left {} => format!("{from} left"),
-                EventBody::Removed { user } => {
-                    format!("{from} removed {}", chat.name_of(conv, user))
-                }
-                EventBody::Renamed { name } => format!("{from} renamed the room to {name}"),
-                EventBody::Message { .. } => String::new(),
-            };
-            view! { <li class="notice">{text}</li> }.into_any()
-        }
-    }
-}
-
-#[component]
-fn Composer(conv: ConvId) -> impl IntoView {
-    let chat = expect_context::<Chat>();
-    let draft = RwSignal::new(String::new());
-    // Typing notices: at most one every two seconds while the draft changes.
-    let last_notice = StoredValue::new(0.0_f64);
-    let notify_typing = move || {
-        #[cfg(feature = "hydrate")]
-        {
-            let now = js_sys::Date::now();
-            if now - last_notice.get_value() > 2000.0 {
-                last_notice.set_value(now);
-                chat.send(ClientFrame::Typing { conv });
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = last_notice;
-    };
-    let too_long = move || draft.with(|d| d.chars().count() > MAX_BODY_CHARS);
-    let submit = move || {
-        let body = draft.get_untracked();
-        if body.trim().is_empty() || body.chars().count() > MAX_BODY_CHARS {
-            return;
-        }
-        #[cfg(feature = "hydrate")]
-        chat.post(conv, body, new_client_msg_id());
-        // The message ends this burst of typing; the next keystroke announces a new one.
-        last_notice.set_value(0.0);
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (chat, conv, body);
-        draft.set(String::new());
-    };
-    view! {
-        <form
-            class="composer"
-            on:submit=move |ev| {
-                ev.prevent_default();
-                submit();
-            }
-        >
-            <label for="composer" class="visually-hidden">"Message"</label>
-            <textarea
-                id="composer"
-                rows="2"
-                placeholder="Write a message — Enter sends, Shift+Enter for a new line"
-                bind:value=draft
-                on:input=move |_| notify_typing()
-                on:keydown=move |ev| {
-                    if ev.key() == "Enter" && !ev.shift_key() {
-                        ev.prevent_default();
-                        submit();
-                    }
-                }
-            ></textarea>
-            <button type="submit" disabled=too_long>"Send"</button>
-            <p class="field-error" role="alert">
-                {move || too_long().then(|| format!("Messages are at most {MAX_BODY_CHARS} characters"))}
-            </p>
-        </form>
     }
 }
