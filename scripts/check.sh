@@ -27,6 +27,11 @@ cargo clippy --target wasm32-unknown-unknown --features hydrate --all-targets --
 step "cargo test (ssr)"
 cargo test --features ssr
 
+step "load generator: every scenario once, tiny (benchmarks are run by hand: BENCHMARKS.md)"
+# cargo test built both the server binary and the example (debug); a run that loses or repeats a
+# delivery, or fails to evict the stalled reader, exits non-zero.
+target/debug/examples/loadgen --size tiny --server target/debug/switchboard
+
 if [[ "${CI:-}" == "true" ]]; then
   # The release build below shares nothing with the debug one; free its disk first.
   rm -rf target/debug

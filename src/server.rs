@@ -74,6 +74,9 @@ pub enum ServerError {
     /// The accept loop failed.
     #[error("server failed: {0}")]
     Serve(std::io::Error),
+    /// `admin provision` was refused (a name is invalid or taken, or the store failed).
+    #[error("cannot provision users: {0}")]
+    Provision(crate::auth::ApiError),
 }
 
 impl ServerError {
@@ -81,7 +84,7 @@ impl ServerError {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Config(_) => 2,
-            Self::Bind { .. } | Self::Serve(_) | Self::Store { .. } => 1,
+            Self::Bind { .. } | Self::Serve(_) | Self::Store { .. } | Self::Provision(_) => 1,
         }
     }
 }
@@ -216,10 +219,32 @@ async fn api_error_status(response: Response) -> Response {
 pub async fn serve(listener: TcpListener, state: AppState) -> Result<(), ServerError> {
     let shutdown = state.shutdown.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // Chat frames are small and latency-bound: without TCP_NODELAY, Nagle's algorithm holds a
+    // frame back until the previous one is acknowledged, and delayed ACKs make that ~40 ms.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(%err, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.triggered().await })
         .await
         .map_err(ServerError::Serve)
+}
+
+/// `switchboard admin provision`: creates `count` users named `<prefix><n>` with an access token
+/// each in the configured database, without starting the server.
+pub async fn provision(
+    config: Config,
+    prefix: &str,
+    count: usize,
+) -> Result<Vec<accounts::Provisioned>, ServerError> {
+    let state = AppState::open(config).await?;
+    state
+        .accounts
+        .provision(prefix, count)
+        .await
+        .map_err(ServerError::Provision)
 }
 
 /// Runs the server with `config` until ctrl-c or SIGTERM, then drains.
@@ -322,6 +347,10 @@ async fn ws_upgrade(
     upgrade
         .max_message_size(hard_limit)
         .max_frame_size(hard_limit)
+        // Small buffers: the library's default 128 KiB read buffer is allocated per connection
+        // and dominated the memory of an idle one. Frames here are a few hundred bytes.
+        .read_buffer_size(4 << 10)
+        .write_buffer_size(4 << 10)
         .on_upgrade(move |socket| {
             use futures::StreamExt;
             let (writer, reader) = socket.split();

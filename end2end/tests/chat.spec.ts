@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { register, uniqueName } from './helpers';
+import { newUser, openDirect, openFromSidebar, register, say, uniqueName } from './helpers';
 
 test('a direct message goes from one user to another, and back, as text', async ({ browser }) => {
   const ann = await browser.newContext();
@@ -93,4 +93,30 @@ test('one user in two tabs sees both sides of a conversation', async ({ browser 
   await expect(firstTab.getByTestId('message')).toHaveCount(2);
   await expect(secondTab.getByTestId('message')).toHaveCount(2);
   await context.close();
+});
+
+test('unread counts agree across tabs: reading in one tab clears the badge in the other', async ({ browser }) => {
+  const ann = await newUser(browser, 'ann');
+  const ben = await newUser(browser, 'ben');
+  await openDirect(ben.page, ann.name);
+  const otherTab = await ann.context.newPage();
+  await otherTab.goto('/');
+  await expect(otherTab.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+
+  await say(ben.page, 'one');
+  await say(ben.page, 'two');
+  const badge = (page: typeof otherTab) =>
+    page.getByTestId('conversations').getByRole('link', { name: ben.name }).getByLabel('unread');
+  await expect(badge(ann.page)).toHaveText('2');
+  await expect(badge(otherTab)).toHaveText('2');
+
+  await openFromSidebar(ann.page, ben.name);
+  await expect(badge(ann.page)).toHaveCount(0);
+  await expect(badge(otherTab)).toHaveCount(0);
+  // And it stays read after a reload (the server keeps the read position).
+  await otherTab.reload();
+  await expect(otherTab.getByTestId('conversations').getByRole('link', { name: ben.name })).toBeVisible();
+  await expect(badge(otherTab)).toHaveCount(0);
+  await ann.context.close();
+  await ben.context.close();
 });

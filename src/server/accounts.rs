@@ -46,6 +46,17 @@ pub struct Identity {
     pub credential: Credential,
 }
 
+/// A user made by [`Accounts::provision`], with the access token that authenticates it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Provisioned {
+    /// The user.
+    pub id: crate::protocol::UserId,
+    /// Its username.
+    pub username: String,
+    /// Its access token (shown once; only its digest is stored).
+    pub token: String,
+}
+
 /// A newly created session: the cookie to set and who it belongs to.
 #[derive(Debug)]
 pub struct NewSession {
@@ -330,6 +341,54 @@ impl Accounts {
             .await
             .map_err(internal)?;
         Ok(token)
+    }
+
+    /// Creates `count` users named `<prefix><n>` with one access token each, for load tests and
+    /// service accounts (see `switchboard admin provision`). Their password is random and thrown
+    /// away (one hash shared by the batch, which is as unguessable as one per user), so they can
+    /// only authenticate with their tokens. All or nothing: a taken name creates none.
+    pub async fn provision(
+        &self,
+        prefix: &str,
+        count: usize,
+    ) -> Result<Vec<Provisioned>, ApiError> {
+        let unusable = self.passwords.hash(&secret::access_token()).await?;
+        let mut names = Vec::with_capacity(count);
+        for n in 0..count {
+            let username = format!("{prefix}{n}");
+            let key = auth::username_key(&username)?;
+            let token = secret::access_token();
+            names.push((username, key, token));
+        }
+        let rows: Vec<_> = names
+            .iter()
+            .map(|(username, key, token)| {
+                let user = NewUser {
+                    username,
+                    username_key: key,
+                    display_name: username,
+                    password_hash: &unusable,
+                };
+                (user, secret::digest(token))
+            })
+            .collect();
+        let ids = self
+            .store
+            .create_users_with_tokens(&rows, "provisioned", now())
+            .await
+            .map_err(|err| match err {
+                StoreError::Conflict(_) => ApiError::UsernameTaken,
+                other => internal(other),
+            })?;
+        Ok(ids
+            .into_iter()
+            .zip(names)
+            .map(|(id, (username, _, token))| Provisioned {
+                id,
+                username,
+                token,
+            })
+            .collect())
     }
 
     /// The user's live access tokens.

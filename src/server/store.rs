@@ -173,6 +173,16 @@ impl Store {
         }
     }
 
+    /// Creates users and one access token each, in one transaction (all or none).
+    pub async fn create_users_with_tokens(
+        &self,
+        users: &[(NewUser<'_>, Vec<u8>)],
+        token_name: &str,
+        now: i64,
+    ) -> Result<Vec<UserId>, StoreError> {
+        on_backend!(self, db => db.create_users_with_tokens(users, token_name, now).await)
+    }
+
     /// The user with this case-folded username, and their password hash.
     pub async fn user_with_password(
         &self,

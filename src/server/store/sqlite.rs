@@ -25,6 +25,46 @@ use crate::{auth::TokenInfo, protocol::UserId};
 pub struct Sqlite {
     /// Readers run concurrently; SQLite serialises writers itself (WAL, busy timeout).
     pool: SqlitePool,
+    /// Token uses not yet written: token row id → when. Flushed in one transaction every
+    /// [`TOKEN_USE_FLUSH`], so a connect never waits for a disk flush to record "last used".
+    token_uses: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, i64>>>,
+}
+
+/// How often recorded token uses are written.
+const TOKEN_USE_FLUSH: Duration = Duration::from_secs(5);
+
+/// Writes recorded token uses until the store is dropped (the pool closes).
+async fn flush_token_uses(
+    pool: SqlitePool,
+    uses: std::sync::Weak<std::sync::Mutex<std::collections::HashMap<i64, i64>>>,
+) {
+    loop {
+        tokio::time::sleep(TOKEN_USE_FLUSH).await;
+        let Some(uses) = uses.upgrade() else { return };
+        let batch = std::mem::take(&mut *uses.lock().unwrap_or_else(|e| e.into_inner()));
+        drop(uses);
+        if batch.is_empty() {
+            continue;
+        }
+        let write = async {
+            let mut tx = pool.begin().await?;
+            for (id, at) in &batch {
+                sqlx::query(
+                    "UPDATE access_tokens SET last_used_at = ? WHERE id = ? \
+                     AND (last_used_at IS NULL OR last_used_at < ?)",
+                )
+                .bind(at)
+                .bind(id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await
+        };
+        if let Err(err) = write.await {
+            tracing::warn!(%err, tokens = batch.len(), "could not record token use");
+        }
+    }
 }
 
 fn user_from(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
@@ -53,7 +93,12 @@ impl Sqlite {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        let token_uses = std::sync::Arc::default();
+        tokio::spawn(flush_token_uses(
+            pool.clone(),
+            std::sync::Arc::downgrade(&token_uses),
+        ));
+        Ok(Self { pool, token_uses })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
@@ -85,6 +130,50 @@ impl Sqlite {
             Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict("username taken")),
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// Creates users and one access token each, in one transaction (all or none).
+    pub async fn create_users_with_tokens(
+        &self,
+        users: &[(NewUser<'_>, Vec<u8>)],
+        token_name: &str,
+        now: i64,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut ids = Vec::with_capacity(users.len());
+        for (user, token_hash) in users {
+            let done = sqlx::query(
+                "INSERT INTO users (username, username_key, display_name, password_hash, created_at)
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(user.username)
+            .bind(user.username_key)
+            .bind(user.display_name)
+            .bind(user.password_hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await;
+            let id = match done {
+                Ok(done) => done.last_insert_rowid(),
+                Err(err) if is_unique_violation(&err) => {
+                    return Err(StoreError::Conflict("username taken"));
+                }
+                Err(err) => return Err(err.into()),
+            };
+            sqlx::query(
+                "INSERT INTO access_tokens (token_hash, user_id, name, created_at)
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(token_hash.as_slice())
+            .bind(id)
+            .bind(token_name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            ids.push(UserId(id));
+        }
+        tx.commit().await?;
+        Ok(ids)
     }
 
     pub async fn user_with_password(
@@ -216,13 +305,16 @@ impl Sqlite {
         Ok(done.last_insert_rowid())
     }
 
+    /// How stale a token's `last_used_at` may get before a use rewrites it.
+    const TOKEN_USE_GRANULARITY_SECS: i64 = 60;
+
     pub async fn use_token(
         &self,
         token_hash: &[u8],
         now: i64,
     ) -> Result<Option<TokenRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT t.id, t.revoked_at IS NOT NULL AS revoked,
+            "SELECT t.id, t.revoked_at IS NOT NULL AS revoked, t.last_used_at,
                     u.id AS user_id, u.username, u.display_name
              FROM access_tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = ?",
@@ -236,12 +328,16 @@ impl Sqlite {
             user: user_from(&row)?,
             revoked: row.try_get("revoked")?,
         };
-        if !record.revoked {
-            sqlx::query("UPDATE access_tokens SET last_used_at = ? WHERE id = ?")
-                .bind(now)
-                .bind(record.id)
-                .execute(&self.pool)
-                .await?;
+        // "Last used" is kept to the minute and written in batches: a durable write per
+        // connection would make every connect wait for a disk flush, one after another.
+        let last_used: Option<i64> = row.try_get("last_used_at")?;
+        if !record.revoked
+            && last_used.is_none_or(|at| now - at >= Self::TOKEN_USE_GRANULARITY_SECS)
+        {
+            self.token_uses
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(record.id, now);
         }
         Ok(Some(record))
     }
@@ -254,13 +350,21 @@ impl Sqlite {
         .bind(user.0)
         .fetch_all(&self.pool)
         .await?;
+        // Uses not yet flushed count too.
+        let pending = self
+            .token_uses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         rows.iter()
             .map(|row| {
+                let id: i64 = row.try_get("id")?;
+                let stored: Option<i64> = row.try_get("last_used_at")?;
                 Ok(TokenInfo {
-                    id: row.try_get("id")?,
+                    id,
                     name: row.try_get("name")?,
                     created_at: row.try_get("created_at")?,
-                    last_used_at: row.try_get("last_used_at")?,
+                    last_used_at: stored.max(pending.get(&id).copied()),
                 })
             })
             .collect()

@@ -1,0 +1,249 @@
+//! One load client: a token-authenticated WebSocket speaking the real protocol.
+
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use futures::{SinkExt, StreamExt, stream::SplitSink, stream::SplitStream};
+use hdrhistogram::Histogram;
+use switchboard::{
+    protocol::{
+        ClientFrame, ClientMsgId, ConvId, ServerFrame, UserId, decode_server, encode_client,
+    },
+    server::accounts::Provisioned,
+};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::{
+    WebSocketStream, client_async_with_config,
+    tungstenite::{
+        Message, client::IntoClientRequest, http::header::AUTHORIZATION, protocol::WebSocketConfig,
+    },
+};
+use tokio_util::sync::CancellationToken;
+
+/// A connected socket.
+pub type Ws = WebSocketStream<TcpStream>;
+
+/// How long any one protocol step may take before the client gives up.
+const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A connected, resumed client.
+pub struct Client {
+    /// Who it is.
+    pub user: UserId,
+    /// Its socket.
+    pub ws: Ws,
+}
+
+/// Microseconds since the Unix epoch.
+pub fn unix_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Connects client number `n` as `account`, from a source address picked by `n`, completes the
+/// handshake (hello, resume, synced). A small receive buffer makes a client that stops reading
+/// back up quickly (the `slow` scenario).
+pub async fn connect(
+    addr: SocketAddr,
+    n: usize,
+    account: &Provisioned,
+    small_receive_buffer: bool,
+) -> Result<Client, String> {
+    let source = Ipv4Addr::new(127, 0, 0, 2 + (n % 253) as u8);
+    let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
+    socket
+        .bind(SocketAddr::from((source, 0)))
+        .map_err(|e| format!("bind {source}: {e}"))?;
+    if small_receive_buffer {
+        socket
+            .set_recv_buffer_size(4096)
+            .map_err(|e| e.to_string())?;
+    }
+    let stream = socket
+        .connect(addr)
+        .await
+        .map_err(|e| format!("connect from {source}: {e}"))?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let mut request = format!("ws://{addr}/ws?v=1")
+        .into_client_request()
+        .map_err(|e| e.to_string())?;
+    let bearer = format!("Bearer {}", account.token)
+        .parse()
+        .map_err(|_| "token is not a header value".to_string())?;
+    request.headers_mut().insert(AUTHORIZATION, bearer);
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0);
+    let (mut ws, _) = client_async_with_config(request, stream, Some(config))
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    match next_frame(&mut ws).await? {
+        ServerFrame::Hello { user, .. } => {
+            send(&mut ws, &ClientFrame::Resume { cursors: vec![] }).await?;
+            wait_for(&mut ws, |f| matches!(f, ServerFrame::Synced {})).await?;
+            Ok(Client { user, ws })
+        }
+        other => Err(format!("expected hello, got {other:?}")),
+    }
+}
+
+/// Sends one frame.
+pub async fn send(ws: &mut Ws, frame: &ClientFrame) -> Result<(), String> {
+    ws.send(Message::text(encode_client(frame)))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The next server frame (skipping control frames).
+pub async fn next_frame(ws: &mut Ws) -> Result<ServerFrame, String> {
+    loop {
+        let message = tokio::time::timeout(STEP_TIMEOUT, ws.next())
+            .await
+            .map_err(|_| "timed out waiting for the server".to_string())?;
+        match message {
+            Some(Ok(Message::Text(text))) => {
+                return decode_server(text.as_str()).map_err(|e| e.to_string());
+            }
+            Some(Ok(Message::Close(close))) => return Err(format!("closed: {close:?}")),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e.to_string()),
+            None => return Err("connection ended".into()),
+        }
+    }
+}
+
+/// Reads frames until one matches; returns it.
+pub async fn wait_for(
+    ws: &mut Ws,
+    wanted: impl Fn(&ServerFrame) -> bool,
+) -> Result<ServerFrame, String> {
+    loop {
+        let frame = next_frame(ws).await?;
+        if let ServerFrame::Error { code, message, .. } = &frame {
+            return Err(format!("server refused: {}: {message}", code.as_str()));
+        }
+        if wanted(&frame) {
+            return Ok(frame);
+        }
+    }
+}
+
+/// Counters every task adds to, for the progress line.
+#[derive(Default)]
+pub struct Counters {
+    /// Messages sent.
+    pub sent: AtomicU64,
+    /// Events received carrying a send time.
+    pub delivered: AtomicU64,
+}
+
+/// Reads until `stop`: records scheduled-send → receive latency (µs) of every timed message.
+pub async fn receive(
+    mut stream: SplitStream<Ws>,
+    stop: CancellationToken,
+    counters: Arc<Counters>,
+) -> (Histogram<u64>, SplitStream<Ws>) {
+    let mut histogram = new_histogram();
+    loop {
+        let message = tokio::select! {
+            message = stream.next() => message,
+            () = stop.cancelled() => break,
+        };
+        match message {
+            Some(Ok(Message::Text(text))) => {
+                if let Some(sent) = send_time(text.as_str()) {
+                    let now = unix_micros();
+                    let _ = histogram.record(now.saturating_sub(sent).max(1));
+                    counters.delivered.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => break,
+        }
+    }
+    (histogram, stream)
+}
+
+/// A histogram of 1 µs to 1 h at 3 significant digits.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
+}
+
+/// The send time in an event frame's body (`"body":"t=<µs> …"`), without decoding the frame.
+fn send_time(text: &str) -> Option<u64> {
+    let start = text.find("\"body\":\"t=")? + "\"body\":\"t=".len();
+    let digits = &text[start..];
+    let end = digits.find(|c: char| !c.is_ascii_digit())?;
+    digits[..end].parse().ok()
+}
+
+/// What a sender does: which conversation its `k`th message goes to, at what rate, until when.
+pub struct Schedule {
+    /// Messages per second from this client.
+    pub rate: f64,
+    /// The phase starts here (every sender shares it).
+    pub start: Instant,
+    /// No message is scheduled at or after this.
+    pub until: Instant,
+    /// Body size in bytes.
+    pub body_bytes: usize,
+    /// Which phase this is: message ids must differ between phases, or the server (rightly)
+    /// takes a repeated id for a resend and stores nothing new.
+    pub phase: u64,
+}
+
+/// Sends on a fixed schedule, whatever the replies do (open loop). A sender that falls behind
+/// sends late with the scheduled time in the body, so the delay counts as latency.
+pub async fn send_on_schedule(
+    mut sink: SplitSink<Ws, Message>,
+    id: usize,
+    conv_for: impl Fn(u64) -> ConvId,
+    schedule: Schedule,
+    counters: Arc<Counters>,
+) -> SplitSink<Ws, Message> {
+    let period = Duration::from_secs_f64(1.0 / schedule.rate);
+    // Senders start spread over one period, so they do not all fire at once.
+    let offset = period.mul_f64((id % 1000) as f64 / 1000.0);
+    // The Unix time of `schedule.start` (which may still be ahead).
+    let now = Instant::now();
+    let base_unix = if schedule.start >= now {
+        unix_micros() as i64 + (schedule.start - now).as_micros() as i64
+    } else {
+        unix_micros() as i64 - (now - schedule.start).as_micros() as i64
+    };
+    let mut k: u64 = 0;
+    loop {
+        let due = schedule.start + offset + period.mul_f64(k as f64);
+        if due >= schedule.until {
+            break;
+        }
+        tokio::time::sleep_until(due.into()).await;
+        let due_unix = base_unix + (due - schedule.start).as_micros() as i64;
+        let mut body = format!("t={due_unix} ");
+        while body.len() < schedule.body_bytes {
+            body.push('x');
+        }
+        let frame = ClientFrame::Send {
+            client_msg_id: ClientMsgId(format!("{}-{id}-{k}", schedule.phase)),
+            conv: conv_for(k),
+            body,
+        };
+        if sink
+            .send(Message::text(encode_client(&frame)))
+            .await
+            .is_err()
+        {
+            break;
+        }
+        counters.sent.fetch_add(1, Ordering::Relaxed);
+        k += 1;
+    }
+    sink
+}

@@ -1,0 +1,490 @@
+//! The scenarios: `idle`, `dm`, `room`, `slow`, each against a fresh server.
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, atomic::Ordering},
+    time::{Duration, Instant},
+};
+
+use futures::{StreamExt, stream::SplitSink, stream::SplitStream};
+use switchboard::{
+    protocol::{ClientFrame, ConvId, ServerFrame, close_code},
+    server::accounts::Provisioned,
+};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    client::{self, Client, Counters, Schedule, Ws},
+    report::Outcome,
+    server::{ServerProcess, Usage},
+};
+
+pub const USAGE: &str = "usage: loadgen [--scenario idle|dm|room|slow|all] [--size tiny|full] \
+                         [--server <switchboard binary>] [--json <file>]";
+
+/// What to run.
+pub struct Options {
+    scenarios: Vec<String>,
+    full: bool,
+    server: PathBuf,
+    /// Where to write the results as JSON.
+    pub json: Option<PathBuf>,
+}
+
+impl Options {
+    /// Parses the command line.
+    pub fn from_args(mut args: impl Iterator<Item = String>) -> Result<Self, String> {
+        let mut options = Options {
+            scenarios: vec!["all".into()],
+            full: false,
+            server: PathBuf::from("target/release/switchboard"),
+            json: None,
+        };
+        while let Some(arg) = args.next() {
+            let value = args.next().ok_or(format!("{arg} needs a value"))?;
+            match arg.as_str() {
+                "--scenario" => options.scenarios = value.split(',').map(String::from).collect(),
+                "--size" if value == "tiny" || value == "full" => options.full = value == "full",
+                "--server" => options.server = PathBuf::from(value),
+                "--json" => options.json = Some(PathBuf::from(value)),
+                _ => return Err(format!("unknown option {arg} {value}")),
+            }
+        }
+        if options.scenarios.iter().any(|s| s == "all") {
+            options.scenarios = ["idle", "dm", "room", "slow"].map(String::from).to_vec();
+        }
+        for s in &options.scenarios {
+            if !["idle", "dm", "room", "slow"].contains(&s.as_str()) {
+                return Err(format!("unknown scenario {s}"));
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// Runs the chosen scenarios in order.
+pub async fn run_all(options: &Options) -> Result<Vec<Outcome>, String> {
+    let mut all = Vec::new();
+    for scenario in &options.scenarios {
+        let outcomes = match scenario.as_str() {
+            "idle" => idle(options).await?,
+            "dm" => dm(options).await?,
+            "room" => room(options).await?,
+            _ => slow(options).await?,
+        };
+        all.extend(outcomes);
+    }
+    Ok(all)
+}
+
+/// Connects clients `0..accounts.len()`, at most 256 handshakes in flight, with a progress line.
+async fn connect_all(
+    server: &ServerProcess,
+    accounts: &[Provisioned],
+    label: &str,
+) -> Result<(Vec<Client>, Duration), String> {
+    let started = Instant::now();
+    let addr = server.addr;
+    let mut clients = Vec::with_capacity(accounts.len());
+    let mut pending = futures::stream::iter(accounts.iter().enumerate())
+        .map(|(n, account)| client::connect(addr, n, account, false))
+        .buffered(256);
+    while let Some(client) = pending.next().await {
+        clients.push(client?);
+        if clients.len() % 1000 == 0 {
+            eprint!("\r[{label}] connected {}/{}", clients.len(), accounts.len());
+        }
+    }
+    eprintln!(
+        "\r[{label}] connected {} in {:.2?}",
+        clients.len(),
+        started.elapsed()
+    );
+    Ok((clients, started.elapsed()))
+}
+
+/// `idle`: N connections; connect rate and RSS per connection, sampled as they grow.
+async fn idle(options: &Options) -> Result<Vec<Outcome>, String> {
+    let n = if options.full { 18_000 } else { 40 };
+    let (server, accounts) = ServerProcess::start(&options.server, n, &[]).await?;
+    let before = server.usage();
+    let mut clients = Vec::with_capacity(n);
+    let mut curve = Vec::new();
+    let mut connecting = Duration::ZERO;
+    for chunk in accounts.chunks(n.div_ceil(4)) {
+        let (more, took) = connect_all(&server, chunk, "idle").await?;
+        connecting += took;
+        clients.extend(more);
+        // Let the server settle before reading its memory.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = server.usage();
+        curve.push((clients.len(), now.rss_bytes));
+    }
+    let connect_secs = connecting.as_secs_f64();
+    let after = server.usage();
+    let mut outcome = Outcome::new("idle", format!("{n} connections"));
+    outcome.connections = clients.len();
+    outcome.connects_per_sec = clients.len() as f64 / connect_secs.max(1e-3);
+    outcome.set_server(diff(before, after));
+    outcome.rss_after = after.rss_bytes;
+    outcome.rss_per_connection = after.rss_bytes.saturating_sub(before.rss_bytes) as f64 / n as f64;
+    outcome.rss_curve = curve;
+    drop(clients);
+    Ok(vec![outcome])
+}
+
+/// CPU used between two readings, and RSS at the second.
+fn diff(before: Usage, after: Usage) -> Usage {
+    Usage {
+        cpu_secs: after.cpu_secs - before.cpu_secs,
+        rss_bytes: after.rss_bytes,
+    }
+}
+
+/// A socket split for one phase: senders take the sink, receivers the stream.
+struct Halves {
+    sink: Option<SplitSink<Ws, Message>>,
+    stream: Option<SplitStream<Ws>>,
+}
+
+/// One measured phase: `senders` each send at `rate_each` to the conversation `conv_of` gives
+/// them, for `secs`; every message should reach `fanout` connections. Connections in
+/// `not_reading` are not read at all.
+struct Phase<'a> {
+    name: &'static str,
+    params: String,
+    senders: Vec<(usize, ConvId)>,
+    rate_each: f64,
+    secs: f64,
+    fanout: u64,
+    not_reading: &'a [usize],
+}
+
+async fn run_phase(
+    server: &ServerProcess,
+    halves: &mut [Halves],
+    phase: Phase<'_>,
+) -> Result<Outcome, String> {
+    let counters = Arc::new(Counters::default());
+    let stop = CancellationToken::new();
+    let mut readers = Vec::new();
+    for (i, h) in halves.iter_mut().enumerate() {
+        if phase.not_reading.contains(&i) {
+            continue;
+        }
+        let stream = h.stream.take().ok_or("stream in use")?;
+        let task = tokio::spawn(client::receive(stream, stop.clone(), Arc::clone(&counters)));
+        readers.push((i, task));
+    }
+    let before = server.usage();
+    let started = Instant::now();
+    let start = started + Duration::from_millis(200);
+    let until = start + Duration::from_secs_f64(phase.secs);
+    let mut writers = Vec::new();
+    let phase_id = client::unix_micros();
+    for &(i, conv) in &phase.senders {
+        let sink = halves[i].sink.take().ok_or("sink in use")?;
+        let schedule = Schedule {
+            rate: phase.rate_each,
+            start,
+            until,
+            body_bytes: 100,
+            phase: phase_id,
+        };
+        let counters = Arc::clone(&counters);
+        writers.push((
+            i,
+            tokio::spawn(client::send_on_schedule(
+                sink,
+                i,
+                move |_| conv,
+                schedule,
+                counters,
+            )),
+        ));
+    }
+    // Progress while sending, then wait (bounded) for what is in flight.
+    let progress = {
+        let counters = Arc::clone(&counters);
+        let label = format!("{} {}", phase.name, phase.params);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                eprint!(
+                    "\r[{label}] sent {} delivered {}   ",
+                    counters.sent.load(Ordering::Relaxed),
+                    counters.delivered.load(Ordering::Relaxed)
+                );
+            }
+        })
+    };
+    for (i, task) in writers {
+        halves[i].sink = Some(task.await.map_err(|e| e.to_string())?);
+    }
+    let sent_at_end = counters.sent.load(Ordering::Relaxed);
+    let expected = sent_at_end * phase.fanout;
+    let drain_deadline = Instant::now() + Duration::from_secs(5);
+    while counters.delivered.load(Ordering::Relaxed) < expected && Instant::now() < drain_deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed().as_secs_f64() - 0.2;
+    let after = server.usage();
+    stop.cancel();
+    progress.abort();
+    let mut histogram = client::new_histogram();
+    for (i, task) in readers {
+        let (h, stream) = task.await.map_err(|e| e.to_string())?;
+        histogram.add(&h).map_err(|e| e.to_string())?;
+        halves[i].stream = Some(stream);
+    }
+    eprintln!();
+    let mut outcome = Outcome::new(phase.name, phase.params);
+    outcome.connections = halves.len();
+    outcome.sent = sent_at_end;
+    outcome.expected = expected;
+    outcome.delivered = histogram.len();
+    outcome.seconds = elapsed;
+    outcome.set_server(diff(before, after));
+    outcome.rss_after = after.rss_bytes;
+    outcome.set_latency(&histogram);
+    Ok(outcome)
+}
+
+fn split(clients: Vec<Client>) -> Vec<Halves> {
+    clients
+        .into_iter()
+        .map(|c| {
+            let (sink, stream) = c.ws.split();
+            Halves {
+                sink: Some(sink),
+                stream: Some(stream),
+            }
+        })
+        .collect()
+}
+
+/// A fixed shuffle (xorshift), so "random pairs" are the same on every run.
+fn shuffled(n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in (1..n).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        order.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    order
+}
+
+/// `dm`: random pairs, each sending to the other; the rate rises until p99 passes 10 ms.
+async fn dm(options: &Options) -> Result<Vec<Outcome>, String> {
+    let (n, rates, secs): (usize, &[f64], f64) = if options.full {
+        (
+            2_000,
+            &[5_000.0, 10_000.0, 20_000.0, 30_000.0, 40_000.0, 60_000.0],
+            5.0,
+        )
+    } else {
+        (20, &[100.0, 200.0], 1.0)
+    };
+    let (server, accounts) = ServerProcess::start(&options.server, n, &[]).await?;
+    let (mut clients, _) = connect_all(&server, &accounts, "dm").await?;
+    let order = shuffled(n);
+    let mut senders = Vec::with_capacity(n);
+    for pair in order.chunks(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let peer = clients[b].user;
+        client::send(&mut clients[a].ws, &ClientFrame::OpenDirect { user: peer }).await?;
+        let conv = match client::wait_for(
+            &mut clients[a].ws,
+            |f| matches!(f, ServerFrame::Conversation(c) if c.peer == Some(peer)),
+        )
+        .await?
+        {
+            ServerFrame::Conversation(c) => c.id,
+            _ => unreachable!("wait_for returns a match"),
+        };
+        // The peer learns of it too; wait, so the first measured message is not a gap fill.
+        client::wait_for(
+            &mut clients[b].ws,
+            |f| matches!(f, ServerFrame::Conversation(c) if c.id == conv),
+        )
+        .await?;
+        senders.push((a, conv));
+        senders.push((b, conv));
+    }
+    let mut halves = split(clients);
+    let mut outcomes = Vec::new();
+    for &rate in rates {
+        let outcome = run_phase(
+            &server,
+            &mut halves,
+            Phase {
+                name: "dm",
+                params: format!("{} pairs, {rate} msg/s", n / 2),
+                senders: senders.clone(),
+                rate_each: rate / n as f64,
+                secs,
+                // The peer, and the sender's own connection (its echo).
+                fanout: 2,
+                not_reading: &[],
+            },
+        )
+        .await?;
+        let over = outcome.p99_us > 10_000;
+        outcomes.push(outcome);
+        if over {
+            break;
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Creates rooms of `size` from consecutive clients: the first creates, the rest join.
+async fn make_rooms(clients: &mut [Client], size: usize) -> Result<Vec<ConvId>, String> {
+    let mut rooms = Vec::new();
+    for (r, members) in clients.chunks_mut(size).enumerate() {
+        let (owner, rest) = members.split_first_mut().ok_or("empty room")?;
+        let name = format!("bench-{size}-{r}");
+        client::send(
+            &mut owner.ws,
+            &ClientFrame::CreateRoom {
+                name: name.clone(),
+                public: true,
+            },
+        )
+        .await?;
+        let conv = match client::wait_for(
+            &mut owner.ws,
+            |f| matches!(f, ServerFrame::Conversation(c) if c.name == name),
+        )
+        .await?
+        {
+            ServerFrame::Conversation(c) => c.id,
+            _ => unreachable!("wait_for returns a match"),
+        };
+        let joins = rest.iter_mut().map(|member| async move {
+            client::send(&mut member.ws, &ClientFrame::JoinRoom { conv }).await?;
+            client::wait_for(
+                &mut member.ws,
+                |f| matches!(f, ServerFrame::Conversation(c) if c.id == conv),
+            )
+            .await
+            .map(|_| ())
+        });
+        for result in futures::stream::iter(joins)
+            .buffer_unordered(64)
+            .collect::<Vec<_>>()
+            .await
+        {
+            result?;
+        }
+        rooms.push(conv);
+    }
+    Ok(rooms)
+}
+
+/// `room`: rooms of 10, 100 and 1000 members; each member sends; every message fans out to
+/// the whole room. The delivery rate rises until p99 passes 20 ms.
+async fn room(options: &Options) -> Result<Vec<Outcome>, String> {
+    let (n, sizes, targets, secs): (usize, &[usize], &[f64], f64) = if options.full {
+        (
+            10_000,
+            &[10, 100, 1000],
+            &[100_000.0, 250_000.0, 500_000.0, 750_000.0],
+            5.0,
+        )
+    } else {
+        (20, &[10], &[2_000.0], 1.0)
+    };
+    let mut outcomes = Vec::new();
+    for &size in sizes {
+        let (server, accounts) = ServerProcess::start(&options.server, n, &[]).await?;
+        let (mut clients, _) = connect_all(&server, &accounts, "room").await?;
+        let rooms = make_rooms(&mut clients, size).await?;
+        let senders: Vec<(usize, ConvId)> = (0..n).map(|i| (i, rooms[i / size])).collect();
+        let mut halves = split(clients);
+        for &deliveries in targets {
+            let messages = deliveries / size as f64;
+            let outcome = run_phase(
+                &server,
+                &mut halves,
+                Phase {
+                    name: "room",
+                    params: format!("{} rooms of {size}, {messages} msg/s", rooms.len()),
+                    senders: senders.clone(),
+                    rate_each: messages / n as f64,
+                    secs,
+                    fanout: size as u64,
+                    not_reading: &[],
+                },
+            )
+            .await?;
+            let over = outcome.p99_us > 20_000;
+            outcomes.push(outcome);
+            if over {
+                break;
+            }
+        }
+    }
+    Ok(outcomes)
+}
+
+/// `slow`: one room; a baseline phase with everyone reading, then one member stops reading.
+/// The others' p99 and the server's RSS should stay flat, and the slow one is evicted.
+async fn slow(options: &Options) -> Result<Vec<Outcome>, String> {
+    let (n, rate, secs) = if options.full {
+        (100, 2_000.0, 10.0)
+    } else {
+        (10, 200.0, 2.0)
+    };
+    // The tiny run sends too little to fill the default queue past the kernel's buffers.
+    let queue: &[(&str, &str)] = if options.full {
+        &[]
+    } else {
+        &[("SWITCHBOARD_LIMITS_OUTBOUND_QUEUE", "32")]
+    };
+    let (server, accounts) = ServerProcess::start(&options.server, n, queue).await?;
+    let (mut clients, _) = connect_all(&server, &accounts[1..], "slow").await?;
+    // Client 0 (the slow one) has a tiny receive buffer, so it backs up at once.
+    let slowpoke = client::connect(server.addr, 0, &accounts[0], true).await?;
+    clients.insert(0, slowpoke);
+    let rooms = make_rooms(&mut clients, n).await?;
+    let senders: Vec<(usize, ConvId)> = (1..n).map(|i| (i, rooms[0])).collect();
+    let mut halves = split(clients);
+    let phase = |name: &'static str, not_reading: &'static [usize]| Phase {
+        name,
+        params: format!("room of {n}, {rate} msg/s"),
+        senders: senders.clone(),
+        rate_each: rate / (n - 1) as f64,
+        secs,
+        // Everyone in the room who reads, the sender's own connection included.
+        fanout: (n - not_reading.len()) as u64,
+        not_reading,
+    };
+    let baseline = run_phase(&server, &mut halves, phase("slow: all reading", &[])).await?;
+    let mut stalled = run_phase(&server, &mut halves, phase("slow: one stalled", &[0])).await?;
+    // What the stalled one finds when it reads again: a backlog, then close 4008.
+    let mut stream = halves[0].stream.take().ok_or("stream in use")?;
+    let mut evicted = false;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_secs(2), stream.next()).await {
+            Ok(Some(Ok(Message::Close(Some(frame))))) => {
+                evicted = u16::from(frame.code) == close_code::TOO_SLOW;
+                break;
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(_)) | None) | Err(_) => break,
+        }
+    }
+    stalled.p99_ratio = Some(stalled.p99_us as f64 / baseline.p99_us.max(1) as f64);
+    stalled.evicted = Some(evicted);
+    if !evicted {
+        stalled
+            .problems
+            .push("the stalled reader was not evicted with 4008".into());
+    }
+    Ok(vec![baseline, stalled])
+}
