@@ -159,6 +159,7 @@ struct Phase<'a> {
     secs: f64,
     fanout: u64,
     not_reading: &'a [usize],
+    body_bytes: usize,
 }
 
 async fn run_phase(
@@ -189,7 +190,7 @@ async fn run_phase(
             rate: phase.rate_each,
             start,
             until,
-            body_bytes: 100,
+            body_bytes: phase.body_bytes,
             phase: phase_id,
         };
         let counters = Arc::clone(&counters);
@@ -329,6 +330,7 @@ async fn dm(options: &Options) -> Result<Vec<Outcome>, String> {
                 // The peer, and the sender's own connection (its echo).
                 fanout: 2,
                 not_reading: &[],
+                body_bytes: 100,
             },
         )
         .await?;
@@ -418,6 +420,7 @@ async fn room(options: &Options) -> Result<Vec<Outcome>, String> {
                     secs,
                     fanout: size as u64,
                     not_reading: &[],
+                    body_bytes: 100,
                 },
             )
             .await?;
@@ -434,10 +437,12 @@ async fn room(options: &Options) -> Result<Vec<Outcome>, String> {
 /// `slow`: one room; a baseline phase with everyone reading, then one member stops reading.
 /// The others' p99 and the server's RSS should stay flat, and the slow one is evicted.
 async fn slow(options: &Options) -> Result<Vec<Outcome>, String> {
-    let (n, rate, secs) = if options.full {
-        (100, 2_000.0, 10.0)
+    // The stalled reader is evicted once the kernel's buffers (up to 4 MiB on loopback) and its
+    // queue are full: each phase sends well over that.
+    let (n, rate, secs, body_bytes) = if options.full {
+        (100, 2_000.0, 10.0, 400)
     } else {
-        (10, 200.0, 2.0)
+        (10, 1_000.0, 3.0, 2_000)
     };
     // The tiny run sends too little to fill the default queue past the kernel's buffers.
     let queue: &[(&str, &str)] = if options.full {
@@ -462,6 +467,7 @@ async fn slow(options: &Options) -> Result<Vec<Outcome>, String> {
         // Everyone in the room who reads, the sender's own connection included.
         fanout: (n - not_reading.len()) as u64,
         not_reading,
+        body_bytes,
     };
     let baseline = run_phase(&server, &mut halves, phase("slow: all reading", &[])).await?;
     let mut stalled = run_phase(&server, &mut halves, phase("slow: one stalled", &[0])).await?;
