@@ -280,7 +280,8 @@ async fn a_reconnecting_client_gets_exactly_what_it_missed() {
 
 #[tokio::test]
 async fn an_offline_user_gets_everything_and_a_new_device_gets_recent_history() {
-    let server = TestServer::start().await;
+    // 120 sends back to back: more than the default per-user rate, which is not under test here.
+    let server = TestServer::start_with(|c| c.messages_per_second = 10_000).await;
     let (sender_cookie, _) = server.user("early").await;
     let (late_cookie, late_id) = server.user("late").await;
     let (mut sender, _) = server.device(&sender_cookie, vec![]).await;

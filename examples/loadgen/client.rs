@@ -207,7 +207,9 @@ pub async fn send_on_schedule(
     conv_for: impl Fn(u64) -> ConvId,
     schedule: Schedule,
     counters: Arc<Counters>,
-) -> SplitSink<Ws, Message> {
+) -> (SplitSink<Ws, Message>, Histogram<u64>) {
+    // How late each send left, against its schedule: the generator's own share of the latency.
+    let mut lateness = new_histogram();
     let period = Duration::from_secs_f64(1.0 / schedule.rate);
     // Senders start spread over one period, so they do not all fire at once.
     let offset = period.mul_f64((id % 1000) as f64 / 1000.0);
@@ -225,6 +227,7 @@ pub async fn send_on_schedule(
             break;
         }
         tokio::time::sleep_until(due.into()).await;
+        let _ = lateness.record((Instant::now() - due).as_micros().max(1) as u64);
         let due_unix = base_unix + (due - schedule.start).as_micros() as i64;
         let mut body = format!("t={due_unix} ");
         while body.len() < schedule.body_bytes {
@@ -245,5 +248,5 @@ pub async fn send_on_schedule(
         counters.sent.fetch_add(1, Ordering::Relaxed);
         k += 1;
     }
-    sink
+    (sink, lateness)
 }

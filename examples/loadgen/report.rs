@@ -42,6 +42,9 @@ pub struct Outcome {
     pub p999_us: u64,
     /// Worst.
     pub max_us: u64,
+    /// p99 of how late the generator itself sent, against the schedule, µs (part of every
+    /// latency figure; when it is large the generator, not the server, is the bottleneck).
+    pub send_lateness_p99_us: u64,
     /// `slow`: the others' p99 with one reader stalled over their p99 without.
     pub p99_ratio: Option<f64>,
     /// `slow`: whether the stalled reader was closed with 4008.
@@ -149,6 +152,12 @@ pub fn print_table(outcomes: &[Outcome]) {
                     .map(|(n, rss)| format!("{n}:{:.1}MiB", *rss as f64 / 1048576.0))
                     .collect::<Vec<_>>()
                     .join(" ")
+            );
+        }
+        if o.sent > 0 {
+            println!(
+                "    generator send lateness p99 {} ms",
+                ms(o.send_lateness_p99_us)
             );
         }
         if let (Some(ratio), Some(evicted)) = (o.p99_ratio, o.evicted) {

@@ -21,13 +21,15 @@ use crate::{
 };
 
 pub const USAGE: &str = "usage: loadgen [--scenario idle|dm|room|slow|all] [--size tiny|full] \
-                         [--server <switchboard binary>] [--json <file>]";
+                         [--rooms 10,100,1000] [--server <switchboard binary>] [--json <file>]";
 
 /// What to run.
 pub struct Options {
     scenarios: Vec<String>,
     full: bool,
     server: PathBuf,
+    /// Room sizes for `room` (default: 10, 100 and 1000 in full, 10 in tiny).
+    rooms: Option<Vec<usize>>,
     /// Where to write the results as JSON.
     pub json: Option<PathBuf>,
 }
@@ -40,6 +42,7 @@ impl Options {
             full: false,
             server: PathBuf::from("target/release/switchboard"),
             json: None,
+            rooms: None,
         };
         while let Some(arg) = args.next() {
             let value = args.next().ok_or(format!("{arg} needs a value"))?;
@@ -48,6 +51,13 @@ impl Options {
                 "--size" if value == "tiny" || value == "full" => options.full = value == "full",
                 "--server" => options.server = PathBuf::from(value),
                 "--json" => options.json = Some(PathBuf::from(value)),
+                "--rooms" => {
+                    let sizes: Result<Vec<usize>, _> = value.split(',').map(str::parse).collect();
+                    match sizes {
+                        Ok(sizes) if sizes.iter().all(|&s| s >= 2) => options.rooms = Some(sizes),
+                        _ => return Err(format!("--rooms wants sizes of 2 or more, not {value}")),
+                    }
+                }
                 _ => return Err(format!("unknown option {arg} {value}")),
             }
         }
@@ -220,8 +230,11 @@ async fn run_phase(
             }
         })
     };
+    let mut lateness = client::new_histogram();
     for (i, task) in writers {
-        halves[i].sink = Some(task.await.map_err(|e| e.to_string())?);
+        let (sink, late) = task.await.map_err(|e| e.to_string())?;
+        halves[i].sink = Some(sink);
+        lateness.add(&late).map_err(|e| e.to_string())?;
     }
     let sent_at_end = counters.sent.load(Ordering::Relaxed);
     let expected = sent_at_end * phase.fanout;
@@ -249,6 +262,7 @@ async fn run_phase(
     outcome.set_server(diff(before, after));
     outcome.rss_after = after.rss_bytes;
     outcome.set_latency(&histogram);
+    outcome.send_lateness_p99_us = lateness.value_at_quantile(0.99);
     Ok(outcome)
 }
 
@@ -400,6 +414,7 @@ async fn room(options: &Options) -> Result<Vec<Outcome>, String> {
     } else {
         (20, &[10], &[2_000.0], 1.0)
     };
+    let sizes = options.rooms.as_deref().unwrap_or(sizes);
     let mut outcomes = Vec::new();
     for &size in sizes {
         let (server, accounts) = ServerProcess::start(&options.server, n, &[]).await?;

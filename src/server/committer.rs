@@ -26,6 +26,8 @@ use crate::protocol::{self, ErrorCode, Event, EventBody, ServerFrame};
 pub const MAX_BATCH: usize = 128;
 /// How many sends may wait for the committer; beyond that, senders wait (backpressure).
 pub const QUEUE: usize = 8192;
+/// A commit slower than this is logged: every message in it waited that long.
+const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A send waiting to be stored.
 struct Pending {
@@ -87,7 +89,17 @@ async fn run(store: Store, hub: Arc<Hub>, mut incoming: mpsc::Receiver<Pending>)
     while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let messages: Vec<&NewMessage> = batch.iter().map(|p| &p.message).collect();
         let at = now_ms();
-        match store.append_messages(&messages, at).await {
+        let started = std::time::Instant::now();
+        let result = store.append_messages(&messages, at).await;
+        let took = started.elapsed();
+        if took > SLOW_COMMIT {
+            tracing::warn!(
+                messages = batch.len(),
+                took_ms = took.as_millis() as u64,
+                "slow group commit"
+            );
+        }
+        match result {
             Ok(stored) => {
                 for (pending, appended) in batch.iter().zip(stored) {
                     if appended.outcome == Outcome::NotMember {

@@ -88,7 +88,13 @@ pub async fn run<W>(
                 None => break,
             },
         };
-        match writer.handle(item).await {
+        // Frames are queued on the socket as they come and flushed once the queue is empty:
+        // under load one write carries many frames instead of one system call per frame.
+        let handled = match writer.handle(item).await {
+            Ok(()) if queue.is_empty() => writer.flush().await,
+            other => other,
+        };
+        match handled {
             Ok(()) => {}
             Err(Stop::Done) => break,
             Err(Stop::Store(err)) => {
@@ -107,11 +113,16 @@ impl<W> Writer<W>
 where
     W: Sink<Message> + Unpin,
 {
+    /// Queues a frame on the socket; [`Writer::flush`] sends what is queued.
     async fn send(&mut self, text: Utf8Bytes) -> Result<(), Stop> {
         self.sink
-            .send(Message::Text(text))
+            .feed(Message::Text(text))
             .await
             .map_err(|_| Stop::Done)
+    }
+
+    async fn flush(&mut self) -> Result<(), Stop> {
+        self.sink.flush().await.map_err(|_| Stop::Done)
     }
 
     async fn send_frame(&mut self, frame: &ServerFrame) -> Result<(), Stop> {

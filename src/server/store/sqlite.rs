@@ -30,6 +30,26 @@ pub struct Sqlite {
     token_uses: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, i64>>>,
 }
 
+/// How often the write-ahead log is copied into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Copies the write-ahead log into the database file, without blocking writers (`PASSIVE`),
+/// until the pool closes.
+async fn checkpoint(pool: SqlitePool) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(%err, "WAL checkpoint failed");
+        }
+    }
+}
+
 /// How often recorded token uses are written.
 const TOKEN_USE_FLUSH: Duration = Duration::from_secs(5);
 
@@ -87,12 +107,17 @@ impl Sqlite {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // Checkpoints run on their own task (below), not inside whichever commit happens to
+            // cross the threshold: a checkpoint flushes the database file, and doing that in the
+            // group commit stalled every message behind it (the p99 tail in BENCHMARKS.md).
+            .pragma("wal_autocheckpoint", "0");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        tokio::spawn(checkpoint(pool.clone()));
         let token_uses = std::sync::Arc::default();
         tokio::spawn(flush_token_uses(
             pool.clone(),

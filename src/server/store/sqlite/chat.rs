@@ -107,58 +107,161 @@ async fn append(
 }
 
 impl Sqlite {
+    /// Stores a batch of messages in one transaction with a fixed number of statements, however
+    /// large the batch: one lookup of earlier copies (retries), one membership check, one seq
+    /// allocation per batch (every conversation's counter moves in a single `UPDATE`), one
+    /// multi-row `INSERT`. Each statement is a round trip to SQLite's worker thread, so this is
+    /// what makes group commit cheap per message.
     pub async fn append_messages(
         &self,
         batch: &[&NewMessage],
         at: i64,
     ) -> Result<Vec<Appended>, StoreError> {
+        use std::collections::{HashMap, HashSet};
+
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let mut out = Vec::with_capacity(batch.len());
-        for message in batch {
-            let existing: Option<(i64, i64, i64)> = sqlx::query_as(
-                "SELECT conv_id, seq, at FROM events WHERE sender_id = ? AND client_msg_id = ?",
-            )
-            .bind(message.from.0)
-            .bind(&message.client_msg_id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some((conv, seq, at)) = existing {
-                out.push(Appended {
+        let pairs = vec!["(?, ?)"; batch.len()].join(", ");
+
+        // Retries of messages stored earlier: answered with the original's conversation and seq.
+        let sql = format!(
+            "SELECT sender_id, client_msg_id, conv_id, seq, at FROM events
+             WHERE (sender_id, client_msg_id) IN (VALUES {pairs})"
+        );
+        let mut query = sqlx::query(&sql);
+        for m in batch {
+            query = query.bind(m.from.0).bind(m.client_msg_id.0.as_str());
+        }
+        let mut earlier: HashMap<(i64, String), (i64, i64, i64)> = HashMap::new();
+        for row in query.fetch_all(&mut *tx).await? {
+            earlier.insert(
+                (row.try_get(0)?, row.try_get(1)?),
+                (row.try_get(2)?, row.try_get(3)?, row.try_get(4)?),
+            );
+        }
+
+        // The authoritative membership check, in the transaction that would store the messages:
+        // a member removed since the request was checked cannot post.
+        let sql = format!(
+            "SELECT conv_id, user_id FROM members WHERE (conv_id, user_id) IN (VALUES {pairs})"
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
+        for m in batch {
+            query = query.bind(m.conv.0).bind(m.from.0);
+        }
+        let members: HashSet<(i64, i64)> = query.fetch_all(&mut *tx).await?.into_iter().collect();
+
+        // Decide each message's fate; count new messages per conversation, in batch order.
+        enum Fate {
+            Earlier(i64, i64, i64),
+            SameBatch(usize),
+            NotMember,
+            New,
+        }
+        let mut first_in_batch: HashMap<(i64, &str), usize> = HashMap::new();
+        let mut counts: Vec<(i64, i64)> = Vec::new();
+        let mut fates = Vec::with_capacity(batch.len());
+        for (i, m) in batch.iter().enumerate() {
+            let key = (m.from.0, m.client_msg_id.0.as_str());
+            let fate = if let Some(&(conv, seq, at)) = earlier.get(&(key.0, key.1.to_owned())) {
+                Fate::Earlier(conv, seq, at)
+            } else if let Some(&first) = first_in_batch.get(&key) {
+                Fate::SameBatch(first)
+            } else if !members.contains(&(m.conv.0, m.from.0)) {
+                Fate::NotMember
+            } else {
+                first_in_batch.insert(key, i);
+                match counts.iter_mut().find(|(conv, _)| *conv == m.conv.0) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((m.conv.0, 1)),
+                }
+                Fate::New
+            };
+            fates.push(fate);
+        }
+
+        // Move every counter at once; a conversation's new messages take its next seqs in order.
+        let mut next_seq: HashMap<i64, i64> = HashMap::new();
+        if !counts.is_empty() {
+            let arms = " WHEN ? THEN ?".repeat(counts.len());
+            let ids = vec!["?"; counts.len()].join(", ");
+            let sql = format!(
+                "UPDATE conversations SET last_seq = last_seq + CASE id{arms} END
+                 WHERE id IN ({ids}) RETURNING id, last_seq"
+            );
+            let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
+            for (conv, n) in &counts {
+                query = query.bind(conv).bind(n);
+            }
+            for (conv, _) in &counts {
+                query = query.bind(conv);
+            }
+            for (conv, last) in query.fetch_all(&mut *tx).await? {
+                let n = counts
+                    .iter()
+                    .find(|(c, _)| *c == conv)
+                    .map_or(0, |(_, n)| *n);
+                next_seq.insert(conv, last - n + 1);
+            }
+        }
+
+        let mut out: Vec<Appended> = Vec::with_capacity(batch.len());
+        let mut rows: Vec<(&NewMessage, i64)> = Vec::new();
+        for (m, fate) in batch.iter().zip(&fates) {
+            let appended = match *fate {
+                Fate::Earlier(conv, seq, at) => Appended {
                     conv: ConvId(conv),
                     seq: Seq(seq),
                     at,
                     outcome: Outcome::Duplicate,
-                });
-                continue;
-            }
-            // The authoritative membership check, in the transaction that would store the
-            // message: a member removed since the request was checked cannot post.
-            let member: Option<i64> =
-                sqlx::query_scalar("SELECT 1 FROM members WHERE conv_id = ? AND user_id = ?")
-                    .bind(message.conv.0)
-                    .bind(message.from.0)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if member.is_none() {
-                out.push(Appended {
-                    conv: message.conv,
+                },
+                Fate::SameBatch(first) => Appended {
+                    outcome: Outcome::Duplicate,
+                    ..out[first]
+                },
+                Fate::NotMember => Appended {
+                    conv: m.conv,
                     seq: Seq(0),
                     at,
                     outcome: Outcome::NotMember,
-                });
-                continue;
-            }
-            let body = EventBody::Message {
-                client_msg_id: message.client_msg_id.clone(),
-                body: message.body.clone(),
+                },
+                Fate::New => {
+                    let slot = next_seq
+                        .get_mut(&m.conv.0)
+                        .ok_or(StoreError::Conflict("conversation vanished mid-commit"))?;
+                    let seq = *slot;
+                    *slot += 1;
+                    rows.push((m, seq));
+                    Appended {
+                        conv: m.conv,
+                        seq: Seq(seq),
+                        at,
+                        outcome: Outcome::Stored,
+                    }
+                }
             };
-            let seq = append(&mut tx, message.conv, message.from, at, &body).await?;
-            out.push(Appended {
-                conv: message.conv,
-                seq,
-                at,
-                outcome: Outcome::Stored,
-            });
+            out.push(appended);
+        }
+
+        if !rows.is_empty() {
+            let values = vec!["(?, ?, ?, ?, 'message', ?, NULL, ?)"; rows.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO events (conv_id, seq, at, sender_id, kind, body, subject_id, client_msg_id)
+                 VALUES {values}"
+            );
+            let mut query = sqlx::query(&sql);
+            for (m, seq) in &rows {
+                query = query
+                    .bind(m.conv.0)
+                    .bind(seq)
+                    .bind(at)
+                    .bind(m.from.0)
+                    .bind(m.body.as_str())
+                    .bind(m.client_msg_id.0.as_str());
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(out)
