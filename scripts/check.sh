@@ -45,6 +45,10 @@ trap 'rm -rf "$e2e_dir"' EXIT
 export SWITCHBOARD_BIN="$PWD/target/release/switchboard"
 export SWITCHBOARD_DATABASE_PATH="$e2e_dir/e2e.db"
 export SWITCHBOARD_AUTH_LOGIN_ATTEMPTS_PER_ADDRESS=10000
+# `cargo leptos end-to-end` exits 0 when its own build fails (cargo-leptos 0.3.6 returns early
+# without an error), so build first: `cargo leptos build` does fail on a failed build. The
+# end-to-end run then finds everything built.
+cargo leptos build --release
 cargo leptos end-to-end --release
 
 step "all checks passed in $(( $(date +%s) - started ))s"

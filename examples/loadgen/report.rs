@@ -47,7 +47,8 @@ pub struct Outcome {
     pub send_lateness_p99_us: u64,
     /// `slow`: the others' p99 with one reader stalled over their p99 without.
     pub p99_ratio: Option<f64>,
-    /// `slow`: whether the stalled reader was closed with 4008.
+    /// `slow`: whether the stalled reader was evicted (closed with 4008, or dropped when not even
+    /// the close frame fit in its socket).
     pub evicted: Option<bool>,
     /// What went wrong (a run with problems exits non-zero).
     pub problems: Vec<String>,
@@ -162,7 +163,7 @@ pub fn print_table(outcomes: &[Outcome]) {
         }
         if let (Some(ratio), Some(evicted)) = (o.p99_ratio, o.evicted) {
             println!(
-                "    others' p99 ratio stalled/baseline {ratio:.2}; stalled reader evicted with 4008: {evicted}"
+                "    others' p99 ratio stalled/baseline {ratio:.2}; stalled reader evicted: {evicted}"
             );
         }
     }

@@ -497,7 +497,13 @@ async fn slow(options: &Options) -> Result<Vec<Outcome>, String> {
                 break;
             }
             Ok(Some(Ok(_))) => {}
-            Ok(Some(Err(_)) | None) | Err(_) => break,
+            // When its socket is full the close frame cannot get through: the server drops the
+            // connection instead, which the client sees as the stream ending.
+            Ok(Some(Err(_)) | None) => {
+                evicted = true;
+                break;
+            }
+            Err(_) => break,
         }
     }
     stalled.p99_ratio = Some(stalled.p99_us as f64 / baseline.p99_us.max(1) as f64);

@@ -58,6 +58,10 @@ struct Writer<W> {
     departed: HashMap<ConvId, Seq>,
 }
 
+/// How long an evicted connection's close frame may wait for room in a full socket: a client
+/// that reads again within this time learns why (4008); one that does not is dropped.
+const EVICTED_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Runs the writer until the queue closes, a close is sent, the connection is evicted, or the
 /// socket fails.
 pub async fn run<W>(
@@ -90,9 +94,25 @@ pub async fn run<W>(
         };
         // Frames are queued on the socket as they come and flushed once the queue is empty:
         // under load one write carries many frames instead of one system call per frame.
-        let handled = match writer.handle(item).await {
-            Ok(()) if queue.is_empty() => writer.flush().await,
-            other => other,
+        // A write blocked on a peer that stopped reading must not outlive its eviction: the
+        // close frame waits for room a while, then the socket is dropped (the client sees the
+        // connection end, reconnects and resumes).
+        let handled = tokio::select! {
+            biased;
+            () = evict.cancelled() => {
+                let closing = writer.close(
+                    close_code::TOO_SLOW,
+                    "outgoing queue overflowed; reconnect and resume",
+                );
+                let _ = tokio::time::timeout(EVICTED_CLOSE_WAIT, closing).await;
+                break;
+            }
+            handled = async {
+                match writer.handle(item).await {
+                    Ok(()) if queue.is_empty() => writer.flush().await,
+                    other => other,
+                }
+            } => handled,
         };
         match handled {
             Ok(()) => {}
