@@ -1,8 +1,10 @@
-//! The switchboard server binary: `switchboard [--config <path>]`, and `switchboard admin
-//! provision` to create token-only users from the command line.
+//! The switchboard server binary: `switchboard [--config <path>]`, plus `switchboard admin
+//! provision` (token-only users) and `switchboard admin backup` (an online copy of the database).
 
 #[cfg(feature = "ssr")]
-const USAGE: &str = "usage: switchboard [--config <path>]\n       switchboard admin provision --prefix <name> --count <n> [--config <path>]";
+const USAGE: &str = "usage: switchboard [--config <path>]
+       switchboard admin provision --prefix <name> --count <n> [--config <path>]
+       switchboard admin backup --to <file> [--config <path>]";
 
 #[cfg(feature = "ssr")]
 #[tokio::main]
@@ -24,33 +26,39 @@ async fn main() -> std::process::ExitCode {
         Err(err) => tracing::warn!(%err, "could not raise the open-file limit"),
     }
 
-    // `switchboard [--config <path>]` serves; `switchboard admin provision --prefix P --count N
-    // [--config <path>]` creates users with access tokens in the configured database and prints
-    // them as JSON lines (for load tests and service accounts).
-    // The file comes from --config, else SWITCHBOARD_CONFIG, else ./Leptos.toml; a file that was
-    // named explicitly must exist, the default one may be absent (then defaults apply).
+    // `switchboard [--config <path>]` serves. `switchboard admin provision --prefix P --count N`
+    // creates users with access tokens in the configured database and prints them as JSON lines
+    // (load tests, service accounts); `switchboard admin backup --to FILE` writes a consistent
+    // copy of the database while a server runs. The configuration comes from --config, else
+    // SWITCHBOARD_CONFIG, else ./Leptos.toml; a file that was named explicitly must exist, the
+    // default one may be absent (then defaults apply).
     let mut args = std::env::args().skip(1).peekable();
-    let admin = args.peek().is_some_and(|a| a == "admin");
-    if admin {
+    let command = if args.peek().is_some_and(|a| a == "admin") {
         args.next();
-        if args.next().as_deref() != Some("provision") {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
+        match args.next().as_deref() {
+            Some(c @ ("provision" | "backup")) => c.to_string(),
+            _ => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
         }
-    }
+    } else {
+        "serve".to_string()
+    };
     let mut named: Option<PathBuf> = std::env::var_os("SWITCHBOARD_CONFIG").map(PathBuf::from);
-    let (mut prefix, mut count) = (None::<String>, None::<usize>);
+    let (mut prefix, mut count, mut to) = (None::<String>, None::<usize>, None::<PathBuf>);
     while let Some(arg) = args.next() {
-        match (arg.as_str(), args.next()) {
-            ("--config", Some(path)) => named = Some(PathBuf::from(path)),
-            ("--prefix", Some(p)) if admin => prefix = Some(p),
-            ("--count", Some(n)) if admin => match n.parse() {
+        match (command.as_str(), arg.as_str(), args.next()) {
+            (_, "--config", Some(path)) => named = Some(PathBuf::from(path)),
+            ("provision", "--prefix", Some(p)) => prefix = Some(p),
+            ("provision", "--count", Some(n)) => match n.parse() {
                 Ok(n) if n > 0 => count = Some(n),
                 _ => {
                     eprintln!("switchboard: --count must be a positive number, not {n:?}");
                     return ExitCode::from(2);
                 }
             },
+            ("backup", "--to", Some(path)) => to = Some(PathBuf::from(path)),
             _ => {
                 eprintln!("{USAGE}");
                 return ExitCode::from(2);
@@ -59,24 +67,33 @@ async fn main() -> std::process::ExitCode {
     }
     let must_exist = named.is_some();
     let path = named.unwrap_or_else(|| PathBuf::from(server::config::DEFAULT_PATH));
+    let config = match Config::load(&path, must_exist) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("switchboard: {err}");
+            return ExitCode::from(2);
+        }
+    };
 
-    let result = match (Config::load(&path, must_exist), admin) {
-        (Err(err), _) => Err(err.into()),
-        (Ok(config), false) => server::run(config).await,
-        (Ok(config), true) => {
-            let (Some(prefix), Some(count)) = (prefix, count) else {
-                eprintln!("{USAGE}");
-                return ExitCode::from(2);
-            };
-            match server::provision(config, &prefix, count).await {
-                Ok(users) => {
-                    for user in users {
-                        println!("{}", serde_json::json!(user));
-                    }
-                    Ok(())
+    let result = match (command.as_str(), prefix, count, to) {
+        ("serve", ..) => server::run(config).await,
+        ("provision", Some(prefix), Some(count), _) => server::provision(config, &prefix, count)
+            .await
+            .map(|users| {
+                for user in users {
+                    println!("{}", serde_json::json!(user));
                 }
-                Err(err) => Err(err),
-            }
+            }),
+        ("backup", _, _, Some(to)) => server::backup(&config, &to).await.map(|bytes| {
+            println!(
+                "backed up {} to {} ({bytes} bytes)",
+                config.database_path.display(),
+                to.display()
+            );
+        }),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
         }
     };
     match result {

@@ -177,6 +177,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(WS_PATH, get(ws_upgrade))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -230,6 +231,17 @@ pub async fn serve(listener: TcpListener, state: AppState) -> Result<(), ServerE
         .with_graceful_shutdown(async move { shutdown.triggered().await })
         .await
         .map_err(ServerError::Serve)
+}
+
+/// `switchboard admin backup --to <file>`: a consistent copy of the configured database, taken
+/// while the server runs.
+pub async fn backup(config: &Config, to: &std::path::Path) -> Result<u64, ServerError> {
+    Store::backup_sqlite(&config.database_path, to)
+        .await
+        .map_err(|source| ServerError::Store {
+            path: config.database_path.clone(),
+            source,
+        })
 }
 
 /// `switchboard admin provision`: creates `count` users named `<prefix><n>` with an access token
@@ -286,6 +298,21 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// `/readyz`: 200 when this server should get traffic (the database takes writes and it is not
+/// draining), 503 with the reason otherwise. `/healthz` only says the process is up.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.shutdown.is_triggered() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining");
+    }
+    match state.services.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(err) => {
+            tracing::warn!(%err, "readiness: database not writable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database not writable")
+        }
+    }
 }
 
 /// Query string of the upgrade request.

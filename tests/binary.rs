@@ -339,3 +339,200 @@ async fn kill_9_mid_stream_loses_no_acked_message_and_duplicates_none() {
         .unwrap();
     wait_exit(&mut child, Duration::from_secs(10));
 }
+
+/// Sends `n` messages into `conv` on `ws` and waits for every ack.
+async fn send_acked(ws: &mut Ws, conv: i64, prefix: &str, n: usize) {
+    use futures::SinkExt;
+    for i in 0..n {
+        let frame = format!(
+            r#"{{"type":"send","client_msg_id":"{prefix}{i}","conv":{conv},"body":"{prefix} {i}"}}"#
+        );
+        ws.send(Message::text(frame)).await.unwrap();
+    }
+    let mut acked = 0;
+    while acked < n {
+        let text = ws.next().await.unwrap().unwrap();
+        if let Ok(ServerFrame::Ack { .. }) = protocol::decode_server(text.to_text().unwrap()) {
+            acked += 1;
+        }
+    }
+}
+
+/// Every message body the server replays for `conv` from seq 0, in order.
+async fn replay_bodies(addr: &str, cookie: &str, conv: i64) -> Vec<String> {
+    let mut ws = open(addr, cookie, &format!(r#"[{{"conv":{conv},"seq":0}}]"#)).await;
+    let mut bodies = Vec::new();
+    loop {
+        let text = ws.next().await.unwrap().unwrap();
+        match protocol::decode_server(text.to_text().unwrap()).unwrap() {
+            ServerFrame::Event(protocol::Event {
+                body: protocol::EventBody::Message { body, .. },
+                ..
+            }) => bodies.push(body),
+            ServerFrame::Synced {} => return bodies,
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_online_backup_is_consistent_and_restores() {
+    use futures::SinkExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.db");
+    let (mut child, addr) = start_server(dir.path(), &db);
+    let (cookie, _) = register(&addr, "keeper").await;
+    let (_, peer) = register(&addr, "reader").await;
+    let mut ws = open(&addr, &cookie, "[]").await;
+    ws.send(Message::text(format!(
+        r#"{{"type":"open_direct","user":{peer}}}"#
+    )))
+    .await
+    .unwrap();
+    let conv = loop {
+        let text = ws.next().await.unwrap().unwrap();
+        if let Ok(ServerFrame::Conversation(c)) = protocol::decode_server(text.to_text().unwrap()) {
+            break c.id.0;
+        }
+    };
+    send_acked(&mut ws, conv, "before", 200).await;
+
+    // Back up while the server runs and keeps writing.
+    let writing = tokio::spawn(async move {
+        send_acked(&mut ws, conv, "during", 200).await;
+        ws
+    });
+    let copy = dir.path().join("copy.db");
+    let out = command(dir.path())
+        .env("SWITCHBOARD_DATABASE_PATH", &db)
+        .args(["admin", "backup", "--to"])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ws = writing.await.unwrap();
+
+    // A second backup to the same file is refused, the first left as it was.
+    let size = std::fs::metadata(&copy).unwrap().len();
+    let again = command(dir.path())
+        .env("SWITCHBOARD_DATABASE_PATH", &db)
+        .args(["admin", "backup", "--to"])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("never overwrites"));
+    assert_eq!(std::fs::metadata(&copy).unwrap().len(), size);
+    child.kill().unwrap();
+    wait_exit(&mut child, Duration::from_secs(10));
+
+    // Restore = start a server on the copy: the 200 from before are all there, in order, and
+    // the copy is a snapshot (a prefix of what was sent during the backup, never a gap).
+    let (mut restored, addr) = start_server(dir.path(), &copy);
+    let bodies = replay_bodies(&addr, &cookie, conv).await;
+    let before: Vec<String> = (0..200).map(|i| format!("before {i}")).collect();
+    assert_eq!(bodies[..200], before[..]);
+    let during: Vec<String> = (0..bodies.len() - 200)
+        .map(|i| format!("during {i}"))
+        .collect();
+    assert_eq!(bodies[200..], during[..]);
+    restored.kill().unwrap();
+    wait_exit(&mut restored, Duration::from_secs(10));
+}
+
+#[test]
+fn a_database_that_is_not_ours_or_is_newer_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |db: &std::path::Path| {
+        let out = command(dir.path())
+            .env("SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0")
+            .env("SWITCHBOARD_DATABASE_PATH", db)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    // Another application's SQLite file.
+    let foreign = dir.path().join("foreign.db");
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import sqlite3; c = sqlite3.connect({:?}); c.execute('create table invoices (id integer)'); c.commit()",
+            foreign.to_str().unwrap()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bytes = std::fs::read(&foreign).unwrap();
+    let (code, stderr) = start(&foreign);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("not a switchboard database"), "{stderr}");
+    assert_eq!(
+        std::fs::read(&foreign).unwrap(),
+        bytes,
+        "the file was modified"
+    );
+
+    // Not SQLite at all.
+    let text = dir.path().join("notes.db");
+    std::fs::write(&text, "just some notes, not a database\n".repeat(200)).unwrap();
+    let (code, stderr) = start(&text);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("cannot read it as SQLite"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&text).unwrap(),
+        "just some notes, not a database\n".repeat(200)
+    );
+
+    // Ours, but migrated by a newer release.
+    let newer = dir.path().join("newer.db");
+    let out = command(dir.path())
+        .env("SWITCHBOARD_DATABASE_PATH", &newer)
+        .args(["admin", "provision", "--prefix", "newer", "--count", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import sqlite3; c = sqlite3.connect({:?}); c.execute(\"insert into _sqlx_migrations (version, description, success, checksum, execution_time) values (9999, 'future', 1, x'00', 0)\"); c.commit(); c.execute('pragma wal_checkpoint(truncate)')",
+            newer.to_str().unwrap()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bytes = std::fs::read(&newer).unwrap();
+    let (code, stderr) = start(&newer);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("newer than this switchboard knows"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&newer).unwrap(),
+        bytes,
+        "the file was modified"
+    );
+}
+
+#[tokio::test]
+async fn readyz_says_ready_and_healthz_says_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = start_server(dir.path(), &dir.path().join("ready.db"));
+    let ready = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.text().await.unwrap(), "ready");
+    let health = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    child.kill().unwrap();
+    wait_exit(&mut child, Duration::from_secs(10));
+}

@@ -30,6 +30,10 @@ pub enum StoreError {
     /// The schema could not be brought up to date.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The file is not one this server may use (not ours, or from a newer release), or an
+    /// operation was refused; nothing was written.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// A user as stored.
@@ -157,6 +161,12 @@ impl Store {
         Ok(Self {
             backend: Backend::Sqlite(sqlite::Sqlite::open(path).await?),
         })
+    }
+
+    /// Writes a consistent copy of the SQLite database at `path` to `to` while servers keep
+    /// using it; returns the copy's size in bytes. Never overwrites `to`.
+    pub async fn backup_sqlite(path: &Path, to: &Path) -> Result<u64, StoreError> {
+        sqlite::backup(path, to).await
     }
 
     /// Whether the database answers and accepts writes (for readiness checks).

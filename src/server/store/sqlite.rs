@@ -30,6 +30,75 @@ pub struct Sqlite {
     token_uses: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, i64>>>,
 }
 
+/// Refuses, before anything is written, a database that switchboard did not create (tables but
+/// no migration history) or that a newer switchboard has migrated past what this one knows.
+async fn refuse_foreign(
+    conn: &mut sqlx::SqliteConnection,
+    migrator: &sqlx::migrate::Migrator,
+) -> Result<(), StoreError> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|err| StoreError::Refused(format!("cannot read it as SQLite: {err}")))?;
+    if tables.is_empty() {
+        return Ok(());
+    }
+    if !tables.iter().any(|t| t == "_sqlx_migrations") {
+        return Err(StoreError::Refused(format!(
+            "the file holds tables ({}) but no switchboard schema history: it is not a \
+             switchboard database; refusing to touch it",
+            tables.join(", ")
+        )));
+    }
+    let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(&mut *conn)
+        .await?;
+    let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+    if let Some(newest) = newest
+        && newest > known
+    {
+        return Err(StoreError::Refused(format!(
+            "its schema is version {newest}, newer than this switchboard knows ({known}); \
+             run the newer release, or restore a backup taken with this one"
+        )));
+    }
+    Ok(())
+}
+
+/// Writes a consistent copy of the database at `path` to `to` (which must not exist), while
+/// other processes keep using it: `VACUUM INTO` reads one snapshot. Opens the source read-only
+/// and runs no migrations.
+pub async fn backup(path: &Path, to: &Path) -> Result<u64, StoreError> {
+    if to.exists() {
+        return Err(StoreError::Refused(format!(
+            "{} exists; a backup never overwrites a file",
+            to.display()
+        )));
+    }
+    if !path.exists() {
+        return Err(StoreError::Refused(format!(
+            "{} does not exist",
+            path.display()
+        )));
+    }
+    let options = SqliteConnectOptions::from_str("sqlite://")?
+        .filename(path)
+        .read_only(true)
+        .busy_timeout(Duration::from_secs(5));
+    let mut conn = sqlx::ConnectOptions::connect(&options).await?;
+    let target = to
+        .to_str()
+        .ok_or_else(|| StoreError::Refused("the backup path is not valid UTF-8".into()))?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(target)
+        .execute(&mut conn)
+        .await?;
+    sqlx::Connection::close(conn).await?;
+    Ok(std::fs::metadata(to).map(|m| m.len()).unwrap_or(0))
+}
+
 /// How often the write-ahead log is copied into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
@@ -101,6 +170,19 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 
 impl Sqlite {
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let migrator = sqlx::migrate!("./migrations/sqlite");
+        // Checked read-only, before the pool's settings (WAL mode) touch the file.
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+            let options = SqliteConnectOptions::from_str("sqlite://")?
+                .filename(path)
+                .read_only(true);
+            let mut conn = sqlx::ConnectOptions::connect(&options)
+                .await
+                .map_err(|err| StoreError::Refused(format!("cannot read it as SQLite: {err}")))?;
+            let verdict = refuse_foreign(&mut conn, &migrator).await;
+            let _ = sqlx::Connection::close(conn).await;
+            verdict?;
+        }
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
@@ -116,7 +198,7 @@ impl Sqlite {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        migrator.run(&pool).await?;
         tokio::spawn(checkpoint(pool.clone()));
         let token_uses = std::sync::Arc::default();
         tokio::spawn(flush_token_uses(
