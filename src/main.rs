@@ -13,19 +13,6 @@ async fn main() -> std::process::ExitCode {
 
     use switchboard::server::{self, config::Config};
 
-    tracing_subscriber::fmt()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    // Each connection is a file: take all the open files this process may have.
-    match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => tracing::debug!(limit, "open-file limit"),
-        Err(err) => tracing::warn!(%err, "could not raise the open-file limit"),
-    }
-
     // `switchboard [--config <path>]` serves. `switchboard admin provision --prefix P --count N`
     // creates users with access tokens in the configured database and prints them as JSON lines
     // (load tests, service accounts); `switchboard admin backup --to FILE` writes a consistent
@@ -74,6 +61,27 @@ async fn main() -> std::process::ExitCode {
             return ExitCode::from(2);
         }
     };
+
+    // Logs go to stdout, as text or (server.log_format = "json") one JSON object per line.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if config.log_json {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init();
+    } else {
+        tracing_subscriber::fmt()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .with_env_filter(filter)
+            .init();
+    }
+
+    // Each connection is a file: take all the open files this process may have.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(err) => tracing::warn!(%err, "could not raise the open-file limit"),
+    }
 
     let result = match (command.as_str(), prefix, count, to) {
         ("serve", ..) => server::run(config).await,

@@ -9,6 +9,7 @@ pub mod committer;
 pub mod config;
 pub mod hub;
 pub mod live;
+pub mod metrics;
 pub mod requests;
 pub mod shutdown;
 pub mod socket;
@@ -115,6 +116,7 @@ impl FromRef<AppState> for LeptosOptions {
 impl AppState {
     /// Opens the database named in `config` and builds the state, with a fresh shutdown signal.
     pub async fn open(config: Config) -> Result<Self, ServerError> {
+        metrics::install();
         let store = Store::open_sqlite(&config.database_path)
             .await
             .map_err(|source| ServerError::Store {
@@ -170,14 +172,28 @@ fn leptos_options(config: &Config) -> LeptosOptions {
 /// The name of the WASM/JS bundle, as set by `output-name` in Cargo.toml.
 const OUTPUT_NAME: &str = "switchboard";
 
-/// The complete HTTP surface: pages, `/api` server functions, `/ws`, `/healthz`, and the built
-/// site's static files.
-pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+/// `/healthz`, `/readyz` and `/metrics`: on the main listener, or on `server.admin_listen`.
+pub fn admin_router(state: AppState) -> Router {
+    admin_routes().with_state(state)
+}
+
+fn admin_routes() -> Router<AppState> {
     Router::new()
-        .route(WS_PATH, get(ws_upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+}
+
+/// The complete HTTP surface: pages, `/api` server functions, `/ws`, the built site's static
+/// files, and the admin endpoints unless `server.admin_listen` puts them elsewhere.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let base = if state.config.admin_listen.is_some() {
+        Router::new()
+    } else {
+        admin_routes()
+    };
+    base.route(WS_PATH, get(ws_upgrade))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -268,8 +284,29 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         .map_err(|source| ServerError::Bind { addr, source })?;
     // With port 0 the OS picks the port: log the real one (tests and scripts read this line).
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
+    let admin = match config.admin_listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServerError::Bind { addr, source })?,
+        ),
+        None => None,
+    };
     let state = AppState::open(config).await?;
     let shutdown = state.shutdown.clone();
+    if let Some(admin) = admin {
+        let addr = admin.local_addr().map_err(ServerError::Serve)?;
+        tracing::info!(%addr, "admin endpoints listening");
+        let app = admin_router(state.clone());
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let serving = axum::serve(admin, app)
+                .with_graceful_shutdown(async move { stop.triggered().await });
+            if let Err(err) = serving.await {
+                tracing::error!(%err, "admin listener failed");
+            }
+        });
+    }
     tokio::spawn({
         let shutdown = shutdown.clone();
         async move {
@@ -298,6 +335,14 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// `/metrics`: Prometheus text format (see [`metrics`] for the names).
+async fn metrics_text() -> ([(header::HeaderName, &'static str); 1], String) {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        metrics::render(),
+    )
 }
 
 /// `/readyz`: 200 when this server should get traffic (the database takes writes and it is not

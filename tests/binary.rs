@@ -536,3 +536,92 @@ async fn readyz_says_ready_and_healthz_says_up() {
     child.kill().unwrap();
     wait_exit(&mut child, Duration::from_secs(10));
 }
+
+#[tokio::test]
+async fn metrics_count_traffic_on_the_admin_address_and_logs_can_be_json() {
+    use futures::SinkExt;
+    let dir = tempfile::tempdir().unwrap();
+    let admin = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().to_string()
+    };
+    let mut child = command(dir.path())
+        .env("SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_SERVER_ADMIN_LISTEN", &admin)
+        .env("SWITCHBOARD_SERVER_LOG_FORMAT", "json")
+        .env(
+            "SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS",
+            "http://test.invalid",
+        )
+        .env("SWITCHBOARD_DATABASE_PATH", dir.path().join("m.db"))
+        .spawn()
+        .unwrap();
+    // JSON logs: the listening line is an object with the address in its fields.
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines.next().expect("a log line").unwrap();
+        let value: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+        if value["fields"]["message"] == "listening" {
+            break value["fields"]["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+
+    let (cookie, _) = register(&addr, "metered").await;
+    let (_, peer) = register(&addr, "counted").await;
+    let mut ws = open(&addr, &cookie, "[]").await;
+    ws.send(Message::text(format!(
+        r#"{{"type":"open_direct","user":{peer}}}"#
+    )))
+    .await
+    .unwrap();
+    let conv = loop {
+        let text = ws.next().await.unwrap().unwrap();
+        if let Ok(ServerFrame::Conversation(c)) = protocol::decode_server(text.to_text().unwrap()) {
+            break c.id.0;
+        }
+    };
+    send_acked(&mut ws, conv, "m", 3).await;
+    ws.send(Message::text("{not json")).await.unwrap();
+    loop {
+        let text = ws.next().await.unwrap().unwrap();
+        if text.to_text().unwrap().contains("malformed_frame") {
+            break;
+        }
+    }
+
+    let body = reqwest::get(format!("http://{admin}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        body.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap_or_else(|| panic!("{name} missing from:\n{body}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("switchboard_connections_open"), 1.0);
+    assert_eq!(value("switchboard_messages_routed_total"), 3.0);
+    assert!(value("switchboard_deliveries_total") >= 3.0);
+    assert_eq!(
+        value("switchboard_rejected_frames_total{reason=\"malformed_frame\"}"),
+        1.0
+    );
+    assert!(body.contains("switchboard_commit_seconds_bucket"), "{body}");
+    let ready = reqwest::get(format!("http://{admin}/readyz"))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    // Not on the public address.
+    let public = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap();
+    assert_ne!(public.text().await.unwrap(), body);
+    child.kill().unwrap();
+    wait_exit(&mut child, Duration::from_secs(10));
+}

@@ -50,6 +50,10 @@ pub struct Outcome {
     /// `slow`: whether the stalled reader was evicted (closed with 4008, or dropped when not even
     /// the close frame fit in its socket).
     pub evicted: Option<bool>,
+    /// `drain`: milliseconds from SIGTERM to the process's exit.
+    pub drain_ms: Option<f64>,
+    /// `drain`: sockets that got a `reconnect` frame and close 1001.
+    pub goodbyes: Option<usize>,
     /// What went wrong (a run with problems exits non-zero).
     pub problems: Vec<String>,
     #[serde(skip)]
@@ -143,7 +147,7 @@ pub fn print_table(outcomes: &[Outcome]) {
             ms(o.max_us),
             o.rss_after as f64 / (1024.0 * 1024.0)
         );
-        if o.connects_per_sec > 0.0 {
+        if !o.rss_curve.is_empty() {
             println!(
                 "    connects/s {:.0}; RSS per connection {:.0} B; growth {}",
                 o.connects_per_sec,
@@ -153,6 +157,12 @@ pub fn print_table(outcomes: &[Outcome]) {
                     .map(|(n, rss)| format!("{n}:{:.1}MiB", *rss as f64 / 1048576.0))
                     .collect::<Vec<_>>()
                     .join(" ")
+            );
+        }
+        if let (Some(ms), Some(goodbyes)) = (o.drain_ms, o.goodbyes) {
+            println!(
+                "    SIGTERM to exit {ms:.1} ms; {goodbyes} of {} sockets got reconnect + close 1001",
+                o.connections
             );
         }
         if o.sent > 0 {

@@ -20,7 +20,7 @@ use crate::{
     server::{ServerProcess, Usage},
 };
 
-pub const USAGE: &str = "usage: loadgen [--scenario idle|dm|room|slow|all] [--size tiny|full] \
+pub const USAGE: &str = "usage: loadgen [--scenario idle|dm|room|slow|drain|all] [--size tiny|full] \
                          [--rooms 10,100,1000] [--server <switchboard binary>] [--json <file>]";
 
 /// What to run.
@@ -62,10 +62,12 @@ impl Options {
             }
         }
         if options.scenarios.iter().any(|s| s == "all") {
-            options.scenarios = ["idle", "dm", "room", "slow"].map(String::from).to_vec();
+            options.scenarios = ["idle", "dm", "room", "slow", "drain"]
+                .map(String::from)
+                .to_vec();
         }
         for s in &options.scenarios {
-            if !["idle", "dm", "room", "slow"].contains(&s.as_str()) {
+            if !["idle", "dm", "room", "slow", "drain"].contains(&s.as_str()) {
                 return Err(format!("unknown scenario {s}"));
             }
         }
@@ -81,7 +83,8 @@ pub async fn run_all(options: &Options) -> Result<Vec<Outcome>, String> {
             "idle" => idle(options).await?,
             "dm" => dm(options).await?,
             "room" => room(options).await?,
-            _ => slow(options).await?,
+            "slow" => slow(options).await?,
+            _ => drain(options).await?,
         };
         all.extend(outcomes);
     }
@@ -514,4 +517,58 @@ async fn slow(options: &Options) -> Result<Vec<Outcome>, String> {
             .push("the stalled reader was not evicted with 4008".into());
     }
     Ok(vec![baseline, stalled])
+}
+
+/// `drain`: N open sockets, then SIGTERM. Every socket should get a `reconnect` frame and close
+/// 1001 (going away), and the process should exit 0 well within its grace period.
+async fn drain(options: &Options) -> Result<Vec<Outcome>, String> {
+    let n = if options.full { 1_000 } else { 50 };
+    let (mut server, accounts) = ServerProcess::start(&options.server, n, &[]).await?;
+    let (clients, took) = connect_all(&server, &accounts, "drain").await?;
+    let before = server.usage();
+    let watchers: Vec<_> = clients
+        .into_iter()
+        .map(|client| {
+            tokio::spawn(async move {
+                let mut ws = client.ws;
+                let mut told = false;
+                loop {
+                    match tokio::time::timeout(Duration::from_secs(30), ws.next()).await {
+                        Ok(Some(Ok(Message::Text(text)))) => {
+                            told |= text.as_str().contains("\"type\":\"reconnect\"");
+                        }
+                        Ok(Some(Ok(Message::Close(frame)))) => {
+                            let code = frame.map(|f| u16::from(f.code));
+                            return told && code == Some(close_code::GOING_AWAY);
+                        }
+                        Ok(Some(Ok(_))) => {}
+                        _ => return false,
+                    }
+                }
+            })
+        })
+        .collect();
+    let (exit_after, clean) = server.terminate(Duration::from_secs(60)).await?;
+    let mut goodbyes = 0;
+    for watcher in watchers {
+        if watcher.await.map_err(|e| e.to_string())? {
+            goodbyes += 1;
+        }
+    }
+    let mut outcome = Outcome::new("drain", format!("{n} sockets, SIGTERM"));
+    outcome.connections = n;
+    outcome.connects_per_sec = n as f64 / took.as_secs_f64().max(1e-3);
+    outcome.rss_after = before.rss_bytes;
+    outcome.drain_ms = Some(exit_after.as_secs_f64() * 1000.0);
+    outcome.goodbyes = Some(goodbyes);
+    if !clean {
+        outcome.problems.push("the server did not exit 0".into());
+    }
+    if goodbyes != n {
+        outcome.problems.push(format!(
+            "{} of {n} sockets got no reconnect + 1001",
+            n - goodbyes
+        ));
+    }
+    Ok(vec![outcome])
 }

@@ -132,6 +132,28 @@ impl ServerProcess {
     }
 }
 
+impl ServerProcess {
+    /// Sends SIGTERM and waits (at most `limit`) for the process to exit; returns how long that
+    /// took and whether it exited cleanly.
+    pub async fn terminate(&mut self, limit: Duration) -> Result<(Duration, bool), String> {
+        let started = Instant::now();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err("kill -TERM failed".into());
+        }
+        while started.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                return Ok((started.elapsed(), status.success()));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Err(format!("still running {limit:?} after SIGTERM"))
+    }
+}
+
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -92,6 +92,8 @@ async fn run(store: Store, hub: Arc<Hub>, mut incoming: mpsc::Receiver<Pending>)
         let started = std::time::Instant::now();
         let result = store.append_messages(&messages, at).await;
         let took = started.elapsed();
+        ::metrics::histogram!(super::metrics::COMMIT_SECONDS).record(took.as_secs_f64());
+        ::metrics::histogram!(super::metrics::COMMIT_BATCH).record(batch.len() as f64);
         if took > SLOW_COMMIT {
             tracing::warn!(
                 messages = batch.len(),
@@ -122,6 +124,7 @@ async fn run(store: Store, hub: Arc<Hub>, mut incoming: mpsc::Receiver<Pending>)
                     if appended.outcome == Outcome::Duplicate {
                         continue;
                     }
+                    ::metrics::counter!(super::metrics::MESSAGES_ROUTED).increment(1);
                     let text = encode(&ServerFrame::Event(Event {
                         conv: appended.conv,
                         seq: appended.seq,

@@ -18,6 +18,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("server.listen", "127.0.0.1:3000"),
     ("server.site_root", "target/site"),
     ("server.shutdown_grace_ms", "10000"),
+    ("server.admin_listen", ""),
+    ("server.log_format", "text"),
     ("database.path", "switchboard.db"),
     (
         "websocket.allowed_origins",
@@ -45,6 +47,10 @@ pub struct Config {
     pub site_root: PathBuf,
     /// How long a graceful shutdown may take before remaining connections are dropped.
     pub shutdown_grace: Duration,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served instead of `listen`, if set.
+    pub admin_listen: Option<SocketAddr>,
+    /// Log lines as human-readable text, or as one JSON object per line.
+    pub log_json: bool,
     /// The SQLite database file, created on first start.
     pub database_path: PathBuf,
     /// Exact `Origin` values allowed to open `/ws` (scheme, host and port; no path).
@@ -159,6 +165,19 @@ impl Config {
         let config = Config {
             listen: src.parse("server.listen")?,
             site_root: src.parse("server.site_root")?,
+            admin_listen: src.optional("server.admin_listen")?,
+            log_json: match src.text("server.log_format")? {
+                (v, _) if v == "text" => false,
+                (v, _) if v == "json" => true,
+                (v, origin) => {
+                    return Err(invalid(
+                        "server.log_format",
+                        origin,
+                        v,
+                        "must be text or json",
+                    ));
+                }
+            },
             shutdown_grace: Duration::from_millis(src.ranged(
                 "server.shutdown_grace_ms",
                 0,
@@ -303,6 +322,20 @@ impl Sources<'_> {
                 format!("{list:?}"),
                 "expected a single value",
             )),
+        }
+    }
+
+    /// Like [`Self::parse`], but an empty value means "not set".
+    fn optional<T>(&self, key: &'static str) -> Result<Option<T>, ConfigError>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        let (value, _) = self.text(key)?;
+        if value.trim().is_empty() {
+            Ok(None)
+        } else {
+            self.parse(key).map(Some)
         }
     }
 

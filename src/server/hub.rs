@@ -77,6 +77,7 @@ impl Mailbox {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 if !self.evict.is_cancelled() {
+                    ::metrics::counter!(super::metrics::EVICTIONS).increment(1);
                     tracing::info!(user = %self.user, "outgoing queue full; evicting connection");
                 }
                 self.evict.cancel();
@@ -155,7 +156,9 @@ impl Hub {
         tables.conns.insert(id, mailbox);
         let conns = tables.by_user.entry(user).or_default();
         conns.push(id);
-        conns.len() == 1
+        let first = conns.len() == 1;
+        ::metrics::gauge!(super::metrics::USERS_ONLINE).set(tables.by_user.len() as f64);
+        first
     }
 
     /// Stops live delivery to a connection; returns its user if that was their last one.
@@ -166,6 +169,7 @@ impl Hub {
         conns.retain(|c| *c != id);
         if conns.is_empty() {
             tables.by_user.remove(&mailbox.user);
+            ::metrics::gauge!(super::metrics::USERS_ONLINE).set(tables.by_user.len() as f64);
             Some(mailbox.user)
         } else {
             None
@@ -227,16 +231,18 @@ impl Hub {
         members: &[UserId],
         departs: Option<UserId>,
     ) {
+        let mut queued = 0u64;
         for user in members {
             for mailbox in tables.mailboxes(user) {
-                mailbox.push(Outgoing::Event {
+                queued += u64::from(mailbox.push(Outgoing::Event {
                     conv,
                     seq,
                     text: text.clone(),
                     departs,
-                });
+                }));
             }
         }
+        ::metrics::counter!(super::metrics::DELIVERIES).increment(queued);
     }
 
     /// Queues something for every connection of `user` except `except`.

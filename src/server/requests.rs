@@ -182,6 +182,7 @@ impl Connection {
             _ => None,
         };
         if let Err(refusal) = self.dispatch(frame).await {
+            super::metrics::rejected(refusal.code);
             self.reply(&ServerFrame::Error {
                 code: refusal.code,
                 message: refusal.message,

@@ -106,6 +106,15 @@ pub async fn serve<W, R, E>(
     };
 
     let write = writer::run(sink, outgoing, evict, services.store, peer.user);
+    // Counted open from here to the end of this function, however it ends.
+    struct Open;
+    impl Drop for Open {
+        fn drop(&mut self) {
+            ::metrics::gauge!(super::metrics::CONNECTIONS_OPEN).decrement(1.0);
+        }
+    }
+    ::metrics::gauge!(super::metrics::CONNECTIONS_OPEN).increment(1.0);
+    let _open = Open;
     tokio::pin!(write);
     let read = read_loop(stream, &mut conn, &peer, settings, &shutdown);
     tokio::select! {
@@ -215,6 +224,7 @@ async fn read_loop<R, E>(
         match message {
             Message::Text(text) => {
                 if text.len() > settings.max_frame_bytes {
+                    super::metrics::rejected(ErrorCode::FrameTooLarge);
                     let refusal = ServerFrame::error(
                         ErrorCode::FrameTooLarge,
                         format!(
@@ -235,6 +245,7 @@ async fn read_loop<R, E>(
                     Ok(frame) => conn.handle(frame).await,
                     Err(err) => {
                         tracing::debug!(%err, "refused client frame");
+                        super::metrics::rejected(err.code());
                         mailbox.push(Outgoing::Frame(encode(&ServerFrame::error(
                             err.code(),
                             err.to_string(),
@@ -243,6 +254,7 @@ async fn read_loop<R, E>(
                 }
             }
             Message::Binary(_) => {
+                super::metrics::rejected(ErrorCode::BinaryNotSupported);
                 mailbox.push(Outgoing::Frame(encode(&ServerFrame::error(
                     ErrorCode::BinaryNotSupported,
                     "frames are JSON text; binary frames are not part of the protocol",

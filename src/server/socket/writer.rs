@@ -230,6 +230,7 @@ where
                 None => REPLAY_PAGE,
             };
             let events = self.store.events_after(conv, after, want).await?;
+            ::metrics::counter!(crate::server::metrics::REPLAYED).increment(events.len() as u64);
             let complete = (events.len() as u32) < want;
             self.send_events(events).await?;
             if complete {
@@ -276,6 +277,7 @@ where
     }
 
     async fn resume(&mut self, cursors: Vec<Cursor>) -> Result<(), Stop> {
+        ::metrics::counter!(crate::server::metrics::RESUMES).increment(1);
         let conversations = self.store.conversations(self.user, None).await?;
         let listed: HashMap<ConvId, Seq> = cursors.iter().map(|c| (c.conv, c.seq)).collect();
         for cursor in &cursors {
