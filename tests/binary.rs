@@ -340,6 +340,26 @@ async fn kill_9_mid_stream_loses_no_acked_message_and_duplicates_none() {
     wait_exit(&mut child, Duration::from_secs(10));
 }
 
+/// Registers `a` and `b`, opens `a`'s socket and a direct conversation with `b`: `a`'s cookie,
+/// socket and the conversation id.
+async fn direct_pair(addr: &str, a: &str, b: &str) -> (String, Ws, i64) {
+    use futures::SinkExt;
+    let (cookie, _) = register(addr, a).await;
+    let (_, peer) = register(addr, b).await;
+    let mut ws = open(addr, &cookie, "[]").await;
+    ws.send(Message::text(format!(
+        r#"{{"type":"open_direct","user":{peer}}}"#
+    )))
+    .await
+    .unwrap();
+    loop {
+        let text = ws.next().await.unwrap().unwrap();
+        if let Ok(ServerFrame::Conversation(c)) = protocol::decode_server(text.to_text().unwrap()) {
+            return (cookie, ws, c.id.0);
+        }
+    }
+}
+
 /// Sends `n` messages into `conv` on `ws` and waits for every ack.
 async fn send_acked(ws: &mut Ws, conv: i64, prefix: &str, n: usize) {
     use futures::SinkExt;
@@ -377,24 +397,10 @@ async fn replay_bodies(addr: &str, cookie: &str, conv: i64) -> Vec<String> {
 
 #[tokio::test]
 async fn an_online_backup_is_consistent_and_restores() {
-    use futures::SinkExt;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("live.db");
     let (mut child, addr) = start_server(dir.path(), &db);
-    let (cookie, _) = register(&addr, "keeper").await;
-    let (_, peer) = register(&addr, "reader").await;
-    let mut ws = open(&addr, &cookie, "[]").await;
-    ws.send(Message::text(format!(
-        r#"{{"type":"open_direct","user":{peer}}}"#
-    )))
-    .await
-    .unwrap();
-    let conv = loop {
-        let text = ws.next().await.unwrap().unwrap();
-        if let Ok(ServerFrame::Conversation(c)) = protocol::decode_server(text.to_text().unwrap()) {
-            break c.id.0;
-        }
-    };
+    let (cookie, mut ws, conv) = direct_pair(&addr, "keeper", "reader").await;
     send_acked(&mut ws, conv, "before", 200).await;
 
     // Back up while the server runs and keeps writing.
@@ -568,20 +574,7 @@ async fn metrics_count_traffic_on_the_admin_address_and_logs_can_be_json() {
     };
     std::thread::spawn(move || for _ in lines {});
 
-    let (cookie, _) = register(&addr, "metered").await;
-    let (_, peer) = register(&addr, "counted").await;
-    let mut ws = open(&addr, &cookie, "[]").await;
-    ws.send(Message::text(format!(
-        r#"{{"type":"open_direct","user":{peer}}}"#
-    )))
-    .await
-    .unwrap();
-    let conv = loop {
-        let text = ws.next().await.unwrap().unwrap();
-        if let Ok(ServerFrame::Conversation(c)) = protocol::decode_server(text.to_text().unwrap()) {
-            break c.id.0;
-        }
-    };
+    let (_, mut ws, conv) = direct_pair(&addr, "metered", "counted").await;
     send_acked(&mut ws, conv, "m", 3).await;
     ws.send(Message::text("{not json")).await.unwrap();
     loop {
