@@ -618,3 +618,92 @@ async fn metrics_count_traffic_on_the_admin_address_and_logs_can_be_json() {
     child.kill().unwrap();
     wait_exit(&mut child, Duration::from_secs(10));
 }
+
+#[tokio::test]
+async fn sigterm_mid_stream_then_restart_loses_nothing_and_repeats_nothing() {
+    use futures::SinkExt;
+    use std::collections::HashMap;
+    const SENT: usize = 2000;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("drain.db");
+    let (mut child, addr) = start_server(dir.path(), &db);
+    let (cookie, ws, conv) = direct_pair(&addr, "drainer", "watcher").await;
+    let (mut sink, mut stream) = ws.split();
+    let frame = move |i: usize| {
+        format!(r#"{{"type":"send","client_msg_id":"d{i}","conv":{conv},"body":"n{i}"}}"#)
+    };
+    let sending = tokio::spawn(async move {
+        for i in 0..SENT {
+            if sink.send(Message::text(frame(i))).await.is_err() {
+                return;
+            }
+        }
+    });
+    // After 200 acks, SIGTERM: the client must be told to reconnect, then see 1001.
+    let mut acked: HashMap<String, i64> = HashMap::new();
+    let (mut termed, mut told) = (false, false);
+    let close = loop {
+        match stream.next().await {
+            Some(Ok(Message::Text(text))) => match protocol::decode_server(text.as_str()) {
+                Ok(ServerFrame::Ack {
+                    client_msg_id, seq, ..
+                }) => {
+                    acked.insert(client_msg_id.0, seq.0);
+                }
+                Ok(ServerFrame::Reconnect { .. }) => told = true,
+                _ => {}
+            },
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => {}
+            other => panic!("the socket ended without a close frame: {other:?}"),
+        }
+        if acked.len() >= 200 && !termed {
+            Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+            termed = true;
+        }
+    };
+    sending.abort();
+    assert!(told, "a reconnect frame came before the close");
+    assert_eq!(close, Some(close_code::GOING_AWAY));
+    assert!(wait_exit(&mut child, Duration::from_secs(15)).success());
+
+    // Restart; the client resends everything it was not acked for, with the same ids, as the
+    // browser's outbox does; then everything is there once, in order.
+    let (mut child, addr) = start_server(dir.path(), &db);
+    let mut ws = open(&addr, &cookie, "[]").await;
+    let missing: Vec<usize> = (0..SENT)
+        .filter(|i| !acked.contains_key(&format!("d{i}")))
+        .collect();
+    for &i in &missing {
+        ws.send(Message::text(frame(i))).await.unwrap();
+    }
+    let mut acks = 0;
+    while acks < missing.len() {
+        let text = ws.next().await.unwrap().unwrap();
+        if let Ok(ServerFrame::Ack { .. }) = protocol::decode_server(text.to_text().unwrap()) {
+            acks += 1;
+        }
+    }
+    let bodies = replay_bodies(&addr, &cookie, conv).await;
+    assert_eq!(bodies.len(), SENT, "every message stored exactly once");
+    let mut sorted = bodies.clone();
+    sorted.sort_by_key(|b| b[1..].parse::<usize>().unwrap());
+    assert_eq!(
+        sorted,
+        (0..SENT).map(|i| format!("n{i}")).collect::<Vec<_>>()
+    );
+    // What was acked before the restart kept its place at the front, in send order.
+    let before: Vec<String> = bodies[..acked.len()].to_vec();
+    assert_eq!(
+        before,
+        (0..acked.len())
+            .map(|i| format!("n{i}"))
+            .collect::<Vec<_>>()
+    );
+    child.kill().unwrap();
+    wait_exit(&mut child, Duration::from_secs(10));
+}
