@@ -39,8 +39,14 @@ npm_ci() {
 }
 
 # --- Debian packages -----------------------------------------------------------------------
-if [ "$scope" = test ] && ! [ -x /usr/bin/chromium ]; then
-  apt_install chromium
+if [ "$scope" = test ]; then
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  # nginx in front of the server, for the deploy test (end2end/tests/nginx.spec.ts).
+  [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt_install "${missing[@]}"
+  fi
 fi
 
 # --- wasm-opt ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ function serverBinary(): string {
 }
 
 /** A loopback port nobody is listening on right now. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const probe = createServer();
     probe.once('error', fail);
@@ -41,8 +41,12 @@ export class OwnServer {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<OwnServer> {
+  /** Extra `Origin`s the server accepts for /ws (a proxy in front has its own). */
+  private extraOrigins: string[] = [];
+
+  static async start(extraOrigins: string[] = []): Promise<OwnServer> {
     const server = new OwnServer(await freePort());
+    server.extraOrigins = extraOrigins;
     await server.launch();
     return server;
   }
@@ -57,7 +61,7 @@ export class OwnServer {
         SWITCHBOARD_SERVER_LISTEN: `127.0.0.1:${this.port}`,
         SWITCHBOARD_SERVER_SITE_ROOT: join(ROOT, 'target', 'site'),
         SWITCHBOARD_DATABASE_PATH: join(this.dataDir, 'switchboard.db'),
-        SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS: this.url,
+        SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS: [this.url, ...this.extraOrigins].join(','),
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
