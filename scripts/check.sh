@@ -43,8 +43,8 @@ export SWITCHBOARD_AUTH_LOGIN_ATTEMPTS_PER_ADDRESS=10000
 # `cargo leptos end-to-end` exits 0 when its own build fails (cargo-leptos 0.3.6 returns early
 # without an error), so build first: `cargo leptos build` does fail on a failed build. The
 # end-to-end run then finds everything built.
-cargo leptos build --release
-cargo leptos end-to-end --release
+cargo leptos build --release --precompress
+cargo leptos end-to-end --release --precompress
 
 step "load generator: every scenario once, tiny (benchmarks are run by hand: BENCHMARKS.md)"
 # Against the release server just built (a debug server is too slow for the slow scenario's

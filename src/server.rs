@@ -165,8 +165,43 @@ fn leptos_options(config: &Config) -> LeptosOptions {
         options.output_name = OUTPUT_NAME.into();
     }
     options.site_root = config.site_root.to_string_lossy().as_ref().into();
+    // cargo-leptos writes the hashed file names next to the server binary; leptos reads them
+    // from there. A binary without that file serves the plain names.
+    options.hash_files = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join(options.hash_file.as_ref())))
+        .is_some_and(|file| file.is_file());
     options.site_addr = config.listen;
     options
+}
+
+/// The built site's files: precompressed `.br`/`.gz` siblings when the client accepts them,
+/// `Cache-Control: immutable` for the content-hashed bundle under `/pkg/`; anything else is a
+/// page (the router's 404).
+fn static_files(state: &AppState) -> Router {
+    use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
+    let pages = leptos_axum::file_and_error_handler::<AppState, _>(shell);
+    let files = ServeDir::new(state.leptos_options.site_root.as_ref())
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(axum::handler::Handler::with_state(pages, state.clone()));
+    let cache = if state.leptos_options.hash_files {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    Router::new()
+        .nest_service(
+            "/pkg",
+            ServeDir::new(format!("{}/pkg", state.leptos_options.site_root))
+                .precompressed_br()
+                .precompressed_gzip(),
+        )
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static(cache),
+        ))
+        .fallback_service(files)
 }
 
 /// The name of the WASM/JS bundle, as set by `output-name` in Cargo.toml.
@@ -198,7 +233,7 @@ pub fn router(state: AppState) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback_service(static_files(&state))
         .layer(axum::middleware::map_response(api_error_status))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,

@@ -7,7 +7,24 @@ test('the page is rendered on the server before any script runs', async ({ reque
   expect(response.status()).toBe(200);
   const html = await response.text();
   expect(html).toContain('href="/login"');
-  expect(html).toContain('/pkg/switchboard.js');
+  expect(html).toMatch(/\/pkg\/switchboard\.[\w-]+\.js/);
+});
+
+test('the bundle has content-hashed names, is sent precompressed and cached forever', async ({ request }) => {
+  const html = await (await request.get('/')).text();
+  for (const kind of ['js', 'wasm', 'css']) {
+    const path = new RegExp(`/pkg/switchboard\\.[\\w-]+\\.${kind}`).exec(html)?.[0];
+    expect(path, `a hashed .${kind} in the page`).toBeTruthy();
+    const response = await request.get(path!, { headers: { 'accept-encoding': 'br' } });
+    expect(response.status()).toBe(200);
+    expect(response.headers()['content-encoding']).toBe('br');
+    expect(response.headers()['cache-control']).toBe('public, max-age=31536000, immutable');
+  }
+  const types = { js: 'text/javascript', wasm: 'application/wasm', css: 'text/css' };
+  for (const [kind, type] of Object.entries(types)) {
+    const path = new RegExp(`/pkg/switchboard\\.[\\w-]+\\.${kind}`).exec(html)![0];
+    expect((await request.get(path)).headers()['content-type']).toContain(type);
+  }
 });
 
 test('a logged-in page arrives with the indicator connecting, then hydrates and connects', async ({

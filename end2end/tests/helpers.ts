@@ -46,7 +46,14 @@ export async function openDirect(page: Page, peer: string): Promise<void> {
 /** Opens a conversation from the sidebar (going back to the list first on a phone). */
 export async function openFromSidebar(page: Page, name: string): Promise<void> {
   const link = page.getByTestId('conversations').getByRole('link', { name });
-  if (!(await link.isVisible())) await page.getByRole('link', { name: 'All conversations' }).click();
+  const back = page.getByRole('link', { name: 'All conversations' });
+  // The link may still be on its way (a room just created), or hidden behind an open
+  // conversation on a phone: go back to the list when there is a way back, and wait.
+  await expect(async () => {
+    if (await link.isVisible()) return;
+    if (await back.isVisible()) await back.click();
+    await expect(link).toBeVisible({ timeout: 1_000 });
+  }).toPass({ timeout: 15_000 });
   await link.click();
   await expect(page.getByTestId('conv-title')).toHaveText(name);
 }

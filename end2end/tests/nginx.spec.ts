@@ -8,14 +8,18 @@ test('a chat round trip through nginx in front of the release server', async ({ 
   const server = await OwnServer.start([`http://127.0.0.1:${port}`]);
   const nginx = await Nginx.start(server.port, port);
   try {
-    // The bundle comes from nginx's disk, the page from switchboard through it.
-    const wasm = await fetch(`${nginx.url}/pkg/switchboard.wasm`);
+    // The page comes from switchboard through nginx, the hashed bundle from nginx's disk:
+    // precompressed, cached forever.
+    const page = await fetch(`${nginx.url}/`);
+    expect(page.status).toBe(200);
+    const wasmPath = /\/pkg\/switchboard\.[\w-]+\.wasm/.exec(await page.text())?.[0];
+    expect(wasmPath).toBeTruthy();
+    const wasm = await fetch(`${nginx.url}${wasmPath}`, { headers: { 'accept-encoding': 'gzip' } });
     expect(wasm.status).toBe(200);
     expect(wasm.headers.get('server')).toMatch(/nginx/);
     expect(wasm.headers.get('content-type')).toBe('application/wasm');
-    const page = await fetch(`${nginx.url}/`);
-    expect(page.status).toBe(200);
-    expect(await page.text()).toContain('/pkg/switchboard.js');
+    expect(wasm.headers.get('content-encoding')).toBe('gzip');
+    expect(wasm.headers.get('cache-control')).toContain('immutable');
 
     const ann = await newUser(browser, 'ann', nginx.url);
     const ben = await newUser(browser, 'ben', nginx.url);
