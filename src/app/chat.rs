@@ -86,9 +86,6 @@ pub struct Chat {
     pub notice: RwSignal<Option<String>>,
     /// History requests in flight, by conversation (the `before` asked for).
     pub loading: RwSignal<HashMap<ConvId, Seq>>,
-    /// True once the page runs in the browser: what depends on the viewer's clock and time zone
-    /// renders only then, so hydration meets the same HTML the server sent.
-    pub hydrated: RwSignal<bool>,
 }
 
 impl Chat {
@@ -108,7 +105,6 @@ impl Chat {
             drafts: StoredValue::new(HashMap::new()),
             notice: RwSignal::new(None),
             loading: RwSignal::new(HashMap::new()),
-            hydrated: RwSignal::new(false),
         }
     }
 
