@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::store::{Store, StoreError};
-use crate::protocol::{ConvId, Cursor, Seq, UserId};
+use crate::protocol::{ConvId, Cursor, Member, Seq, UserId};
 
 /// A connection's number, unique in this process.
 pub type ConnId = u64;
@@ -179,6 +179,16 @@ impl Hub {
     /// Whether any connection of `user` is live here.
     pub fn is_online(&self, user: UserId) -> bool {
         self.lock().by_user.contains_key(&user)
+    }
+
+    /// `conv`'s members with their names, each marked online if connected here (one lock).
+    pub async fn member_list(&self, conv: ConvId) -> Result<Vec<Member>, StoreError> {
+        let mut members = self.store.member_list(conv).await?;
+        let tables = self.lock();
+        for member in &mut members {
+            member.online = tables.by_user.contains_key(&member.user);
+        }
+        Ok(members)
     }
 
     /// Which of `users` are online.

@@ -440,10 +440,7 @@ impl Connection {
 
     async fn members(&self, conv: ConvId) -> Result<(), Refusal> {
         self.require_member(conv).await?;
-        let mut members = self.store.member_list(conv).await?;
-        for member in &mut members {
-            member.online = self.hub.is_online(member.user);
-        }
+        let members = self.hub.member_list(conv).await?;
         self.reply(&ServerFrame::Members { conv, members });
         Ok(())
     }

@@ -50,14 +50,7 @@ pub async fn first_paint(open: Option<i64>) -> Result<Option<ChatSnapshot>, ApiE
         .map_err(failed)?;
     let (mut members, mut events) = (None, Vec::new());
     if let Some(summary) = open.and_then(|id| conversations.iter().find(|c| c.id == id)) {
-        let mut list = services
-            .store
-            .member_list(summary.id)
-            .await
-            .map_err(failed)?;
-        for member in &mut list {
-            member.online = services.hub.is_online(member.user);
-        }
+        let list = services.hub.member_list(summary.id).await.map_err(failed)?;
         members = Some((summary.id, list));
         events = services
             .store

@@ -168,6 +168,56 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
+/// Inserts a user, on the pool or inside a transaction.
+async fn insert_user<'e, E>(exec: E, user: &NewUser<'_>, now: i64) -> Result<UserRecord, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    let result = sqlx::query(
+        "INSERT INTO users (username, username_key, display_name, password_hash, created_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(user.username)
+    .bind(user.username_key)
+    .bind(user.display_name)
+    .bind(user.password_hash)
+    .bind(now)
+    .execute(exec)
+    .await;
+    match result {
+        Ok(done) => Ok(UserRecord {
+            id: UserId(done.last_insert_rowid()),
+            username: user.username.to_owned(),
+            display_name: user.display_name.to_owned(),
+        }),
+        Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict("username taken")),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Inserts an access token (its digest), on the pool or inside a transaction.
+async fn insert_token<'e, E>(
+    exec: E,
+    user: UserId,
+    name: &str,
+    token_hash: &[u8],
+    now: i64,
+) -> Result<CredentialRowId, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    let done = sqlx::query(
+        "INSERT INTO access_tokens (token_hash, user_id, name, created_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(token_hash)
+    .bind(user.0)
+    .bind(name)
+    .bind(now)
+    .execute(exec)
+    .await?;
+    Ok(done.last_insert_rowid())
+}
+
 impl Sqlite {
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let migrator = sqlx::migrate!("./migrations/sqlite");
@@ -217,26 +267,7 @@ impl Sqlite {
     }
 
     pub async fn create_user(&self, user: NewUser<'_>, now: i64) -> Result<UserRecord, StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO users (username, username_key, display_name, password_hash, created_at)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(user.username)
-        .bind(user.username_key)
-        .bind(user.display_name)
-        .bind(user.password_hash)
-        .bind(now)
-        .execute(&self.pool)
-        .await;
-        match result {
-            Ok(done) => Ok(UserRecord {
-                id: UserId(done.last_insert_rowid()),
-                username: user.username.to_owned(),
-                display_name: user.display_name.to_owned(),
-            }),
-            Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict("username taken")),
-            Err(err) => Err(err.into()),
-        }
+        insert_user(&self.pool, &user, now).await
     }
 
     /// Creates users and one access token each, in one transaction (all or none).
@@ -249,35 +280,9 @@ impl Sqlite {
         let mut tx = self.pool.begin().await?;
         let mut ids = Vec::with_capacity(users.len());
         for (user, token_hash) in users {
-            let done = sqlx::query(
-                "INSERT INTO users (username, username_key, display_name, password_hash, created_at)
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(user.username)
-            .bind(user.username_key)
-            .bind(user.display_name)
-            .bind(user.password_hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await;
-            let id = match done {
-                Ok(done) => done.last_insert_rowid(),
-                Err(err) if is_unique_violation(&err) => {
-                    return Err(StoreError::Conflict("username taken"));
-                }
-                Err(err) => return Err(err.into()),
-            };
-            sqlx::query(
-                "INSERT INTO access_tokens (token_hash, user_id, name, created_at)
-                 VALUES (?, ?, ?, ?)",
-            )
-            .bind(token_hash.as_slice())
-            .bind(id)
-            .bind(token_name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            ids.push(UserId(id));
+            let id = insert_user(&mut *tx, user, now).await?.id;
+            insert_token(&mut *tx, id, token_name, token_hash, now).await?;
+            ids.push(id);
         }
         tx.commit().await?;
         Ok(ids)
@@ -400,16 +405,7 @@ impl Sqlite {
         token_hash: &[u8],
         now: i64,
     ) -> Result<CredentialRowId, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO access_tokens (token_hash, user_id, name, created_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(token_hash)
-        .bind(user.0)
-        .bind(name)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.last_insert_rowid())
+        insert_token(&self.pool, user, name, token_hash, now).await
     }
 
     /// How stale a token's `last_used_at` may get before a use rewrites it.
@@ -458,11 +454,7 @@ impl Sqlite {
         .fetch_all(&self.pool)
         .await?;
         // Uses not yet flushed count too.
-        let pending = self
-            .token_uses
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let pending = self.token_uses.lock().unwrap_or_else(|e| e.into_inner());
         rows.iter()
             .map(|row| {
                 let id: i64 = row.try_get("id")?;
