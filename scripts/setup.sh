@@ -2,8 +2,10 @@
 # Installs what switchboard needs to build and test, skipping whatever is already in place.
 # Safe to run any number of times: a second run only checks, and takes seconds.
 #
-#   scripts/setup.sh app    toolchain for building and serving the app
-#   scripts/setup.sh test   the above, plus Chromium and the Playwright packages (default)
+#   scripts/setup.sh app      toolchain for building and serving the app
+#   scripts/setup.sh cluster  Postgres and Redis (Debian packages) for cluster mode, nothing else
+#   scripts/setup.sh test     the app's toolchain, Postgres and Redis, Chromium, nginx and the
+#                             Playwright packages (default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,8 +41,21 @@ npm_ci() {
 }
 
 # --- Debian packages -----------------------------------------------------------------------
+# Cluster mode's Postgres and Redis (scripts/cluster.sh, tests/cluster.rs and tests/store.rs start
+# their own on loopback ports; the packages' own services are not used).
+cluster_missing=()
+if [ "$scope" = test ] || [ "$scope" = cluster ]; then
+  compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || cluster_missing+=(postgresql)
+  command -v redis-server >/dev/null || cluster_missing+=(redis-server)
+fi
+if [ "$scope" = cluster ]; then
+  if [ ${#cluster_missing[@]} -gt 0 ]; then
+    apt_install "${cluster_missing[@]}"
+  fi
+  exit 0
+fi
 if [ "$scope" = test ]; then
-  missing=()
+  missing=("${cluster_missing[@]}")
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   # nginx in front of the server, for the deploy test (end2end/tests/nginx.spec.ts).
   [ -x /usr/sbin/nginx ] || missing+=(nginx)

@@ -5,6 +5,7 @@
 //! separate so integration tests can start the real server on `127.0.0.1:0`.
 
 pub mod accounts;
+pub mod bus;
 pub mod committer;
 pub mod config;
 pub mod hub;
@@ -56,8 +57,8 @@ pub enum ServerError {
     /// The configuration is invalid; nothing was started.
     #[error(transparent)]
     Config(#[from] config::ConfigError),
-    /// The database could not be opened or migrated.
-    #[error("cannot open the database {path} (database.path): {source}")]
+    /// The database could not be opened or migrated (`path` is the file, or `database.url`).
+    #[error("cannot open the database {path}: {source}")]
     Store {
         /// The configured database file.
         path: std::path::PathBuf,
@@ -75,6 +76,9 @@ pub enum ServerError {
     /// The accept loop failed.
     #[error("server failed: {0}")]
     Serve(std::io::Error),
+    /// Cluster mode could not start (a bad `cluster.redis_url`).
+    #[error("cannot join the cluster: {0}")]
+    Cluster(String),
     /// `admin provision` was refused (a name is invalid or taken, or the store failed).
     #[error("cannot provision users: {0}")]
     Provision(crate::auth::ApiError),
@@ -85,7 +89,11 @@ impl ServerError {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Config(_) => 2,
-            Self::Bind { .. } | Self::Serve(_) | Self::Store { .. } | Self::Provision(_) => 1,
+            Self::Bind { .. }
+            | Self::Serve(_)
+            | Self::Store { .. }
+            | Self::Cluster(_)
+            | Self::Provision(_) => 1,
         }
     }
 }
@@ -114,17 +122,29 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 impl AppState {
-    /// Opens the database named in `config` and builds the state, with a fresh shutdown signal.
+    /// Opens the database named in `config` (and, in cluster mode, joins the bus) and builds
+    /// the state, with a fresh shutdown signal.
     pub async fn open(config: Config) -> Result<Self, ServerError> {
         metrics::install();
-        let store = Store::open_sqlite(&config.database_path)
-            .await
-            .map_err(|source| ServerError::Store {
-                path: config.database_path.clone(),
-                source,
-            })?;
+        let store = open_store(&config).await?;
         let live = Arc::new(Live::default());
-        let hub = Arc::new(Hub::new(store.clone()));
+        let bus = match &config.redis_url {
+            Some(url) => Some(
+                bus::Bus::connect(url, &config.node_id, config.presence_ttl)
+                    .await
+                    .map_err(ServerError::Cluster)?,
+            ),
+            None => None,
+        };
+        let hub = Arc::new(Hub::new(
+            store.clone(),
+            bus.as_ref().map(|(b, _)| b.clone()),
+        ));
+        if let Some((bus, outbox)) = bus {
+            tracing::info!(node = bus.node(), "cluster mode: joined the bus");
+            live.use_bus(bus.clone());
+            bus.start(outbox, Arc::clone(&hub), Arc::clone(&live), config.sweep);
+        }
         let services = Services {
             committer: Committer::start(store.clone(), Arc::clone(&hub)),
             hub,
@@ -142,6 +162,36 @@ impl AppState {
             config: Arc::new(config),
             shutdown: Shutdown::new(),
         })
+    }
+}
+
+/// Opens the configured store: Postgres when `database.url` is set (waiting, with backoff, for
+/// it to answer), else the SQLite file.
+async fn open_store(config: &Config) -> Result<Store, ServerError> {
+    let Some(url) = &config.database_url else {
+        return Store::open_sqlite(&config.database_path)
+            .await
+            .map_err(|source| ServerError::Store {
+                path: config.database_path.clone(),
+                source,
+            });
+    };
+    let mut backoff = std::time::Duration::from_millis(100);
+    loop {
+        match Store::open_postgres(url).await {
+            Ok(store) => return Ok(store),
+            Err(source @ StoreError::Refused(_)) => {
+                return Err(ServerError::Store {
+                    path: "database.url".into(),
+                    source,
+                });
+            }
+            Err(err) => {
+                tracing::warn!(%err, retry_in_ms = backoff.as_millis() as u64, "cannot reach Postgres (database.url); retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
     }
 }
 
@@ -380,19 +430,27 @@ async fn metrics_text() -> ([(header::HeaderName, &'static str); 1], String) {
     )
 }
 
-/// `/readyz`: 200 when this server should get traffic (the database takes writes and it is not
-/// draining), 503 with the reason otherwise. `/healthz` only says the process is up.
+/// `/readyz`: 200 when this server should get traffic (the database takes writes, in cluster
+/// mode Redis answers and the bus is subscribed, and it is not draining), 503 with the reason
+/// otherwise. `/healthz` only says the process is up.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     if state.shutdown.is_triggered() {
         return (StatusCode::SERVICE_UNAVAILABLE, "draining");
     }
-    match state.services.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(err) => {
-            tracing::warn!(%err, "readiness: database not writable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database not writable")
-        }
+    if let Err(err) = state.services.store.ping().await {
+        tracing::warn!(%err, "readiness: database not writable");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database not writable");
     }
+    if let Some(bus) = state.services.hub.bus()
+        && let Err(err) = bus.ping().await
+    {
+        tracing::warn!(%err, "readiness: cluster bus unavailable");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cluster bus (Redis) unavailable",
+        );
+    }
+    (StatusCode::OK, "ready")
 }
 
 /// Query string of the upgrade request.

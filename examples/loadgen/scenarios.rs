@@ -17,11 +17,12 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     client::{self, Client, Counters, Schedule, Ws},
     report::Outcome,
-    server::{ServerProcess, Usage},
+    server::{ClusterTarget, ServerProcess, Usage},
 };
 
 pub const USAGE: &str = "usage: loadgen [--scenario idle|dm|room|slow|drain|all] [--size tiny|full] \
-                         [--rooms 10,100,1000] [--server <switchboard binary>] [--json <file>]";
+                         [--rooms 10,100,1000] [--server <switchboard binary>] [--json <file>] \
+                         [--nodes N --database-url postgres://… --redis-url redis://…]";
 
 /// What to run.
 pub struct Options {
@@ -32,6 +33,8 @@ pub struct Options {
     rooms: Option<Vec<usize>>,
     /// Where to write the results as JSON.
     pub json: Option<PathBuf>,
+    /// Cluster mode: nodes sharing this Postgres and Redis; clients spread over the nodes.
+    cluster: Option<ClusterTarget>,
 }
 
 impl Options {
@@ -43,7 +46,9 @@ impl Options {
             server: PathBuf::from("target/release/switchboard"),
             json: None,
             rooms: None,
+            cluster: None,
         };
+        let (mut nodes, mut database_url, mut redis_url) = (1usize, None, None);
         while let Some(arg) = args.next() {
             let value = args.next().ok_or(format!("{arg} needs a value"))?;
             match arg.as_str() {
@@ -51,6 +56,15 @@ impl Options {
                 "--size" if value == "tiny" || value == "full" => options.full = value == "full",
                 "--server" => options.server = PathBuf::from(value),
                 "--json" => options.json = Some(PathBuf::from(value)),
+                "--nodes" => {
+                    nodes = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=16).contains(n))
+                        .ok_or(format!("--nodes wants 1 to 16, not {value}"))?;
+                }
+                "--database-url" => database_url = Some(value),
+                "--redis-url" => redis_url = Some(value),
                 "--rooms" => {
                     let sizes: Result<Vec<usize>, _> = value.split(',').map(str::parse).collect();
                     match sizes {
@@ -61,6 +75,15 @@ impl Options {
                 _ => return Err(format!("unknown option {arg} {value}")),
             }
         }
+        options.cluster = match (database_url, redis_url) {
+            (Some(database_url), Some(redis_url)) => Some(ClusterTarget {
+                nodes,
+                database_url,
+                redis_url,
+            }),
+            (None, None) if nodes == 1 => None,
+            _ => return Err("cluster mode needs --database-url and --redis-url".into()),
+        };
         if options.scenarios.iter().any(|s| s == "all") {
             options.scenarios = ["idle", "dm", "room", "slow", "drain"]
                 .map(String::from)
@@ -98,10 +121,9 @@ async fn connect_all(
     label: &str,
 ) -> Result<(Vec<Client>, Duration), String> {
     let started = Instant::now();
-    let addr = server.addr;
     let mut clients = Vec::with_capacity(accounts.len());
     let mut pending = futures::stream::iter(accounts.iter().enumerate())
-        .map(|(n, account)| client::connect(addr, n, account, false))
+        .map(|(n, account)| client::connect(server.addr_for(n), n, account, false))
         .buffered(256);
     while let Some(client) = pending.next().await {
         clients.push(client?);
@@ -120,7 +142,8 @@ async fn connect_all(
 /// `idle`: N connections; connect rate and RSS per connection, sampled as they grow.
 async fn idle(options: &Options) -> Result<Vec<Outcome>, String> {
     let n = if options.full { 18_000 } else { 40 };
-    let (server, accounts) = ServerProcess::start(&options.server, n, &[]).await?;
+    let (server, accounts) =
+        ServerProcess::start(&options.server, n, &[], options.cluster.as_ref()).await?;
     let before = server.usage();
     let mut clients = Vec::with_capacity(n);
     let mut curve = Vec::new();
@@ -306,7 +329,8 @@ async fn dm(options: &Options) -> Result<Vec<Outcome>, String> {
     } else {
         (20, &[100.0, 200.0], 1.0)
     };
-    let (server, accounts) = ServerProcess::start(&options.server, n, &[]).await?;
+    let (server, accounts) =
+        ServerProcess::start(&options.server, n, &[], options.cluster.as_ref()).await?;
     let (mut clients, _) = connect_all(&server, &accounts, "dm").await?;
     let order = shuffled(n);
     let mut senders = Vec::with_capacity(n);
@@ -420,7 +444,8 @@ async fn room(options: &Options) -> Result<Vec<Outcome>, String> {
     let sizes = options.rooms.as_deref().unwrap_or(sizes);
     let mut outcomes = Vec::new();
     for &size in sizes {
-        let (server, accounts) = ServerProcess::start(&options.server, n, &[]).await?;
+        let (server, accounts) =
+            ServerProcess::start(&options.server, n, &[], options.cluster.as_ref()).await?;
         let (mut clients, _) = connect_all(&server, &accounts, "room").await?;
         let rooms = make_rooms(&mut clients, size).await?;
         let senders: Vec<(usize, ConvId)> = (0..n).map(|i| (i, rooms[i / size])).collect();
@@ -468,7 +493,8 @@ async fn slow(options: &Options) -> Result<Vec<Outcome>, String> {
     } else {
         &[("SWITCHBOARD_LIMITS_OUTBOUND_QUEUE", "32")]
     };
-    let (server, accounts) = ServerProcess::start(&options.server, n, queue).await?;
+    let (server, accounts) =
+        ServerProcess::start(&options.server, n, queue, options.cluster.as_ref()).await?;
     let (mut clients, _) = connect_all(&server, &accounts[1..], "slow").await?;
     // Client 0 (the slow one) has a tiny receive buffer, so it backs up at once.
     let slowpoke = client::connect(server.addr, 0, &accounts[0], true).await?;
@@ -523,7 +549,8 @@ async fn slow(options: &Options) -> Result<Vec<Outcome>, String> {
 /// 1001 (going away), and the process should exit 0 well within its grace period.
 async fn drain(options: &Options) -> Result<Vec<Outcome>, String> {
     let n = if options.full { 1_000 } else { 50 };
-    let (mut server, accounts) = ServerProcess::start(&options.server, n, &[]).await?;
+    let (mut server, accounts) =
+        ServerProcess::start(&options.server, n, &[], options.cluster.as_ref()).await?;
     let (clients, took) = connect_all(&server, &accounts, "drain").await?;
     let before = server.usage();
     let watchers: Vec<_> = clients

@@ -12,13 +12,29 @@ use switchboard::server::accounts::Provisioned;
 /// Linux reports CPU time in clock ticks of 1/100 s (`getconf CLK_TCK`).
 const TICKS_PER_SEC: f64 = 100.0;
 
-/// A running switchboard process.
+/// The server under test: one switchboard process, or (cluster mode) several nodes sharing a
+/// Postgres and a Redis.
 pub struct ServerProcess {
-    child: Child,
-    /// Where it listens.
+    /// The node processes.
+    children: Vec<Child>,
+    /// Where the first node listens.
     pub addr: SocketAddr,
+    /// Where each node listens; clients are spread over them round-robin.
+    pub addrs: Vec<SocketAddr>,
     /// Its database directory, removed when this is dropped.
     _dir: tempfile::TempDir,
+}
+
+/// Cluster mode: how many nodes, and the Postgres and Redis they share (already running, e.g.
+/// `scripts/cluster.sh --nodes 0`).
+#[derive(Clone, Debug)]
+pub struct ClusterTarget {
+    /// Node count.
+    pub nodes: usize,
+    /// `postgres://…`.
+    pub database_url: String,
+    /// `redis://…`.
+    pub redis_url: String,
 }
 
 /// CPU time used so far and resident memory now.
@@ -42,32 +58,57 @@ impl ServerProcess {
         bin: &Path,
         users: usize,
         extra_env: &[(&str, &str)],
+        cluster: Option<&ClusterTarget>,
     ) -> Result<(Self, Vec<Provisioned>), String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let db: PathBuf = dir.path().join("bench.db");
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
-        let env = |cmd: &mut Command| {
+        let nodes = cluster.map_or(1, |c| c.nodes.max(1));
+        let addrs = (0..nodes)
+            .map(|_| Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?))))
+            .collect::<Result<Vec<_>, String>>()?;
+        let origins = addrs
+            .iter()
+            .map(|a| format!("http://{a}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let env = |cmd: &mut Command, node: usize| {
             cmd.env("SWITCHBOARD_CONFIG", dir.path().join("none.toml"))
                 .env("SWITCHBOARD_DATABASE_PATH", &db)
-                .env("SWITCHBOARD_SERVER_LISTEN", addr.to_string())
+                .env("SWITCHBOARD_SERVER_LISTEN", addrs[node].to_string())
+                .env("SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS", &origins)
                 .env("SWITCHBOARD_SERVER_SITE_ROOT", dir.path())
                 // Load clients ping rarely; they send far more than a person does.
                 .env("SWITCHBOARD_WEBSOCKET_HEARTBEAT_MS", "300000")
                 .env("SWITCHBOARD_LIMITS_MESSAGES_PER_SECOND", "100000")
                 .env("RUST_LOG", "warn")
                 .envs(extra_env.iter().copied());
+            if let Some(cluster) = cluster {
+                cmd.env("SWITCHBOARD_DATABASE_URL", &cluster.database_url)
+                    .env("SWITCHBOARD_CLUSTER_REDIS_URL", &cluster.redis_url)
+                    .env("SWITCHBOARD_CLUSTER_NODE_ID", format!("bench{node}"));
+            }
         };
         std::fs::write(dir.path().join("none.toml"), "").map_err(|e| e.to_string())?;
+        // A shared Postgres outlives one run: each run provisions users of its own.
+        let prefix = if cluster.is_some() {
+            format!(
+                "l{}x{}x",
+                std::process::id(),
+                crate::client::unix_micros() % 1_000_000_000
+            )
+        } else {
+            "load".to_owned()
+        };
         let mut provision = Command::new(bin);
         provision.args([
             "admin",
             "provision",
             "--prefix",
-            "load",
+            &prefix,
             "--count",
             &users.to_string(),
         ]);
-        env(&mut provision);
+        env(&mut provision, 0);
         let out = provision
             .stderr(Stdio::inherit())
             .output()
@@ -81,54 +122,98 @@ impl ServerProcess {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("unreadable provision output: {e}"))?;
 
-        let mut serve = Command::new(bin);
-        env(&mut serve);
-        let child = serve
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| e.to_string())?;
+        let mut children = Vec::with_capacity(nodes);
+        for node in 0..nodes {
+            let mut serve = Command::new(bin);
+            env(&mut serve, node);
+            children.push(
+                serve
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::inherit())
+                    .spawn()
+                    .map_err(|e| e.to_string())?,
+            );
+        }
         let server = Self {
-            child,
-            addr,
+            children,
+            addr: addrs[0],
+            addrs,
             _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while tokio::net::TcpStream::connect(addr).await.is_err() {
-            if Instant::now() > deadline {
-                return Err("the server did not start listening within 30 s".into());
+        for addr in &server.addrs {
+            while !ready(*addr).await {
+                if Instant::now() > deadline {
+                    return Err(format!("{addr} was not ready within 30 s"));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if nodes > 1 {
+            // Let every node hear every other one before traffic starts.
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
         Ok((server, accounts))
     }
 
-    /// The process's CPU time and RSS, from /proc.
+    /// The node client `n` connects to.
+    pub fn addr_for(&self, n: usize) -> SocketAddr {
+        self.addrs[n % self.addrs.len()]
+    }
+
+    /// CPU time and RSS summed over every node, from /proc.
     pub fn usage(&self) -> Usage {
-        let pid = self.child.id();
-        let cpu_secs = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|stat| {
-                // Fields after the command name (which may hold spaces) start at field 3.
-                let rest = &stat[stat.rfind(')')? + 1..];
-                let fields: Vec<&str> = rest.split_whitespace().collect();
-                let utime: f64 = fields.get(11)?.parse().ok()?;
-                let stime: f64 = fields.get(12)?.parse().ok()?;
-                Some((utime + stime) / TICKS_PER_SEC)
+        self.children
+            .iter()
+            .map(|child| usage_of(child.id()))
+            .fold(Usage::default(), |a, b| Usage {
+                cpu_secs: a.cpu_secs + b.cpu_secs,
+                rss_bytes: a.rss_bytes + b.rss_bytes,
             })
-            .unwrap_or(0.0);
-        let rss_bytes = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|status| {
-                let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-                let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-                Some(kib * 1024)
-            })
-            .unwrap_or(0);
-        Usage {
-            cpu_secs,
-            rss_bytes,
-        }
+    }
+}
+
+/// Whether the node at `addr` answers `/readyz` with 200 (a bare HTTP/1.0 request).
+async fn ready(addr: SocketAddr) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
+        return false;
+    };
+    if stream
+        .write_all(b"GET /readyz HTTP/1.0\r\n\r\n")
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).await.is_ok() && head.ends_with(b"200")
+}
+
+/// One process's CPU time and RSS, from /proc.
+fn usage_of(pid: u32) -> Usage {
+    let cpu_secs = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // Fields after the command name (which may hold spaces) start at field 3.
+            let rest = &stat[stat.rfind(')')? + 1..];
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let utime: f64 = fields.get(11)?.parse().ok()?;
+            let stime: f64 = fields.get(12)?.parse().ok()?;
+            Some((utime + stime) / TICKS_PER_SEC)
+        })
+        .unwrap_or(0.0);
+    let rss_bytes = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024)
+        })
+        .unwrap_or(0);
+    Usage {
+        cpu_secs,
+        rss_bytes,
     }
 }
 
@@ -138,14 +223,14 @@ impl ServerProcess {
     pub async fn terminate(&mut self, limit: Duration) -> Result<(Duration, bool), String> {
         let started = Instant::now();
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &self.children[0].id().to_string()])
             .status()
             .map_err(|e| e.to_string())?;
         if !status.success() {
             return Err("kill -TERM failed".into());
         }
         while started.elapsed() < limit {
-            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+            if let Some(status) = self.children[0].try_wait().map_err(|e| e.to_string())? {
                 return Ok((started.elapsed(), status.success()));
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
@@ -156,7 +241,9 @@ impl ServerProcess {
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }

@@ -21,6 +21,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("server.admin_listen", ""),
     ("server.log_format", "text"),
     ("database.path", "switchboard.db"),
+    ("database.url", ""),
     (
         "websocket.allowed_origins",
         "http://127.0.0.1:3000,http://localhost:3000",
@@ -36,6 +37,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("limits.outbound_queue", "1024"),
     ("limits.max_body_chars", "4000"),
     ("limits.messages_per_second", "50"),
+    ("cluster.redis_url", ""),
+    ("cluster.node_id", ""),
+    ("cluster.presence_ttl_ms", "10000"),
+    ("cluster.sweep_ms", "1000"),
 ];
 
 /// The server's runtime configuration, validated.
@@ -51,8 +56,18 @@ pub struct Config {
     pub admin_listen: Option<SocketAddr>,
     /// Log lines as human-readable text, or as one JSON object per line.
     pub log_json: bool,
-    /// The SQLite database file, created on first start.
+    /// The SQLite database file, created on first start (when `database_url` is not set).
     pub database_path: PathBuf,
+    /// A Postgres URL (`postgres://…`): the store for cluster mode, instead of SQLite.
+    pub database_url: Option<String>,
+    /// Cluster mode: the Redis that carries live fan-out and presence between nodes.
+    pub redis_url: Option<String>,
+    /// This node's name on the bus (unique per running process; generated when not set).
+    pub node_id: String,
+    /// A node not heard from for this long is taken for dead, and its users for offline.
+    pub presence_ttl: Duration,
+    /// How often a node checks the store for events it did not hear of on the bus.
+    pub sweep: Duration,
     /// Exact `Origin` values allowed to open `/ws` (scheme, host and port; no path).
     pub allowed_origins: Vec<String>,
     /// Interval at which clients are asked to ping; two silent intervals mean a dead connection.
@@ -184,6 +199,48 @@ impl Config {
                 600_000,
             )?),
             database_path: src.parse("database.path")?,
+            database_url: match src.text("database.url")? {
+                (v, _) if v.trim().is_empty() => None,
+                (v, _) if v.starts_with("postgres://") || v.starts_with("postgresql://") => Some(v),
+                (v, origin) => {
+                    return Err(invalid(
+                        "database.url",
+                        origin,
+                        v,
+                        "must be a postgres:// URL (or empty for SQLite at database.path)",
+                    ));
+                }
+            },
+            redis_url: match src.text("cluster.redis_url")? {
+                (v, _) if v.trim().is_empty() => None,
+                (v, _) if v.starts_with("redis://") => Some(v),
+                (v, origin) => {
+                    return Err(invalid(
+                        "cluster.redis_url",
+                        origin,
+                        v,
+                        "must be a redis:// URL (or empty for a single node)",
+                    ));
+                }
+            },
+            node_id: match src.text("cluster.node_id")? {
+                (v, _) if v.trim().is_empty() => default_node_id(),
+                (v, _) if v.len() <= 64 && v.chars().all(|c| c.is_ascii_graphic()) => v,
+                (v, origin) => {
+                    return Err(invalid(
+                        "cluster.node_id",
+                        origin,
+                        v,
+                        "at most 64 printable ASCII characters, no spaces",
+                    ));
+                }
+            },
+            presence_ttl: Duration::from_millis(src.ranged(
+                "cluster.presence_ttl_ms",
+                1_000,
+                600_000,
+            )?),
+            sweep: Duration::from_millis(src.ranged("cluster.sweep_ms", 100, 600_000)?),
             allowed_origins: src.origins("websocket.allowed_origins")?,
             heartbeat: Duration::from_millis(src.ranged(
                 "websocket.heartbeat_ms",
@@ -213,8 +270,28 @@ impl Config {
             )? as usize,
             messages_per_second: src.ranged("limits.messages_per_second", 1, 1_000_000)? as u32,
         };
+        if config.redis_url.is_some() && config.database_url.is_none() {
+            let (value, origin) = src.text("cluster.redis_url")?;
+            return Err(invalid(
+                "cluster.redis_url",
+                origin,
+                value,
+                "cluster mode needs a shared store: set database.url to a postgres:// URL",
+            ));
+        }
         Ok(config)
     }
+}
+
+/// A node id for a process that was not given one: `<pid>-<random>`, unique among restarts.
+fn default_node_id() -> String {
+    let mut random = [0u8; 4];
+    let _ = getrandom::getrandom(&mut random);
+    format!(
+        "node-{}-{:08x}",
+        std::process::id(),
+        u32::from_be_bytes(random)
+    )
 }
 
 impl Default for Config {

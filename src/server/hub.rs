@@ -23,8 +23,12 @@ use axum::extract::ws::Utf8Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::store::{Store, StoreError};
-use crate::protocol::{ConvId, Cursor, Member, Seq, UserId};
+use super::{
+    bus::{Body, Bus, Envelope, Flip},
+    committer::encode,
+    store::{Store, StoreError},
+};
+use crate::protocol::{ConvId, Cursor, Member, Seq, ServerFrame, UserId};
 
 /// A connection's number, unique in this process.
 pub type ConnId = u64;
@@ -51,6 +55,9 @@ pub enum Outgoing {
     },
     /// Replay what the client lacks (its cursors), announce what it does not know, then `synced`.
     Resume(Vec<Cursor>),
+    /// `conv` has events up to `seq` that may not have been routed here (cluster catch-up):
+    /// deliver whatever the client lacks up to there, from the store.
+    Upto(ConvId, Seq),
     /// The user joined or was added to a conversation: announce it with recent history.
     Added(ConvId),
     /// The user left or was removed: say so and forget the conversation.
@@ -103,6 +110,9 @@ struct Tables {
     /// Conversation members, loaded from the store on first use and kept current by the
     /// membership operations (which all go through [`Hub::member_added`] / `member_removed`).
     members: HashMap<ConvId, Arc<Vec<UserId>>>,
+    /// Cluster mode: the newest seq routed here per conversation, so a catch-up only touches
+    /// conversations that moved on without this node hearing of it.
+    seen: HashMap<ConvId, Seq>,
 }
 
 impl Tables {
@@ -124,15 +134,30 @@ pub struct Hub {
     tables: Mutex<Tables>,
     /// Source of connection numbers.
     next: AtomicU64,
+    /// Cluster mode: the other nodes.
+    bus: Option<Bus>,
 }
 
 impl Hub {
-    /// An empty hub over `store`.
-    pub fn new(store: Store) -> Self {
+    /// An empty hub over `store`; in cluster mode, `bus` reaches the other nodes.
+    pub fn new(store: Store, bus: Option<Bus>) -> Self {
         Self {
             store,
             tables: Mutex::new(Tables::default()),
             next: AtomicU64::new(1),
+            bus,
+        }
+    }
+
+    /// The bus to the other nodes, in cluster mode.
+    pub fn bus(&self) -> Option<&Bus> {
+        self.bus.as_ref()
+    }
+
+    /// Publishes `body` to the other nodes, in cluster mode.
+    fn broadcast(&self, body: impl FnOnce() -> Body) {
+        if let Some(bus) = &self.bus {
+            bus.publish(body());
         }
     }
 
@@ -148,7 +173,8 @@ impl Hub {
     }
 
     /// Starts live delivery to a connection. Its `resume` marker is queued under the same lock
-    /// as fan-out, so every live event lands behind it. `true` if the user just came online.
+    /// as fan-out, so every live event lands behind it. `true` if the user just came online
+    /// (here and, as far as this node knows, on every other node).
     pub fn subscribe(&self, id: ConnId, mailbox: Mailbox, cursors: Vec<Cursor>) -> bool {
         let mut tables = self.lock();
         let user = mailbox.user;
@@ -156,12 +182,19 @@ impl Hub {
         tables.conns.insert(id, mailbox);
         let conns = tables.by_user.entry(user).or_default();
         conns.push(id);
-        let first = conns.len() == 1;
+        let first_here = conns.len() == 1;
         ::metrics::gauge!(super::metrics::USERS_ONLINE).set(tables.by_user.len() as f64);
-        first
+        if first_here {
+            self.broadcast(|| Body::Presence { user, online: true });
+        }
+        first_here
+            && !self
+                .bus
+                .as_ref()
+                .is_some_and(|bus| bus.online_elsewhere(user))
     }
 
-    /// Stops live delivery to a connection; returns its user if that was their last one.
+    /// Stops live delivery to a connection; returns its user if that was their last one here.
     pub fn unsubscribe(&self, id: ConnId) -> Option<UserId> {
         let mut tables = self.lock();
         let mailbox = tables.conns.remove(&id)?;
@@ -170,34 +203,41 @@ impl Hub {
         if conns.is_empty() {
             tables.by_user.remove(&mailbox.user);
             ::metrics::gauge!(super::metrics::USERS_ONLINE).set(tables.by_user.len() as f64);
-            Some(mailbox.user)
+            let user = mailbox.user;
+            self.broadcast(|| Body::Presence {
+                user,
+                online: false,
+            });
+            Some(user)
         } else {
             None
         }
     }
 
-    /// Whether any connection of `user` is live here.
+    /// Whether `user` has a live connection here or (cluster mode) on another node.
     pub fn is_online(&self, user: UserId) -> bool {
         self.lock().by_user.contains_key(&user)
+            || self
+                .bus
+                .as_ref()
+                .is_some_and(|bus| bus.online_elsewhere(user))
     }
 
     /// `conv`'s members with their names, each marked online if connected here (one lock).
     pub async fn member_list(&self, conv: ConvId) -> Result<Vec<Member>, StoreError> {
         let mut members = self.store.member_list(conv).await?;
-        let tables = self.lock();
         for member in &mut members {
-            member.online = tables.by_user.contains_key(&member.user);
+            member.online = self.is_online(member.user);
         }
         Ok(members)
     }
 
     /// Which of `users` are online.
     pub fn online_among(&self, users: &[UserId]) -> Vec<UserId> {
-        let tables = self.lock();
         users
             .iter()
             .copied()
-            .filter(|u| tables.by_user.contains_key(u))
+            .filter(|u| self.is_online(*u))
             .collect()
     }
 
@@ -228,13 +268,19 @@ impl Hub {
         Ok(self.members(conv).await?.contains(&user))
     }
 
-    /// Delivers an encoded event to every connection of every member of its conversation.
+    /// Delivers an encoded event to every connection of every member of its conversation, on
+    /// every node.
     pub fn publish(&self, conv: ConvId, seq: Seq, text: &Utf8Bytes, members: &[UserId]) {
-        Self::publish_locked(&self.lock(), conv, seq, text, members, None);
+        Self::publish_locked(&mut self.lock(), conv, seq, text, members, None);
+        self.broadcast(|| Body::Event {
+            conv,
+            seq,
+            text: text.as_str().to_owned(),
+        });
     }
 
     fn publish_locked(
-        tables: &Tables,
+        tables: &mut Tables,
         conv: ConvId,
         seq: Seq,
         text: &Utf8Bytes,
@@ -253,22 +299,41 @@ impl Hub {
             }
         }
         ::metrics::counter!(super::metrics::DELIVERIES).increment(queued);
+        if let Some(seen) = tables.seen.get_mut(&conv) {
+            *seen = (*seen).max(seq);
+        } else {
+            tables.seen.insert(conv, seq);
+        }
     }
 
-    /// Queues something for every connection of `user` except `except`.
-    pub fn to_user(&self, user: UserId, except: Option<ConnId>, item: impl Fn() -> Outgoing) {
+    /// Sends a frame to every connection of `user` (on every node) except `except`.
+    pub fn to_user(&self, user: UserId, except: Option<ConnId>, text: &Utf8Bytes) {
         let tables = self.lock();
         for id in tables.by_user.get(&user).into_iter().flatten() {
             if Some(*id) != except
                 && let Some(mailbox) = tables.conns.get(id)
             {
-                mailbox.push(item());
+                mailbox.push(Outgoing::Frame(text.clone()));
             }
         }
+        self.broadcast(|| Body::ToUser {
+            user,
+            text: text.as_str().to_owned(),
+        });
     }
 
-    /// Sends an ephemeral frame to every connection of `users` except `skip`'s.
+    /// Sends an ephemeral frame to every connection of `users` except `skip`'s, on every node.
     pub fn ephemeral(&self, users: &[UserId], skip: UserId, text: &Utf8Bytes) {
+        self.ephemeral_here(users, skip, text);
+        self.broadcast(|| Body::Ephemeral {
+            users: users.to_vec(),
+            skip,
+            text: text.as_str().to_owned(),
+        });
+    }
+
+    /// Sends an ephemeral frame to this node's connections of `users` except `skip`'s.
+    pub fn ephemeral_here(&self, users: &[UserId], skip: UserId, text: &Utf8Bytes) {
         let tables = self.lock();
         for user in users.iter().filter(|u| **u != skip) {
             for mailbox in tables.mailboxes(user) {
@@ -278,8 +343,9 @@ impl Hub {
     }
 
     /// `user` joined `conv` (the store already says so): their connections learn of the
-    /// conversation first, then every member receives the event. The member list is changed
-    /// and published from in one critical section, so concurrent changes cannot undo each other.
+    /// conversation first, then every member receives the event, on every node. The member
+    /// list is changed and published from in one critical section, so concurrent changes cannot
+    /// undo each other.
     pub async fn member_added(
         &self,
         conv: ConvId,
@@ -288,6 +354,24 @@ impl Hub {
         text: &Utf8Bytes,
     ) -> Result<(), StoreError> {
         let loaded = self.members(conv).await?;
+        self.added_here(conv, user, seq, text, loaded);
+        self.broadcast(|| Body::MemberAdded {
+            conv,
+            user,
+            seq,
+            text: text.as_str().to_owned(),
+        });
+        Ok(())
+    }
+
+    fn added_here(
+        &self,
+        conv: ConvId,
+        user: UserId,
+        seq: Seq,
+        text: &Utf8Bytes,
+        loaded: Arc<Vec<UserId>>,
+    ) {
         let mut tables = self.lock();
         let entry = tables.members.entry(conv).or_insert(loaded);
         let mut updated = (**entry).clone();
@@ -299,8 +383,7 @@ impl Hub {
         for mailbox in tables.mailboxes(&user) {
             mailbox.push(Outgoing::Added(conv));
         }
-        Self::publish_locked(&tables, conv, seq, text, &updated, None);
-        Ok(())
+        Self::publish_locked(&mut tables, conv, seq, text, &updated, None);
     }
 
     /// `user` left or was removed from `conv` (the store already says so): every member,
@@ -313,6 +396,24 @@ impl Hub {
         text: &Utf8Bytes,
     ) -> Result<(), StoreError> {
         let loaded = self.members(conv).await?;
+        self.removed_here(conv, user, seq, text, loaded);
+        self.broadcast(|| Body::MemberRemoved {
+            conv,
+            user,
+            seq,
+            text: text.as_str().to_owned(),
+        });
+        Ok(())
+    }
+
+    fn removed_here(
+        &self,
+        conv: ConvId,
+        user: UserId,
+        seq: Seq,
+        text: &Utf8Bytes,
+        loaded: Arc<Vec<UserId>>,
+    ) {
         let mut tables = self.lock();
         let entry = tables.members.entry(conv).or_insert(loaded);
         let mut recipients = (**entry).clone();
@@ -321,16 +422,23 @@ impl Hub {
         }
         let remaining: Vec<UserId> = recipients.iter().copied().filter(|u| *u != user).collect();
         *entry = Arc::new(remaining);
-        Self::publish_locked(&tables, conv, seq, text, &recipients, Some(user));
+        Self::publish_locked(&mut tables, conv, seq, text, &recipients, Some(user));
         for mailbox in tables.mailboxes(&user) {
             mailbox.push(Outgoing::Gone(conv));
         }
-        Ok(())
     }
 
     /// A new conversation exists with these members (direct pair or new room): tell their
-    /// connections and remember the membership.
+    /// connections, on every node, and remember the membership.
     pub fn conversation_created(&self, conv: ConvId, members: Vec<UserId>) {
+        self.broadcast(|| Body::Created {
+            conv,
+            members: members.clone(),
+        });
+        self.created_here(conv, members);
+    }
+
+    fn created_here(&self, conv: ConvId, members: Vec<UserId>) {
         let mut tables = self.lock();
         for user in &members {
             for mailbox in tables.mailboxes(user) {
@@ -338,5 +446,140 @@ impl Hub {
             }
         }
         tables.members.insert(conv, Arc::new(members));
+    }
+
+    /// The member list of `conv` read afresh from the store (another node changed it, so what
+    /// is cached here may be out of date).
+    async fn reload_members(&self, conv: ConvId) -> Result<Arc<Vec<UserId>>, StoreError> {
+        self.lock().members.remove(&conv);
+        self.members(conv).await
+    }
+
+    /// Delivers to this node's connections an event another node committed and published.
+    async fn event_from_peer(&self, conv: ConvId, seq: Seq, text: Utf8Bytes) {
+        match self.members(conv).await {
+            Ok(members) => {
+                Self::publish_locked(&mut self.lock(), conv, seq, &text, &members, None);
+            }
+            Err(err) => tracing::warn!(%err, %conv, "cannot route a bus event; the sweep will"),
+        }
+    }
+
+    /// Queues `Upto(conv, seq)` for every connection here of a member of `conv`.
+    async fn upto(&self, conv: ConvId, seq: Seq) -> Result<(), StoreError> {
+        let members = self.members(conv).await?;
+        let mut tables = self.lock();
+        for user in members.iter() {
+            for mailbox in tables.mailboxes(user) {
+                mailbox.push(Outgoing::Upto(conv, seq));
+            }
+        }
+        let seen = tables.seen.entry(conv).or_insert(seq);
+        *seen = (*seen).max(seq);
+        Ok(())
+    }
+}
+
+/// What the bus asks of the hub (cluster mode).
+impl Hub {
+    /// Applies a message from another node to this node's connections.
+    pub async fn apply(&self, envelope: Envelope) {
+        match envelope.body {
+            Body::Event { conv, seq, text } => {
+                self.event_from_peer(conv, seq, Utf8Bytes::from(text)).await;
+            }
+            Body::MemberAdded {
+                conv,
+                user,
+                seq,
+                text,
+            } => match self.reload_members(conv).await {
+                Ok(loaded) => self.added_here(conv, user, seq, &Utf8Bytes::from(text), loaded),
+                Err(err) => tracing::warn!(%err, %conv, "cannot apply a bus membership change"),
+            },
+            Body::MemberRemoved {
+                conv,
+                user,
+                seq,
+                text,
+            } => match self.reload_members(conv).await {
+                Ok(loaded) => self.removed_here(conv, user, seq, &Utf8Bytes::from(text), loaded),
+                Err(err) => tracing::warn!(%err, %conv, "cannot apply a bus membership change"),
+            },
+            Body::Created { conv, members } => self.created_here(conv, members),
+            Body::ToUser { user, text } => {
+                let text = Utf8Bytes::from(text);
+                let tables = self.lock();
+                for mailbox in tables.mailboxes(&user) {
+                    mailbox.push(Outgoing::Frame(text.clone()));
+                }
+            }
+            Body::Ephemeral { users, skip, text } => {
+                self.ephemeral_here(&users, skip, &Utf8Bytes::from(text));
+            }
+            // Handled by the bus itself (presence, catch-up) or by `Live` (revocation).
+            Body::Revoke { .. }
+            | Body::Presence { .. }
+            | Body::Hello {}
+            | Body::Snapshot { .. }
+            | Body::Heartbeat {}
+            | Body::CatchUp { .. } => {}
+        }
+    }
+
+    /// Brings every connection here up to date with whatever changed since `since` (Unix ms)
+    /// and was not routed here.
+    pub async fn catch_up(&self, since: i64) {
+        let changed = match self.store.changed_since(since).await {
+            Ok(changed) => changed,
+            Err(err) => {
+                tracing::warn!(%err, "catch-up: cannot read what changed; will retry");
+                return;
+            }
+        };
+        let behind: Vec<(ConvId, Seq)> = {
+            let tables = self.lock();
+            changed
+                .into_iter()
+                .filter(|(conv, seq)| tables.seen.get(conv).is_none_or(|seen| seen < seq))
+                .collect()
+        };
+        if !behind.is_empty() {
+            ::metrics::counter!(super::metrics::CATCH_UPS).increment(behind.len() as u64);
+            tracing::debug!(conversations = behind.len(), "catching up from the store");
+        }
+        for (conv, seq) in behind {
+            if let Err(err) = self.upto(conv, seq).await {
+                tracing::warn!(%err, %conv, "catch-up failed for a conversation");
+            }
+        }
+    }
+
+    /// Every user online on this node.
+    pub fn local_users(&self) -> Vec<UserId> {
+        self.lock().by_user.keys().copied().collect()
+    }
+
+    /// Whether `user` is online on this node.
+    pub fn is_local(&self, user: UserId) -> bool {
+        self.lock().by_user.contains_key(&user)
+    }
+
+    /// Tells this node's connections of changes in users' cluster-wide presence.
+    pub async fn announce(&self, flips: Vec<Flip>) {
+        for (user, online) in flips {
+            let contacts = match self.store.contacts(user).await {
+                Ok(contacts) => contacts,
+                Err(err) => {
+                    tracing::warn!(%err, "cannot announce presence");
+                    continue;
+                }
+            };
+            // Re-checked after the await: a later change may have overtaken this one.
+            if self.is_online(user) == online {
+                let text = encode(&ServerFrame::Presence { user, online });
+                self.ephemeral_here(&contacts, user, &text);
+            }
+        }
     }
 }

@@ -15,7 +15,7 @@ use std::{
 use tokio_util::sync::CancellationToken;
 
 /// What proved a connection's identity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Credential {
     /// A browser session (row id).
     Session(i64),
@@ -30,6 +30,8 @@ pub struct Live {
     sockets: Mutex<HashMap<Credential, Vec<(u64, CancellationToken)>>>,
     /// Source of connection numbers.
     next: AtomicU64,
+    /// Cluster mode: revocations reach the sockets on every node.
+    bus: std::sync::OnceLock<super::bus::Bus>,
 }
 
 /// A socket's place in the table; dropping it removes the entry.
@@ -62,8 +64,21 @@ impl Live {
         }
     }
 
-    /// Ends every socket opened with `credential`.
+    /// Sends revocations to the other nodes too (cluster mode).
+    pub fn use_bus(&self, bus: super::bus::Bus) {
+        let _ = self.bus.set(bus);
+    }
+
+    /// Ends every socket opened with `credential`, on every node.
     pub fn revoke(&self, credential: Credential) {
+        if let Some(bus) = self.bus.get() {
+            bus.publish(super::bus::Body::Revoke { credential });
+        }
+        self.revoke_here(credential);
+    }
+
+    /// Ends every socket opened with `credential` on this node.
+    pub fn revoke_here(&self, credential: Credential) {
         if let Some(sockets) = self.lock().remove(&credential) {
             for (_, ended) in sockets {
                 ended.cancel();

@@ -41,6 +41,18 @@ pub const COMMIT_BATCH: &str = "switchboard_commit_batch_messages";
 pub const RESUMES: &str = "switchboard_resumes_total";
 /// Counter: events replayed from the store.
 pub const REPLAYED: &str = "switchboard_replayed_events_total";
+/// Gauge: other cluster nodes heard from within `cluster.presence_ttl_ms`.
+pub const CLUSTER_PEERS: &str = "switchboard_cluster_peers";
+/// Gauge: 1 while subscribed to the cluster bus.
+pub const BUS_CONNECTED: &str = "switchboard_bus_connected";
+/// Histogram: seconds from a peer publishing a bus message to this node receiving it.
+pub const BUS_LAG_SECONDS: &str = "switchboard_bus_lag_seconds";
+/// Counter: bus messages published.
+pub const BUS_PUBLISHED: &str = "switchboard_bus_published_total";
+/// Counter: bus messages that could not be published (a catch-up covers them).
+pub const BUS_PUBLISH_FAILURES: &str = "switchboard_bus_publish_failures_total";
+/// Counter: conversations brought up to date from the store by a cluster catch-up.
+pub const CATCH_UPS: &str = "switchboard_catch_up_conversations_total";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -59,6 +71,14 @@ pub fn install() -> Option<PrometheusHandle> {
                     b.set_buckets_for_metric(
                         Matcher::Full(COMMIT_BATCH.into()),
                         &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0],
+                    )
+                })
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full(BUS_LAG_SECONDS.into()),
+                        &[
+                            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0,
+                        ],
                     )
                 })
                 .map(PrometheusBuilder::build_recorder);
@@ -104,6 +124,22 @@ fn describe() {
     describe_counter!(
         REPLAYED,
         "Events sent from the store by resume and gap fill"
+    );
+    describe_gauge!(CLUSTER_PEERS, "Other cluster nodes alive");
+    describe_gauge!(BUS_CONNECTED, "1 while subscribed to the cluster bus");
+    describe_histogram!(
+        BUS_LAG_SECONDS,
+        metrics::Unit::Seconds,
+        "Bus lag: peer publish to receipt here"
+    );
+    describe_counter!(BUS_PUBLISHED, "Bus messages published");
+    describe_counter!(
+        BUS_PUBLISH_FAILURES,
+        "Bus messages not published (covered by a catch-up)"
+    );
+    describe_counter!(
+        CATCH_UPS,
+        "Conversations caught up from the store after lost bus messages"
     );
 }
 

@@ -260,8 +260,9 @@ impl Connection {
         }
         // Re-checked after the await: a later edge may already have overtaken this one.
         if came_online && self.hub.is_online(user) {
+            // Every node tells its own connections (other nodes hear of it on the bus).
             let text = encode(&ServerFrame::Presence { user, online: true });
-            self.hub.ephemeral(&contacts, user, &text);
+            self.hub.ephemeral_here(&contacts, user, &text);
         }
         Ok(())
     }
@@ -482,8 +483,7 @@ impl Connection {
         }
         let stored = self.store.set_read(self.user(), conv, seq).await?;
         let text = encode(&ServerFrame::ReadState { conv, seq: stored });
-        self.hub
-            .to_user(self.user(), Some(self.id), || Outgoing::Frame(text.clone()));
+        self.hub.to_user(self.user(), Some(self.id), &text);
         Ok(())
     }
 
@@ -501,7 +501,7 @@ impl Connection {
                         user,
                         online: false,
                     });
-                    self.hub.ephemeral(&contacts, user, &text);
+                    self.hub.ephemeral_here(&contacts, user, &text);
                 }
                 Ok(_) => {}
                 Err(err) => tracing::warn!(%err, "cannot announce going offline"),

@@ -294,7 +294,7 @@ mod tests {
     async fn services() -> (Services, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_sqlite(&dir.path().join("t.db")).await.unwrap();
-        let hub = Arc::new(Hub::new(store.clone()));
+        let hub = Arc::new(Hub::new(store.clone(), None));
         let services = Services {
             committer: Committer::start(store.clone(), Arc::clone(&hub)),
             hub,

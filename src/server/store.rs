@@ -1,12 +1,23 @@
 //! The store: everything the server keeps on disk, behind one narrow interface.
 //!
 //! Callers see only [`Store`] and the records below; which database sits behind it is the
-//! store's business. Today that is SQLite (`store/sqlite.rs`, the embedded default); a Postgres
-//! backend is a second variant of [`Backend`] with the same methods, and no caller changes.
+//! store's business. Two backends have the same methods, and each [`Store`] method runs on
+//! whichever one it has (`on_backend!`):
+//!
+//! - SQLite (`store/sqlite.rs`, the embedded default): one file, one process. Writers are
+//!   serialised by SQLite itself.
+//! - Postgres (`store/postgres.rs`): one database shared by every node of a cluster. Writers
+//!   from many processes are ordered by row locks on the conversations they write (seqs stay
+//!   gap-free and unique), and a transaction that loses a race to another node is run again.
+//!
+//! Both take their schema from `migrations/<backend>`, the same tables and columns in each
+//! database's types, and refuse a schema newer than the build knows. An error of the database
+//! itself (down, unreachable, timed out) is [`StoreError::Database`].
 //!
 //! Secrets never reach the store: sessions and tokens are looked up by the SHA-256 of their value,
 //! passwords are stored as Argon2id PHC strings.
 
+mod postgres;
 mod sqlite;
 
 use std::path::Path;
@@ -137,6 +148,7 @@ macro_rules! on_backend {
     ($self:ident, $db:ident => $call:expr) => {
         match &$self.backend {
             Backend::Sqlite($db) => $call,
+            Backend::Postgres($db) => $call,
         }
     };
 }
@@ -153,6 +165,8 @@ pub struct Store {
 enum Backend {
     /// The embedded default: one SQLite file.
     Sqlite(sqlite::Sqlite),
+    /// One Postgres database, shared by every node of a cluster.
+    Postgres(postgres::Postgres),
 }
 
 impl Store {
@@ -163,6 +177,19 @@ impl Store {
         })
     }
 
+    /// Connects to the Postgres database at `url` (`postgres://user:password@host:port/db`) and
+    /// applies pending migrations; refuses a schema newer than this build knows.
+    pub async fn open_postgres(url: &str) -> Result<Self, StoreError> {
+        Ok(Self {
+            backend: Backend::Postgres(postgres::Postgres::open(url).await?),
+        })
+    }
+
+    /// Whether this store sits on Postgres (and may be shared with other nodes).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
     /// Writes a consistent copy of the SQLite database at `path` to `to` while servers keep
     /// using it; returns the copy's size in bytes. Never overwrites `to`.
     pub async fn backup_sqlite(path: &Path, to: &Path) -> Result<u64, StoreError> {
@@ -171,16 +198,12 @@ impl Store {
 
     /// Whether the database answers and accepts writes (for readiness checks).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.ping().await,
-        }
+        on_backend!(self, db => db.ping().await)
     }
 
     /// Creates a user; [`StoreError::Conflict`] when the username is taken.
     pub async fn create_user(&self, user: NewUser<'_>, now: i64) -> Result<UserRecord, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.create_user(user, now).await,
-        }
+        on_backend!(self, db => db.create_user(user, now).await)
     }
 
     /// Creates users and one access token each, in one transaction (all or none).
@@ -198,16 +221,12 @@ impl Store {
         &self,
         username_key: &str,
     ) -> Result<Option<(UserRecord, String)>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.user_with_password(username_key).await,
-        }
+        on_backend!(self, db => db.user_with_password(username_key).await)
     }
 
     /// The password hash of a user.
     pub async fn password_hash(&self, user: UserId) -> Result<Option<String>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.password_hash(user).await,
-        }
+        on_backend!(self, db => db.password_hash(user).await)
     }
 
     /// Replaces a user's password hash and revokes every other session of theirs, in one
@@ -219,12 +238,7 @@ impl Store {
         keep_session: CredentialRowId,
         now: i64,
     ) -> Result<Vec<CredentialRowId>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(db) => {
-                db.set_password(user, password_hash, keep_session, now)
-                    .await
-            }
-        }
+        on_backend!(self, db => db.set_password(user, password_hash, keep_session, now).await)
     }
 
     /// Stores a new session under the hash of its token.
@@ -235,30 +249,22 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> Result<CredentialRowId, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.create_session(user, token_hash, now, expires_at).await,
-        }
+        on_backend!(self, db => db.create_session(user, token_hash, now, expires_at).await)
     }
 
     /// The session whose token hashes to `token_hash`.
     pub async fn session(&self, token_hash: &[u8]) -> Result<Option<SessionRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.session(token_hash).await,
-        }
+        on_backend!(self, db => db.session(token_hash).await)
     }
 
     /// Records that a session was used (for the idle timeout).
     pub async fn touch_session(&self, id: CredentialRowId, now: i64) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.touch_session(id, now).await,
-        }
+        on_backend!(self, db => db.touch_session(id, now).await)
     }
 
     /// Revokes a session; idempotent.
     pub async fn revoke_session(&self, id: CredentialRowId, now: i64) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.revoke_session(id, now).await,
-        }
+        on_backend!(self, db => db.revoke_session(id, now).await)
     }
 
     /// Stores a new access token under the hash of its value.
@@ -269,9 +275,7 @@ impl Store {
         token_hash: &[u8],
         now: i64,
     ) -> Result<CredentialRowId, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.create_token(user, name, token_hash, now).await,
-        }
+        on_backend!(self, db => db.create_token(user, name, token_hash, now).await)
     }
 
     /// The access token whose value hashes to `token_hash`; marks it used.
@@ -280,16 +284,12 @@ impl Store {
         token_hash: &[u8],
         now: i64,
     ) -> Result<Option<TokenRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.use_token(token_hash, now).await,
-        }
+        on_backend!(self, db => db.use_token(token_hash, now).await)
     }
 
     /// A user's live (unrevoked) access tokens, newest first.
     pub async fn tokens(&self, user: UserId) -> Result<Vec<crate::auth::TokenInfo>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.tokens(user).await,
-        }
+        on_backend!(self, db => db.tokens(user).await)
     }
 
     /// Revokes one of `user`'s tokens; `false` if they have no such live token.
@@ -299,9 +299,7 @@ impl Store {
         id: CredentialRowId,
         now: i64,
     ) -> Result<bool, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.revoke_token(user, id, now).await,
-        }
+        on_backend!(self, db => db.revoke_token(user, id, now).await)
     }
 
     /// Stores a batch of messages in one transaction (group commit), each at its
@@ -445,5 +443,12 @@ impl Store {
         at: i64,
     ) -> Result<Event, StoreError> {
         on_backend!(self, db => db.rename_room(conv, from, name, at).await)
+    }
+
+    /// For every conversation with an event stored at or after `since_ms` (Unix milliseconds),
+    /// its newest seq, by conversation id. A cluster node that lost its live feed uses it to
+    /// find what it missed.
+    pub async fn changed_since(&self, since_ms: i64) -> Result<Vec<(ConvId, Seq)>, StoreError> {
+        on_backend!(self, db => db.changed_since(since_ms).await)
     }
 }

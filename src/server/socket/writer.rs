@@ -168,6 +168,7 @@ where
                 departs,
             } => self.event(conv, seq, text, departs).await,
             Outgoing::Resume(cursors) => self.resume(cursors).await,
+            Outgoing::Upto(conv, seq) => self.upto(conv, seq).await,
             Outgoing::Added(conv) => self.added(conv).await,
             Outgoing::Gone(conv) => {
                 if let Some(seq) = self.delivered.remove(&conv) {
@@ -274,6 +275,18 @@ where
             self.depart(conv, seq);
         }
         Ok(())
+    }
+
+    /// Cluster catch-up: `conv` has events up to `seq` that may not have been routed here.
+    async fn upto(&mut self, conv: ConvId, seq: Seq) -> Result<(), Stop> {
+        if self.departed.contains_key(&conv) {
+            return Ok(());
+        }
+        match self.delivered.get(&conv).copied() {
+            None => self.added(conv).await,
+            Some(have) if have < seq => self.replay(conv, Some(seq.next())).await,
+            Some(_) => Ok(()),
+        }
     }
 
     async fn resume(&mut self, cursors: Vec<Cursor>) -> Result<(), Stop> {

@@ -615,6 +615,20 @@ impl Sqlite {
         Ok(ids.into_iter().map(UserId).collect())
     }
 
+    /// For every conversation with an event at or after `since_ms`, its newest seq.
+    pub async fn changed_since(&self, since_ms: i64) -> Result<Vec<(ConvId, Seq)>, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT conv_id, MAX(seq) FROM events WHERE at >= ? GROUP BY conv_id ORDER BY conv_id",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(conv, seq)| (ConvId(conv), Seq(seq)))
+            .collect())
+    }
+
     pub async fn rename_room(
         &self,
         conv: ConvId,

@@ -1,0 +1,679 @@
+//! Cluster mode with every part real: a throwaway Postgres and Redis from Debian's packages and
+//! three switchboard node processes on loopback, spoken to over real WebSockets. Users on
+//! different nodes exchange messages; nodes are killed with SIGKILL; Redis is restarted and
+//! Postgres stopped mid-stream. Every receiver must see every acked message exactly once, in
+//! the store's order.
+#![cfg(feature = "ssr")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "harness/postgres.rs"]
+mod pg;
+#[path = "harness/redis.rs"]
+mod redis_server;
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use futures::{SinkExt, StreamExt};
+use switchboard::protocol::{
+    self, ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, EventBody, PROTOCOL_VERSION, Seq,
+    ServerFrame, UserId,
+};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+const ORIGIN: &str = "http://test.invalid";
+/// Presence TTL the test nodes run with.
+const PRESENCE_TTL_MS: u64 = 2_000;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One switchboard process.
+struct Node {
+    child: Child,
+    addr: String,
+}
+
+/// Postgres, Redis and the nodes.
+struct Cluster {
+    pg: pg::PgServer,
+    redis: redis_server::RedisServer,
+    nodes: Vec<Option<Node>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    async fn start(nodes: usize) -> Self {
+        let mut cluster = Self {
+            pg: pg::PgServer::start().await,
+            redis: redis_server::RedisServer::start(),
+            nodes: Vec::new(),
+            _dir: tempfile::tempdir().unwrap(),
+        };
+        for _ in 0..nodes {
+            cluster.add_node();
+        }
+        cluster.wait_for_peers().await;
+        cluster
+    }
+
+    /// Starts another node; returns its index.
+    fn add_node(&mut self) -> usize {
+        let index = self.nodes.len();
+        let mut child = Command::new(BIN)
+            .current_dir(self._dir.path())
+            .env_remove("SWITCHBOARD_CONFIG")
+            .env("RUST_LOG", "info")
+            .env("SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0")
+            .env("SWITCHBOARD_DATABASE_URL", &self.pg.url)
+            .env("SWITCHBOARD_CLUSTER_REDIS_URL", &self.redis.url)
+            .env("SWITCHBOARD_CLUSTER_NODE_ID", format!("node{index}"))
+            .env(
+                "SWITCHBOARD_CLUSTER_PRESENCE_TTL_MS",
+                PRESENCE_TTL_MS.to_string(),
+            )
+            .env("SWITCHBOARD_CLUSTER_SWEEP_MS", "500")
+            .env("SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS", ORIGIN)
+            .env("SWITCHBOARD_LIMITS_MESSAGES_PER_SECOND", "100000")
+            .env("SWITCHBOARD_LIMITS_OUTBOUND_QUEUE", "100000")
+            .env("SWITCHBOARD_AUTH_LOGIN_ATTEMPTS_PER_ADDRESS", "100000")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr = loop {
+            assert!(Instant::now() < deadline, "node{index} did not start");
+            let line = lines.next().expect("node exited before listening").unwrap();
+            if line.contains("listening") {
+                let addr = line.split("addr=").nth(1).expect("addr field");
+                break addr.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        self.nodes.push(Some(Node { child, addr }));
+        index
+    }
+
+    fn addr(&self, node: usize) -> &str {
+        &self.nodes[node].as_ref().expect("node is running").addr
+    }
+
+    /// SIGKILL: no goodbye to anyone.
+    fn kill(&mut self, node: usize) {
+        let mut node = self.nodes[node].take().expect("node is running");
+        node.child.kill().unwrap();
+        node.child.wait().unwrap();
+    }
+
+    /// Waits until every running node is ready and knows every other one.
+    async fn wait_for_peers(&self) {
+        let running = self.nodes.iter().flatten().count();
+        for node in self.nodes.iter().flatten() {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let ready = status(&node.addr, "/readyz").await == 200;
+                let peers = metric(&node.addr, "switchboard_cluster_peers").await;
+                if ready && peers == Some((running - 1) as f64) {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{}: ready={ready} peers={peers:?}",
+                    node.addr
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for node in self.nodes.iter_mut().flatten() {
+            let _ = node.child.kill();
+            let _ = node.child.wait();
+        }
+    }
+}
+
+async fn status(addr: &str, path: &str) -> u16 {
+    match reqwest::get(format!("http://{addr}{path}")).await {
+        Ok(response) => response.status().as_u16(),
+        Err(_) => 0,
+    }
+}
+
+/// A metric's value from a node's `/metrics`.
+async fn metric(addr: &str, name: &str) -> Option<f64> {
+    let text = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+}
+
+/// Registers `name` through `addr`; returns the session cookie and the user id.
+async fn register(addr: &str, name: &str) -> (String, UserId) {
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/api/register"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("username={name}&password=correct+horse+battery"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let account: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    (cookie, UserId(account["id"].as_i64().unwrap()))
+}
+
+/// A device: one WebSocket, resumed, and what it has received.
+struct Device {
+    ws: Ws,
+    /// Message events received, per conversation: seq → body.
+    got: HashMap<ConvId, BTreeMap<i64, String>>,
+    /// Message events received more than once.
+    duplicates: usize,
+    /// Conversations announced.
+    conversations: Vec<ConvId>,
+    /// Presence edges received, in order.
+    presence: Vec<(UserId, bool)>,
+}
+
+impl Device {
+    /// Opens `/ws` on `addr` with `cookie` and resumes from `cursors`.
+    async fn open(addr: &str, cookie: &str, cursors: Vec<Cursor>) -> Self {
+        let mut request = format!("ws://{addr}/ws?v={PROTOCOL_VERSION}")
+            .into_client_request()
+            .unwrap();
+        let headers = request.headers_mut();
+        headers.insert("origin", HeaderValue::from_static(ORIGIN));
+        headers.insert("cookie", HeaderValue::from_str(cookie).unwrap());
+        let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let mut device = Self {
+            ws,
+            got: HashMap::new(),
+            duplicates: 0,
+            conversations: Vec::new(),
+            presence: Vec::new(),
+        };
+        device.send(&ClientFrame::Resume { cursors }).await;
+        device.until(|f| matches!(f, ServerFrame::Synced {})).await;
+        device
+    }
+
+    /// Takes over what an earlier connection of the same client received (a reconnect).
+    fn absorb(&mut self, earlier: Device) {
+        self.duplicates += earlier.duplicates;
+        for (conv, events) in earlier.got {
+            let mine = self.got.entry(conv).or_default();
+            for (seq, body) in events {
+                if mine.insert(seq, body).is_some() {
+                    self.duplicates += 1;
+                }
+            }
+        }
+    }
+
+    /// Resume cursors for everything received so far (what a reconnecting client sends).
+    fn cursors(&self) -> Vec<Cursor> {
+        self.got
+            .iter()
+            .map(|(conv, events)| Cursor {
+                conv: *conv,
+                seq: Seq(events.keys().next_back().copied().unwrap_or(0)),
+            })
+            .collect()
+    }
+
+    async fn send(&mut self, frame: &ClientFrame) {
+        self.ws
+            .send(Message::text(protocol::encode_client(frame)))
+            .await
+            .unwrap();
+    }
+
+    fn post_frame(conv: ConvId, id: &str, body: &str) -> ClientFrame {
+        ClientFrame::Send {
+            client_msg_id: ClientMsgId(id.to_owned()),
+            conv,
+            body: body.to_owned(),
+        }
+    }
+
+    /// Reads one frame (20 s at most), recording what it carries.
+    async fn next(&mut self) -> ServerFrame {
+        let message = tokio::time::timeout(Duration::from_secs(20), self.ws.next())
+            .await
+            .expect("no frame within 20 s")
+            .expect("socket ended")
+            .expect("socket error");
+        let Message::Text(text) = message else {
+            return ServerFrame::Synced {};
+        };
+        let frame = protocol::decode_server(text.as_str()).unwrap();
+        match &frame {
+            ServerFrame::Event(event) => {
+                if let EventBody::Message { body, .. } = &event.body {
+                    let got = self.got.entry(event.conv).or_default();
+                    if got.insert(event.seq.0, body.clone()).is_some() {
+                        self.duplicates += 1;
+                    }
+                }
+            }
+            ServerFrame::Conversation(summary) => self.conversations.push(summary.id),
+            ServerFrame::Presence { user, online } => self.presence.push((*user, *online)),
+            _ => {}
+        }
+        frame
+    }
+
+    /// Reads until `done` matches; returns the frames read.
+    async fn until(&mut self, done: impl Fn(&ServerFrame) -> bool) -> Vec<ServerFrame> {
+        let mut frames = Vec::new();
+        loop {
+            let frame = self.next().await;
+            let stop = done(&frame);
+            frames.push(frame);
+            if stop {
+                return frames;
+            }
+        }
+    }
+
+    /// Reads until `conv` holds message seqs `1..=last` without a hole (20 s per frame).
+    async fn until_complete(&mut self, conv: ConvId, count: usize) {
+        while self.got.get(&conv).map_or(0, BTreeMap::len) < count {
+            self.next().await;
+        }
+    }
+
+    /// Sends a message and waits for its ack; returns its seq.
+    async fn post(&mut self, conv: ConvId, id: &str, body: &str) -> Seq {
+        self.send(&Self::post_frame(conv, id, body)).await;
+        let frames = self
+            .until(|f| matches!(f, ServerFrame::Ack { client_msg_id, .. } if client_msg_id.0 == id))
+            .await;
+        match frames.last() {
+            Some(ServerFrame::Ack { seq, .. }) => *seq,
+            other => panic!("expected an ack, got {other:?}"),
+        }
+    }
+
+    /// The newest conversation announced.
+    async fn conversation(&mut self) -> ConvId {
+        let before = self.conversations.len();
+        while self.conversations.len() == before {
+            self.next().await;
+        }
+        *self.conversations.last().unwrap()
+    }
+}
+
+/// Asserts that `got` is exactly the seqs `1..=n` (messages only; the room's first event is its
+/// `created` event, so message seqs start after `offset`).
+fn assert_contiguous(got: &BTreeMap<i64, String>, offset: i64, n: usize, who: &str) {
+    let seqs: Vec<i64> = got.keys().copied().collect();
+    let want: Vec<i64> = (offset + 1..=offset + n as i64).collect();
+    assert_eq!(
+        seqs,
+        want,
+        "{who}: seqs not exactly {}..={}",
+        offset + 1,
+        offset + n as i64
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_on_different_nodes_see_one_order_and_every_tab_gets_everything() {
+    let cluster = Cluster::start(3).await;
+    let (cookie_a, a) = register(cluster.addr(0), "ann").await;
+    let (cookie_b, b) = register(cluster.addr(1), "bob").await;
+    let (cookie_c, c) = register(cluster.addr(2), "cat").await;
+
+    // Ann has a tab on node 0 and one on node 1; Bob is on node 1, Cat on node 2.
+    let mut a0 = Device::open(cluster.addr(0), &cookie_a, vec![]).await;
+    let mut a1 = Device::open(cluster.addr(1), &cookie_a, vec![]).await;
+    let mut bd = Device::open(cluster.addr(1), &cookie_b, vec![]).await;
+    let mut cd = Device::open(cluster.addr(2), &cookie_c, vec![]).await;
+
+    // A direct conversation across nodes: Cat (node 2) opens it with Ann; both of Ann's tabs
+    // learn of it.
+    cd.send(&ClientFrame::OpenDirect { user: a }).await;
+    let direct = cd.conversation().await;
+    assert_eq!(a0.conversation().await, direct);
+    assert_eq!(a1.conversation().await, direct);
+    cd.post(direct, "hello-ann", "hi Ann, from node 2").await;
+    a0.until_complete(direct, 1).await;
+    a1.until_complete(direct, 1).await;
+    assert_eq!(a0.got[&direct][&1], "hi Ann, from node 2");
+
+    // A room with all three, created on node 0, joined from nodes 1 and 2.
+    a0.send(&ClientFrame::CreateRoom {
+        name: "everyone".into(),
+        public: true,
+    })
+    .await;
+    let room = a0.conversation().await;
+    bd.send(&ClientFrame::JoinRoom { conv: room }).await;
+    cd.send(&ClientFrame::JoinRoom { conv: room }).await;
+    // created (1), two joins (2, 3): wait until both joins reached Ann's node-1 tab.
+    let joins = |frames: &[ServerFrame]| {
+        frames
+            .iter()
+            .filter(
+                |f| matches!(f, ServerFrame::Event(e) if matches!(e.body, EventBody::Joined {})),
+            )
+            .count()
+    };
+    let mut seen = 0;
+    while seen < 2 {
+        let frame = a1.next().await;
+        seen += joins(std::slice::from_ref(&frame));
+    }
+    let _ = (b, c);
+
+    // Everyone sends at once from three nodes.
+    const EACH: usize = 60;
+    let mut senders = Vec::new();
+    for (device, tag) in [(a0, "a"), (bd, "b"), (cd, "c")] {
+        senders.push(tokio::spawn(async move {
+            let mut device = device;
+            for i in 0..EACH {
+                device
+                    .send(&Device::post_frame(
+                        room,
+                        &format!("{tag}{i}"),
+                        &format!("{tag} {i}"),
+                    ))
+                    .await;
+            }
+            device.until_complete(room, EACH * 3).await;
+            device
+        }));
+    }
+    let mut devices = Vec::new();
+    for sender in senders {
+        devices.push(sender.await.unwrap());
+    }
+    a1.until_complete(room, EACH * 3).await;
+    devices.push(a1);
+
+    // One order for everyone: the store's. Contiguous seqs after the three membership events,
+    // identical on every device, each sender's messages in the order sent, nothing twice.
+    let reference = devices[0].got[&room].clone();
+    for (i, device) in devices.iter().enumerate() {
+        let got = &device.got[&room];
+        assert_contiguous(got, 3, EACH * 3, &format!("device {i}"));
+        assert_eq!(got, &reference, "device {i} saw another order");
+        assert_eq!(device.duplicates, 0, "device {i} got duplicates");
+    }
+    for tag in ["a", "b", "c"] {
+        let order: Vec<usize> = reference
+            .values()
+            .filter_map(|body| body.strip_prefix(&format!("{tag} ")))
+            .map(|n| n.parse().unwrap())
+            .collect();
+        assert_eq!(
+            order,
+            (0..EACH).collect::<Vec<_>>(),
+            "{tag}'s messages out of order"
+        );
+    }
+
+    // Reading on one tab moves the other tab's read position, across nodes.
+    let mut a0 = devices.remove(0);
+    a0.send(&ClientFrame::Read {
+        conv: room,
+        seq: Seq(10),
+    })
+    .await;
+    let mut a1 = devices.pop().unwrap();
+    a1.until(|f| matches!(f, ServerFrame::ReadState { conv, seq } if *conv == room && seq.0 == 10))
+        .await;
+
+    // Every node reports its two peers.
+    for node in 0..3 {
+        assert_eq!(
+            metric(cluster.addr(node), "switchboard_cluster_peers").await,
+            Some(2.0)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_mid_stream_loses_no_acked_message_and_duplicates_none() {
+    const SENT: usize = 1200;
+    let mut cluster = Cluster::start(3).await;
+    let (cookie_s, _) = register(cluster.addr(0), "sender").await;
+    let (cookie_r, r) = register(cluster.addr(0), "receiver").await;
+
+    // The sender starts on node 0, the receiver listens on node 1.
+    let mut sender = Device::open(cluster.addr(0), &cookie_s, vec![]).await;
+    let mut receiver = Device::open(cluster.addr(1), &cookie_r, vec![]).await;
+    sender.send(&ClientFrame::OpenDirect { user: r }).await;
+    let conv = sender.conversation().await;
+    receiver.conversation().await;
+
+    // Stream; kill node 0 (the sender's) once a third is acked.
+    let mut acked: HashMap<String, i64> = HashMap::new();
+    for i in 0..SENT {
+        sender
+            .send(&Device::post_frame(
+                conv,
+                &format!("m{i}"),
+                &format!("m {i}"),
+            ))
+            .await;
+    }
+    let kill_at = SENT / 3;
+    loop {
+        let frame = sender.next().await;
+        if let ServerFrame::Ack {
+            client_msg_id, seq, ..
+        } = frame
+        {
+            acked.insert(client_msg_id.0, seq.0);
+            if acked.len() >= kill_at {
+                break;
+            }
+        }
+    }
+    cluster.kill(0);
+
+    // The sender reconnects to node 2 and sends again everything it has no ack for, with the
+    // same ids (what the browser's outbox does).
+    let mut sender = Device::open(cluster.addr(2), &cookie_s, sender.cursors()).await;
+    for i in 0..SENT {
+        let id = format!("m{i}");
+        if !acked.contains_key(&id) {
+            sender
+                .send(&Device::post_frame(conv, &id, &format!("m {i}")))
+                .await;
+        }
+    }
+    while acked.len() < SENT {
+        if let ServerFrame::Ack {
+            client_msg_id, seq, ..
+        } = sender.next().await
+        {
+            acked.insert(client_msg_id.0, seq.0);
+        }
+    }
+    // Half-way through the receiver's stream, its node dies too: it resumes on node 2.
+    while receiver.got.get(&conv).map_or(0, BTreeMap::len) < SENT / 2 {
+        receiver.next().await;
+    }
+    cluster.kill(1);
+    let mut resumed = Device::open(cluster.addr(2), &cookie_r, receiver.cursors()).await;
+    resumed.absorb(receiver);
+    resumed.until_complete(conv, SENT).await;
+
+    // Every message once, at the seq its ack named, in the order sent.
+    let got = &resumed.got[&conv];
+    assert_contiguous(got, 0, SENT, "receiver");
+    assert_eq!(resumed.duplicates, 0);
+    for (id, seq) in &acked {
+        let i: usize = id[1..].parse().unwrap();
+        assert_eq!(got[seq], format!("m {i}"), "ack for {id} named seq {seq}");
+    }
+    let order: Vec<usize> = got.values().map(|b| b[2..].parse().unwrap()).collect();
+    assert_eq!(order, (0..SENT).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_mid_stream_loses_nothing() {
+    const SENT: usize = 600;
+    let mut cluster = Cluster::start(2).await;
+    let (cookie_s, _) = register(cluster.addr(0), "talker").await;
+    let (cookie_r, r) = register(cluster.addr(1), "listener").await;
+    let mut sender = Device::open(cluster.addr(0), &cookie_s, vec![]).await;
+    let mut receiver = Device::open(cluster.addr(1), &cookie_r, vec![]).await;
+    sender.send(&ClientFrame::OpenDirect { user: r }).await;
+    let conv = sender.conversation().await;
+    receiver.conversation().await;
+
+    // A third of the stream, then Redis goes away for a second while the sender keeps going.
+    for i in 0..SENT / 3 {
+        sender.post(conv, &format!("r{i}"), &format!("r {i}")).await;
+    }
+    cluster.redis.stop();
+    for i in SENT / 3..2 * SENT / 3 {
+        // Stored and acked by Postgres with the bus down: the ack does not wait for Redis.
+        sender.post(conv, &format!("r{i}"), &format!("r {i}")).await;
+    }
+    assert_eq!(
+        status(cluster.addr(0), "/readyz").await,
+        503,
+        "ready without Redis"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cluster.redis.restart();
+    for i in 2 * SENT / 3..SENT {
+        sender.post(conv, &format!("r{i}"), &format!("r {i}")).await;
+    }
+    receiver.until_complete(conv, SENT).await;
+    assert_contiguous(&receiver.got[&conv], 0, SENT, "receiver");
+    assert_eq!(receiver.duplicates, 0);
+    cluster.wait_for_peers().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_down_gives_a_typed_try_again_and_nothing_half_written() {
+    let mut cluster = Cluster::start(2).await;
+    let (cookie_s, _) = register(cluster.addr(0), "writer").await;
+    let (cookie_r, r) = register(cluster.addr(1), "reader").await;
+    let mut sender = Device::open(cluster.addr(0), &cookie_s, vec![]).await;
+    let mut receiver = Device::open(cluster.addr(1), &cookie_r, vec![]).await;
+    sender.send(&ClientFrame::OpenDirect { user: r }).await;
+    let conv = sender.conversation().await;
+    receiver.conversation().await;
+    sender.post(conv, "before", "before the outage").await;
+
+    cluster.pg.stop();
+    sender
+        .send(&Device::post_frame(conv, "during", "during the outage"))
+        .await;
+    let frames = sender
+        .until(|f| matches!(f, ServerFrame::Error { .. } | ServerFrame::Ack { .. }))
+        .await;
+    match frames.last() {
+        Some(ServerFrame::Error {
+            code,
+            client_msg_id,
+            ..
+        }) => {
+            assert_eq!(*code, ErrorCode::Unavailable);
+            assert_eq!(client_msg_id.as_ref().unwrap().0, "during");
+        }
+        other => panic!("expected a typed unavailable error, got {other:?}"),
+    }
+    assert_eq!(status(cluster.addr(0), "/readyz").await, 503);
+
+    cluster.pg.restart();
+    // The client retries with the same id until the store takes it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        sender
+            .send(&Device::post_frame(conv, "during", "during the outage"))
+            .await;
+        let frames = sender
+            .until(|f| matches!(f, ServerFrame::Error { .. } | ServerFrame::Ack { .. }))
+            .await;
+        if matches!(frames.last(), Some(ServerFrame::Ack { .. })) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Postgres back but sends still fail"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    sender.post(conv, "after", "after the outage").await;
+    receiver.until_complete(conv, 3).await;
+    let got: Vec<&str> = receiver.got[&conv].values().map(String::as_str).collect();
+    assert_eq!(
+        got,
+        ["before the outage", "during the outage", "after the outage"]
+    );
+    assert_contiguous(&receiver.got[&conv], 0, 3, "receiver");
+    assert_eq!(receiver.duplicates, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_of_a_user_on_a_killed_node_expires() {
+    let mut cluster = Cluster::start(2).await;
+    let (cookie_u, u) = register(cluster.addr(0), "leaver").await;
+    let (cookie_w, w) = register(cluster.addr(1), "watcher").await;
+    let mut watcher = Device::open(cluster.addr(1), &cookie_w, vec![]).await;
+    watcher.send(&ClientFrame::OpenDirect { user: u }).await;
+    let conv = watcher.conversation().await;
+
+    // The leaver connects on node 0: the watcher on node 1 sees them come online.
+    let mut leaver = Device::open(cluster.addr(0), &cookie_u, vec![]).await;
+    watcher
+        .until(|f| matches!(f, ServerFrame::Presence { user, online: true } if *user == u))
+        .await;
+    // …and the member list on node 1 says so too.
+    watcher.send(&ClientFrame::Members { conv }).await;
+    let frames = watcher
+        .until(|f| matches!(f, ServerFrame::Members { .. }))
+        .await;
+    let Some(ServerFrame::Members { members, .. }) = frames.last() else {
+        unreachable!()
+    };
+    assert!(
+        members.iter().any(|m| m.user == u && m.online),
+        "{members:?}"
+    );
+    // The leaver saw the watcher online at resume.
+    let _ = (&mut leaver, w);
+
+    // Node 0 dies without a word: within the TTL (plus a heartbeat), the watcher is told.
+    cluster.kill(0);
+    let killed = Instant::now();
+    watcher
+        .until(|f| matches!(f, ServerFrame::Presence { user, online: false } if *user == u))
+        .await;
+    let took = killed.elapsed();
+    assert!(
+        took < Duration::from_millis(PRESENCE_TTL_MS * 2),
+        "offline after {took:?}"
+    );
+    eprintln!(
+        "presence of a user on a killed node expired after {took:?} (TTL {PRESENCE_TTL_MS} ms)"
+    );
+}
