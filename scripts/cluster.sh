@@ -84,6 +84,11 @@ redis_url="redis://127.0.0.1:$redis_port"
 log "Redis: $redis_url (log: $dir/redis/redis.log)"
 
 # --- The nodes --------------------------------------------------------------------------------
+if [ "$nodes" = 0 ]; then
+  log "Postgres and Redis ready (no nodes asked for); ctrl-c stops them"
+  wait -n "${pids[@]}" || true
+  exit 0
+fi
 if [ "$build" = 1 ]; then
   bash scripts/setup.sh app
   source scripts/env.sh

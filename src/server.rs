@@ -130,9 +130,16 @@ impl AppState {
         let live = Arc::new(Live::default());
         let bus = match &config.redis_url {
             Some(url) => Some(
-                bus::Bus::connect(url, &config.node_id, config.presence_ttl)
-                    .await
-                    .map_err(ServerError::Cluster)?,
+                bus::Bus::connect(
+                    url,
+                    &config
+                        .node_id
+                        .clone()
+                        .unwrap_or_else(config::default_node_id),
+                    config.presence_ttl,
+                )
+                .await
+                .map_err(ServerError::Cluster)?,
             ),
             None => None,
         };

@@ -62,8 +62,8 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Cluster mode: the Redis that carries live fan-out and presence between nodes.
     pub redis_url: Option<String>,
-    /// This node's name on the bus (unique per running process; generated when not set).
-    pub node_id: String,
+    /// This node's name on the bus (unique per running process); `None`: one is generated.
+    pub node_id: Option<String>,
     /// A node not heard from for this long is taken for dead, and its users for offline.
     pub presence_ttl: Duration,
     /// How often a node checks the store for events it did not hear of on the bus.
@@ -224,8 +224,8 @@ impl Config {
                 }
             },
             node_id: match src.text("cluster.node_id")? {
-                (v, _) if v.trim().is_empty() => default_node_id(),
-                (v, _) if v.len() <= 64 && v.chars().all(|c| c.is_ascii_graphic()) => v,
+                (v, _) if v.trim().is_empty() => None,
+                (v, _) if v.len() <= 64 && v.chars().all(|c| c.is_ascii_graphic()) => Some(v),
                 (v, origin) => {
                     return Err(invalid(
                         "cluster.node_id",
@@ -283,8 +283,9 @@ impl Config {
     }
 }
 
-/// A node id for a process that was not given one: `<pid>-<random>`, unique among restarts.
-fn default_node_id() -> String {
+/// A node id for a process that was not given one: `node-<pid>-<random>`, unique among
+/// restarts.
+pub fn default_node_id() -> String {
     let mut random = [0u8; 4];
     let _ = getrandom::getrandom(&mut random);
     format!(
