@@ -135,6 +135,35 @@ impl Cluster {
     }
 }
 
+/// A direct conversation between a sender on node 0 and a receiver on node 1.
+struct Pair {
+    sender: Device,
+    receiver: Device,
+    conv: ConvId,
+    /// The sender's and the receiver's session cookies.
+    cookies: (String, String),
+}
+
+impl Cluster {
+    /// Registers two users, connects the first on node 0 and the second on node 1, and opens
+    /// their direct conversation.
+    async fn direct_pair(&self, sender_name: &str, receiver_name: &str) -> Pair {
+        let (cookie_s, _) = register(self.addr(0), sender_name).await;
+        let (cookie_r, r) = register(self.addr(1), receiver_name).await;
+        let mut sender = Device::open(self.addr(0), &cookie_s, vec![]).await;
+        let mut receiver = Device::open(self.addr(1), &cookie_r, vec![]).await;
+        sender.send(&ClientFrame::OpenDirect { user: r }).await;
+        let conv = sender.conversation().await;
+        receiver.conversation().await;
+        Pair {
+            sender,
+            receiver,
+            conv,
+            cookies: (cookie_s, cookie_r),
+        }
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         for node in self.nodes.iter_mut().flatten() {
@@ -458,15 +487,10 @@ async fn users_on_different_nodes_see_one_order_and_every_tab_gets_everything() 
 async fn a_node_killed_mid_stream_loses_no_acked_message_and_duplicates_none() {
     const SENT: usize = 1200;
     let mut cluster = Cluster::start(3).await;
-    let (cookie_s, _) = register(cluster.addr(0), "sender").await;
-    let (cookie_r, r) = register(cluster.addr(0), "receiver").await;
-
-    // The sender starts on node 0, the receiver listens on node 1.
-    let mut sender = Device::open(cluster.addr(0), &cookie_s, vec![]).await;
-    let mut receiver = Device::open(cluster.addr(1), &cookie_r, vec![]).await;
-    sender.send(&ClientFrame::OpenDirect { user: r }).await;
-    let conv = sender.conversation().await;
-    receiver.conversation().await;
+    // The sender is on node 0, the receiver on node 1.
+    let pair = cluster.direct_pair("sender", "receiver").await;
+    let (mut sender, mut receiver, conv) = (pair.sender, pair.receiver, pair.conv);
+    let (cookie_s, cookie_r) = (pair.cookies.0, pair.cookies.1);
 
     // Stream; kill node 0 (the sender's) once a third is acked.
     let mut acked: HashMap<String, i64> = HashMap::new();
@@ -538,13 +562,9 @@ async fn a_node_killed_mid_stream_loses_no_acked_message_and_duplicates_none() {
 async fn a_redis_restart_mid_stream_loses_nothing() {
     const SENT: usize = 600;
     let mut cluster = Cluster::start(2).await;
-    let (cookie_s, _) = register(cluster.addr(0), "talker").await;
-    let (cookie_r, r) = register(cluster.addr(1), "listener").await;
-    let mut sender = Device::open(cluster.addr(0), &cookie_s, vec![]).await;
-    let mut receiver = Device::open(cluster.addr(1), &cookie_r, vec![]).await;
-    sender.send(&ClientFrame::OpenDirect { user: r }).await;
-    let conv = sender.conversation().await;
-    receiver.conversation().await;
+    // The sender is on node 0, the receiver on node 1.
+    let pair = cluster.direct_pair("talker", "listener").await;
+    let (mut sender, mut receiver, conv) = (pair.sender, pair.receiver, pair.conv);
 
     // A third of the stream, then Redis goes away for a second while the sender keeps going.
     for i in 0..SENT / 3 {
@@ -574,13 +594,9 @@ async fn a_redis_restart_mid_stream_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_down_gives_a_typed_try_again_and_nothing_half_written() {
     let mut cluster = Cluster::start(2).await;
-    let (cookie_s, _) = register(cluster.addr(0), "writer").await;
-    let (cookie_r, r) = register(cluster.addr(1), "reader").await;
-    let mut sender = Device::open(cluster.addr(0), &cookie_s, vec![]).await;
-    let mut receiver = Device::open(cluster.addr(1), &cookie_r, vec![]).await;
-    sender.send(&ClientFrame::OpenDirect { user: r }).await;
-    let conv = sender.conversation().await;
-    receiver.conversation().await;
+    // The sender is on node 0, the receiver on node 1.
+    let pair = cluster.direct_pair("writer", "reader").await;
+    let (mut sender, mut receiver, conv) = (pair.sender, pair.receiver, pair.conv);
     sender.post(conv, "before", "before the outage").await;
 
     cluster.pg.stop();

@@ -193,7 +193,12 @@ async fn back_off(backoff: &mut Duration) {
 impl Bus {
     /// Connects to Redis at `url`, retrying with backoff (and saying why) until it answers.
     pub async fn connect(url: &str, node: &str, ttl: Duration) -> Result<(Self, Outbox), String> {
-        let client = redis::Client::open(url).map_err(|err| format!("{url}: {err}"))?;
+        // TCP_NODELAY: bus messages are small and latency-bound; with Nagle's algorithm a
+        // publish waits for the previous one's ACK (delayed ACKs: tens of milliseconds).
+        let info = redis::IntoConnectionInfo::into_connection_info(url)
+            .map_err(|err| format!("{url}: {err}"))?
+            .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+        let client = redis::Client::open(info).map_err(|err| format!("{url}: {err}"))?;
         let mut backoff = Duration::from_millis(100);
         loop {
             match client.get_multiplexed_async_connection().await {
@@ -275,8 +280,14 @@ impl Bus {
     }
 
     /// Records a message heard from `node`, and its effect on presence: the users whose
-    /// cluster-wide status changed in this node's view (given `local`, who is online here).
-    pub fn heard(&self, node: &Arc<str>, body: &Body, local: impl Fn(UserId) -> bool) -> Vec<Flip> {
+    /// cluster-wide status changed in this node's view (given `local`, who is online here), and
+    /// whether `node` was unknown until now.
+    pub fn heard(
+        &self,
+        node: &Arc<str>,
+        body: &Body,
+        local: impl Fn(UserId) -> bool,
+    ) -> (Vec<Flip>, bool) {
         let mut peers = self.lock();
         let was_online = |peers: &HashMap<Arc<str>, Peer>, user: UserId| {
             local(user) || peers.values().any(|p| p.users.contains(&user))
@@ -319,7 +330,7 @@ impl Bus {
             }
         }
         ::metrics::gauge!(super::metrics::CLUSTER_PEERS).set(peers.len() as f64);
-        flips
+        (flips, !known)
     }
 
     /// Forgets peers not heard from within the TTL; returns the users who went offline with
@@ -484,7 +495,12 @@ async fn subscriber(bus: Bus, node: Arc<Hub>, live: Arc<Live>) {
             }
             ::metrics::histogram!(super::metrics::BUS_LAG_SECONDS)
                 .record((now_ms() - envelope.at).max(0) as f64 / 1000.0);
-            let flips = bus.heard(&envelope.node, &envelope.body, |u| node.is_local(u));
+            let (flips, new_peer) = bus.heard(&envelope.node, &envelope.body, |u| node.is_local(u));
+            if new_peer && !matches!(envelope.body, Body::Snapshot { .. } | Body::Hello {}) {
+                // A peer we had given up for dead (or never heard greet): ask for everyone's
+                // online users again rather than show its users offline.
+                bus.publish(Body::Hello {});
+            }
             if !flips.is_empty() {
                 node.announce(flips).await;
             }

@@ -465,9 +465,10 @@ impl Hub {
         }
     }
 
-    /// Queues `Upto(conv, seq)` for every connection here of a member of `conv`.
+    /// Queues `Upto(conv, seq)` for every connection here of a member of `conv`. The member
+    /// list is read afresh: a membership change may have been among what this node missed.
     async fn upto(&self, conv: ConvId, seq: Seq) -> Result<(), StoreError> {
-        let members = self.members(conv).await?;
+        let members = self.reload_members(conv).await?;
         let mut tables = self.lock();
         for user in members.iter() {
             for mailbox in tables.mailboxes(user) {

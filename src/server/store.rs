@@ -17,8 +17,11 @@
 //! Secrets never reach the store: sessions and tokens are looked up by the SHA-256 of their value,
 //! passwords are stored as Argon2id PHC strings.
 
+mod batch;
 mod postgres;
+mod rows;
 mod sqlite;
+mod token_uses;
 
 use std::path::Path;
 

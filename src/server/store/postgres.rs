@@ -13,31 +13,28 @@
 
 mod chat;
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, Weak},
-    time::Duration,
-};
+use std::{collections::HashMap, time::Duration};
 
 use sqlx::{
     Row,
-    postgres::{PgPool, PgPoolOptions, PgRow},
+    postgres::{PgPool, PgPoolOptions},
 };
 
-use super::{CredentialRowId, NewUser, SessionRecord, StoreError, TokenRecord, UserRecord};
+use super::{
+    CredentialRowId, NewUser, SessionRecord, StoreError, TokenRecord, UserRecord,
+    rows::{is_unique_violation, session_from, user_from},
+    token_uses::TokenUses,
+};
 use crate::{auth::TokenInfo, protocol::UserId};
-
-/// Token uses not yet written: token row id → when (Unix seconds).
-type PendingUses = Arc<Mutex<HashMap<i64, i64>>>;
 
 /// A pool of connections to one Postgres database.
 #[derive(Clone, Debug)]
 pub struct Postgres {
     /// Shared by every request of this node; other nodes have their own.
     pool: PgPool,
-    /// Token uses not yet written, flushed in one statement every [`TOKEN_USE_FLUSH`], so a
-    /// connect never waits for a commit to record "last used".
-    token_uses: PendingUses,
+    /// Token uses not yet written, flushed in one statement ([`write_token_uses`]) every few
+    /// seconds, so a connect never waits for a commit to record "last used".
+    token_uses: TokenUses,
 }
 
 /// Connections per node.
@@ -89,46 +86,20 @@ async fn refuse_newer(
     Ok(())
 }
 
-/// How often recorded token uses are written.
-const TOKEN_USE_FLUSH: Duration = Duration::from_secs(5);
-
-/// Writes recorded token uses until the store is dropped.
-async fn flush_token_uses(pool: PgPool, uses: Weak<Mutex<HashMap<i64, i64>>>) {
-    loop {
-        tokio::time::sleep(TOKEN_USE_FLUSH).await;
-        let Some(uses) = uses.upgrade() else { return };
-        let batch = std::mem::take(&mut *uses.lock().unwrap_or_else(|e| e.into_inner()));
-        drop(uses);
-        if batch.is_empty() {
-            continue;
-        }
-        let (ids, ats): (Vec<i64>, Vec<i64>) = batch.into_iter().unzip();
-        // One statement, so one implicit transaction; a use never moves "last used" back.
-        let written = sqlx::query(
-            "UPDATE access_tokens t SET last_used_at = u.at
-             FROM UNNEST($1::bigint[], $2::bigint[]) AS u (id, at)
-             WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at < u.at)",
-        )
-        .bind(&ids)
-        .bind(&ats)
-        .execute(&pool)
-        .await;
-        if let Err(err) = written {
-            tracing::warn!(%err, tokens = ids.len(), "could not record token use");
-        }
-    }
-}
-
-fn user_from(row: &PgRow) -> Result<UserRecord, sqlx::Error> {
-    Ok(UserRecord {
-        id: UserId(row.try_get("user_id")?),
-        username: row.try_get("username")?,
-        display_name: row.try_get("display_name")?,
-    })
-}
-
-fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+/// Writes a batch of recorded token uses (token row id → when) in one statement, so one
+/// implicit transaction; a use never moves "last used" back.
+async fn write_token_uses(pool: PgPool, batch: HashMap<i64, i64>) -> Result<(), sqlx::Error> {
+    let (ids, ats): (Vec<i64>, Vec<i64>) = batch.into_iter().unzip();
+    sqlx::query(
+        "UPDATE access_tokens t SET last_used_at = u.at
+         FROM UNNEST($1::bigint[], $2::bigint[]) AS u (id, at)
+         WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at < u.at)",
+    )
+    .bind(&ids)
+    .bind(&ats)
+    .execute(&pool)
+    .await?;
+    Ok(())
 }
 
 /// Inserts a user, on the pool or inside a transaction.
@@ -196,8 +167,8 @@ impl Postgres {
             refuse_newer(&mut conn, &migrator).await?;
         }
         migrator.run(&pool).await?;
-        let token_uses = PendingUses::default();
-        tokio::spawn(flush_token_uses(pool.clone(), Arc::downgrade(&token_uses)));
+        let token_uses = TokenUses::default();
+        token_uses.spawn_flush(pool.clone(), write_token_uses);
         Ok(Self { pool, token_uses })
     }
 
@@ -311,14 +282,7 @@ impl Postgres {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(SessionRecord {
-            id: row.try_get("id")?,
-            user: user_from(&row)?,
-            last_seen_at: row.try_get("last_seen_at")?,
-            expires_at: row.try_get("expires_at")?,
-            revoked: row.try_get("revoked")?,
-        }))
+        Ok(row.as_ref().map(session_from).transpose()?)
     }
 
     pub async fn touch_session(&self, id: CredentialRowId, now: i64) -> Result<(), StoreError> {
@@ -350,9 +314,6 @@ impl Postgres {
         insert_token(&self.pool, user, name, token_hash, now).await
     }
 
-    /// How stale a token's `last_used_at` may get before a use rewrites it.
-    const TOKEN_USE_GRANULARITY_SECS: i64 = 60;
-
     pub async fn use_token(
         &self,
         token_hash: &[u8],
@@ -367,23 +328,10 @@ impl Postgres {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let record = TokenRecord {
-            id: row.try_get("id")?,
-            user: user_from(&row)?,
-            revoked: row.try_get("revoked")?,
-        };
-        // "Last used" is kept to the minute and written in batches, as on SQLite.
-        let last_used: Option<i64> = row.try_get("last_used_at")?;
-        if !record.revoked
-            && last_used.is_none_or(|at| now - at >= Self::TOKEN_USE_GRANULARITY_SECS)
-        {
-            self.token_uses
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(record.id, now);
-        }
-        Ok(Some(record))
+        // "Last used" is kept to the minute and written in batches (see `token_uses`).
+        Ok(row
+            .map(|row| self.token_uses.note_use(&row, now))
+            .transpose()?)
     }
 
     pub async fn tokens(&self, user: UserId) -> Result<Vec<TokenInfo>, StoreError> {
@@ -395,19 +343,7 @@ impl Postgres {
         .fetch_all(&self.pool)
         .await?;
         // Uses this node has not flushed yet count too.
-        let pending = self.token_uses.lock().unwrap_or_else(|e| e.into_inner());
-        rows.iter()
-            .map(|row| {
-                let id: i64 = row.try_get("id")?;
-                let stored: Option<i64> = row.try_get("last_used_at")?;
-                Ok(TokenInfo {
-                    id,
-                    name: row.try_get("name")?,
-                    created_at: row.try_get("created_at")?,
-                    last_used_at: stored.max(pending.get(&id).copied()),
-                })
-            })
-            .collect()
+        Ok(self.token_uses.merge(&rows)?)
     }
 
     pub async fn revoke_token(

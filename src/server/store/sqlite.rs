@@ -12,12 +12,15 @@ use std::{path::Path, str::FromStr, time::Duration};
 use sqlx::{
     Row,
     sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-        SqliteSynchronous,
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
     },
 };
 
-use super::{CredentialRowId, NewUser, SessionRecord, StoreError, TokenRecord, UserRecord};
+use super::{
+    CredentialRowId, NewUser, SessionRecord, StoreError, TokenRecord, UserRecord,
+    rows::{is_unique_violation, session_from, user_from},
+    token_uses::TokenUses,
+};
 use crate::{auth::TokenInfo, protocol::UserId};
 
 /// A pool of connections to one SQLite file.
@@ -25,9 +28,9 @@ use crate::{auth::TokenInfo, protocol::UserId};
 pub struct Sqlite {
     /// Readers run concurrently; SQLite serialises writers itself (WAL, busy timeout).
     pool: SqlitePool,
-    /// Token uses not yet written: token row id → when. Flushed in one transaction every
-    /// [`TOKEN_USE_FLUSH`], so a connect never waits for a disk flush to record "last used".
-    token_uses: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, i64>>>,
+    /// Token uses not yet written, flushed in one transaction ([`write_token_uses`]) every few
+    /// seconds, so a connect never waits for a disk flush to record "last used".
+    token_uses: TokenUses,
 }
 
 /// Refuses, before anything is written, a database that switchboard did not create (tables but
@@ -119,53 +122,25 @@ async fn checkpoint(pool: SqlitePool) {
     }
 }
 
-/// How often recorded token uses are written.
-const TOKEN_USE_FLUSH: Duration = Duration::from_secs(5);
-
-/// Writes recorded token uses until the store is dropped (the pool closes).
-async fn flush_token_uses(
+/// Writes a batch of recorded token uses (token row id → when) in one transaction; a use never
+/// moves "last used" back.
+async fn write_token_uses(
     pool: SqlitePool,
-    uses: std::sync::Weak<std::sync::Mutex<std::collections::HashMap<i64, i64>>>,
-) {
-    loop {
-        tokio::time::sleep(TOKEN_USE_FLUSH).await;
-        let Some(uses) = uses.upgrade() else { return };
-        let batch = std::mem::take(&mut *uses.lock().unwrap_or_else(|e| e.into_inner()));
-        drop(uses);
-        if batch.is_empty() {
-            continue;
-        }
-        let write = async {
-            let mut tx = pool.begin().await?;
-            for (id, at) in &batch {
-                sqlx::query(
-                    "UPDATE access_tokens SET last_used_at = ? WHERE id = ? \
-                     AND (last_used_at IS NULL OR last_used_at < ?)",
-                )
-                .bind(at)
-                .bind(id)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await
-        };
-        if let Err(err) = write.await {
-            tracing::warn!(%err, tokens = batch.len(), "could not record token use");
-        }
+    batch: std::collections::HashMap<i64, i64>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    for (id, at) in &batch {
+        sqlx::query(
+            "UPDATE access_tokens SET last_used_at = ? WHERE id = ? \
+             AND (last_used_at IS NULL OR last_used_at < ?)",
+        )
+        .bind(at)
+        .bind(id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
     }
-}
-
-fn user_from(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
-    Ok(UserRecord {
-        id: UserId(row.try_get("user_id")?),
-        username: row.try_get("username")?,
-        display_name: row.try_get("display_name")?,
-    })
-}
-
-fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+    tx.commit().await
 }
 
 /// Inserts a user, on the pool or inside a transaction.
@@ -250,11 +225,8 @@ impl Sqlite {
             .await?;
         migrator.run(&pool).await?;
         tokio::spawn(checkpoint(pool.clone()));
-        let token_uses = std::sync::Arc::default();
-        tokio::spawn(flush_token_uses(
-            pool.clone(),
-            std::sync::Arc::downgrade(&token_uses),
-        ));
+        let token_uses = TokenUses::default();
+        token_uses.spawn_flush(pool.clone(), write_token_uses);
         Ok(Self { pool, token_uses })
     }
 
@@ -370,14 +342,7 @@ impl Sqlite {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(SessionRecord {
-            id: row.try_get("id")?,
-            user: user_from(&row)?,
-            last_seen_at: row.try_get("last_seen_at")?,
-            expires_at: row.try_get("expires_at")?,
-            revoked: row.try_get("revoked")?,
-        }))
+        Ok(row.as_ref().map(session_from).transpose()?)
     }
 
     pub async fn touch_session(&self, id: CredentialRowId, now: i64) -> Result<(), StoreError> {
@@ -408,9 +373,6 @@ impl Sqlite {
         insert_token(&self.pool, user, name, token_hash, now).await
     }
 
-    /// How stale a token's `last_used_at` may get before a use rewrites it.
-    const TOKEN_USE_GRANULARITY_SECS: i64 = 60;
-
     pub async fn use_token(
         &self,
         token_hash: &[u8],
@@ -425,24 +387,10 @@ impl Sqlite {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let record = TokenRecord {
-            id: row.try_get("id")?,
-            user: user_from(&row)?,
-            revoked: row.try_get("revoked")?,
-        };
-        // "Last used" is kept to the minute and written in batches: a durable write per
-        // connection would make every connect wait for a disk flush, one after another.
-        let last_used: Option<i64> = row.try_get("last_used_at")?;
-        if !record.revoked
-            && last_used.is_none_or(|at| now - at >= Self::TOKEN_USE_GRANULARITY_SECS)
-        {
-            self.token_uses
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(record.id, now);
-        }
-        Ok(Some(record))
+        // "Last used" is kept to the minute and written in batches (see `token_uses`).
+        Ok(row
+            .map(|row| self.token_uses.note_use(&row, now))
+            .transpose()?)
     }
 
     pub async fn tokens(&self, user: UserId) -> Result<Vec<TokenInfo>, StoreError> {
@@ -454,19 +402,7 @@ impl Sqlite {
         .fetch_all(&self.pool)
         .await?;
         // Uses not yet flushed count too.
-        let pending = self.token_uses.lock().unwrap_or_else(|e| e.into_inner());
-        rows.iter()
-            .map(|row| {
-                let id: i64 = row.try_get("id")?;
-                let stored: Option<i64> = row.try_get("last_used_at")?;
-                Ok(TokenInfo {
-                    id,
-                    name: row.try_get("name")?,
-                    created_at: row.try_get("created_at")?,
-                    last_used_at: stored.max(pending.get(&id).copied()),
-                })
-            })
-            .collect()
+        Ok(self.token_uses.merge(&rows)?)
     }
 
     pub async fn revoke_token(

@@ -11,60 +11,22 @@
 //! same lock: the second finds the first's row. What is left over (a unique violation, deadlock
 //! or serialization failure) runs the whole batch's transaction again, up to `ATTEMPTS` times.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use sqlx::{Postgres as Db, Row, Transaction, postgres::PgRow};
+use sqlx::{Postgres as Db, Transaction};
 
 use super::{ATTEMPTS, Postgres, is_retryable};
 use crate::{
-    protocol::{
-        ClientMsgId, ConvId, ConvKind, ConvSummary, Event, EventBody, Member, RoomListing, Seq,
-        UserId,
+    protocol::{ConvId, ConvSummary, Event, EventBody, Member, RoomListing, Seq, UserId},
+    server::store::{
+        Appended, NewMessage, RoomInfo, StoreError,
+        batch::Plan,
+        rows::{
+            EVENT_COLUMNS, event_body_columns, event_from, member_from, room_info_from,
+            room_listing_from, summary_from,
+        },
     },
-    server::store::{Appended, NewMessage, Outcome, RoomInfo, StoreError},
 };
-
-fn event_from(row: &PgRow) -> Result<Event, sqlx::Error> {
-    let kind: String = row.try_get("kind")?;
-    let text: Option<String> = row.try_get("body")?;
-    let subject: Option<i64> = row.try_get("subject_id")?;
-    let client_msg_id: Option<String> = row.try_get("client_msg_id")?;
-    let body = match kind.as_str() {
-        "message" => EventBody::Message {
-            client_msg_id: ClientMsgId(client_msg_id.unwrap_or_default()),
-            body: text.unwrap_or_default(),
-        },
-        "created" => EventBody::Created {
-            name: text.unwrap_or_default(),
-        },
-        "joined" => EventBody::Joined {},
-        "invited" => EventBody::Invited {
-            user: UserId(subject.unwrap_or_default()),
-        },
-        "left" => EventBody::Left {},
-        "removed" => EventBody::Removed {
-            user: UserId(subject.unwrap_or_default()),
-        },
-        "renamed" => EventBody::Renamed {
-            name: text.unwrap_or_default(),
-        },
-        other => {
-            return Err(sqlx::Error::Decode(
-                format!("unknown event kind {other:?}").into(),
-            ));
-        }
-    };
-    Ok(Event {
-        conv: ConvId(row.try_get("conv_id")?),
-        seq: Seq(row.try_get("seq")?),
-        from: UserId(row.try_get("sender_id")?),
-        at: row.try_get("at")?,
-        body,
-    })
-}
-
-/// The columns of `event_from`, in a `SELECT`.
-const EVENT_COLUMNS: &str = "conv_id, seq, at, sender_id, kind, body, subject_id, client_msg_id";
 
 /// Locks `conv`'s row and takes its next seq; `None` if there is no such conversation.
 async fn take_seq(tx: &mut Transaction<'_, Db>, conv: ConvId) -> Result<Option<Seq>, sqlx::Error> {
@@ -86,23 +48,7 @@ async fn insert_event(
     at: i64,
     body: &EventBody,
 ) -> Result<(), sqlx::Error> {
-    let (kind, text, subject, client_msg_id) = match body {
-        EventBody::Message {
-            client_msg_id,
-            body,
-        } => (
-            "message",
-            Some(body.as_str()),
-            None,
-            Some(client_msg_id.0.as_str()),
-        ),
-        EventBody::Created { name } => ("created", Some(name.as_str()), None, None),
-        EventBody::Joined {} => ("joined", None, None, None),
-        EventBody::Invited { user } => ("invited", None, Some(user.0), None),
-        EventBody::Left {} => ("left", None, None, None),
-        EventBody::Removed { user } => ("removed", None, Some(user.0), None),
-        EventBody::Renamed { name } => ("renamed", Some(name.as_str()), None, None),
-    };
+    let (kind, text, subject, client_msg_id) = event_body_columns(body);
     sqlx::query(
         "INSERT INTO events (conv_id, seq, at, sender_id, kind, body, subject_id, client_msg_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -131,18 +77,6 @@ async fn append(
     let seq = take_seq(tx, conv).await?.ok_or(sqlx::Error::RowNotFound)?;
     insert_event(tx, conv, seq, from, at, body).await?;
     Ok(seq)
-}
-
-/// What becomes of one message of a batch.
-enum Fate {
-    /// A retry of a message stored by an earlier transaction: (conv, seq, at).
-    Earlier(i64, i64, i64),
-    /// A retry of the message at this index of the same batch.
-    SameBatch(usize),
-    /// The sender is not a member.
-    NotMember,
-    /// Stored now.
-    New,
 }
 
 impl Postgres {
@@ -196,7 +130,7 @@ impl Postgres {
         let conv_ids: Vec<i64> = batch.iter().map(|m| m.conv.0).collect();
 
         // Retries of messages stored earlier: answered with the original's conversation and seq.
-        let rows = sqlx::query(
+        let earlier = sqlx::query_as(
             "SELECT sender_id, client_msg_id, conv_id, seq, at FROM events
              WHERE client_msg_id IS NOT NULL
                AND (sender_id, client_msg_id) IN (SELECT * FROM UNNEST($1::bigint[], $2::text[]))",
@@ -205,13 +139,6 @@ impl Postgres {
         .bind(&msg_ids)
         .fetch_all(&mut *tx)
         .await?;
-        let mut earlier: HashMap<(i64, String), (i64, i64, i64)> = HashMap::new();
-        for row in rows {
-            earlier.insert(
-                (row.try_get(0)?, row.try_get(1)?),
-                (row.try_get(2)?, row.try_get(3)?, row.try_get(4)?),
-            );
-        }
 
         // The authoritative membership check, in the transaction that would store the messages.
         let members: HashSet<(i64, i64)> = sqlx::query_as(
@@ -226,33 +153,14 @@ impl Postgres {
         .collect();
 
         // Each message's fate; new messages counted per conversation, in batch order.
-        let mut first_in_batch: HashMap<(i64, &str), usize> = HashMap::new();
-        let mut counts: Vec<(i64, i64)> = Vec::new();
-        let mut fates = Vec::with_capacity(batch.len());
-        for (i, m) in batch.iter().enumerate() {
-            let key = (m.from.0, m.client_msg_id.0.as_str());
-            let fate = if let Some(&(conv, seq, at)) = earlier.get(&(key.0, key.1.to_owned())) {
-                Fate::Earlier(conv, seq, at)
-            } else if let Some(&first) = first_in_batch.get(&key) {
-                Fate::SameBatch(first)
-            } else if !members.contains(&(m.conv.0, m.from.0)) {
-                Fate::NotMember
-            } else {
-                first_in_batch.insert(key, i);
-                match counts.iter_mut().find(|(conv, _)| *conv == m.conv.0) {
-                    Some((_, n)) => *n += 1,
-                    None => counts.push((m.conv.0, 1)),
-                }
-                Fate::New
-            };
-            fates.push(fate);
-        }
+        let plan = Plan::new(batch, earlier, &members);
 
         // Move every counter at once; a conversation's new messages take its next seqs in order.
-        let mut next_seq: HashMap<i64, i64> = HashMap::new();
+        let counts = plan.counts();
+        let mut moved = Vec::new();
         if !counts.is_empty() {
             let (ids, ns): (Vec<i64>, Vec<i64>) = counts.iter().copied().unzip();
-            let moved: Vec<(i64, i64)> = sqlx::query_as(
+            moved = sqlx::query_as(
                 "UPDATE conversations c SET last_seq = c.last_seq + k.n
                  FROM UNNEST($1::bigint[], $2::bigint[]) AS k (id, n)
                  WHERE c.id = k.id
@@ -262,52 +170,8 @@ impl Postgres {
             .bind(&ns)
             .fetch_all(&mut *tx)
             .await?;
-            for (conv, last) in moved {
-                let n = counts
-                    .iter()
-                    .find(|(c, _)| *c == conv)
-                    .map_or(0, |(_, n)| *n);
-                next_seq.insert(conv, last - n + 1);
-            }
         }
-
-        let mut out: Vec<Appended> = Vec::with_capacity(batch.len());
-        let mut rows: Vec<(&NewMessage, i64)> = Vec::new();
-        for (m, fate) in batch.iter().zip(&fates) {
-            let appended = match *fate {
-                Fate::Earlier(conv, seq, at) => Appended {
-                    conv: ConvId(conv),
-                    seq: Seq(seq),
-                    at,
-                    outcome: Outcome::Duplicate,
-                },
-                Fate::SameBatch(first) => Appended {
-                    outcome: Outcome::Duplicate,
-                    ..out[first]
-                },
-                Fate::NotMember => Appended {
-                    conv: m.conv,
-                    seq: Seq(0),
-                    at,
-                    outcome: Outcome::NotMember,
-                },
-                Fate::New => {
-                    let slot = next_seq
-                        .get_mut(&m.conv.0)
-                        .ok_or(StoreError::Conflict("conversation vanished mid-commit"))?;
-                    let seq = *slot;
-                    *slot += 1;
-                    rows.push((m, seq));
-                    Appended {
-                        conv: m.conv,
-                        seq: Seq(seq),
-                        at,
-                        outcome: Outcome::Stored,
-                    }
-                }
-            };
-            out.push(appended);
-        }
+        let (out, rows) = plan.settle(batch, moved, at)?;
 
         if !rows.is_empty() {
             let convs: Vec<i64> = rows.iter().map(|(m, _)| m.conv.0).collect();
@@ -363,16 +227,7 @@ impl Postgres {
         .bind(conv.0)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Member {
-                    user: UserId(row.try_get("id")?),
-                    username: row.try_get("username")?,
-                    display_name: row.try_get("display_name")?,
-                    online: false,
-                })
-            })
-            .collect()
+        Ok(rows.iter().map(member_from).collect::<Result<_, _>>()?)
     }
 
     /// Summaries of `user`'s conversations, or of one of them.
@@ -397,34 +252,7 @@ impl Postgres {
         .bind(only.map(|c| c.0))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let direct = row.try_get::<String, _>("kind")? == "direct";
-                let peer: Option<i64> = if direct {
-                    row.try_get("peer_id")?
-                } else {
-                    row.try_get("owner_id")?
-                };
-                let name: Option<String> = if direct {
-                    row.try_get("peer_name")?
-                } else {
-                    row.try_get("name")?
-                };
-                Ok(ConvSummary {
-                    id: ConvId(row.try_get("id")?),
-                    kind: if direct {
-                        ConvKind::Direct
-                    } else {
-                        ConvKind::Room
-                    },
-                    name: name.unwrap_or_default(),
-                    public: row.try_get("public")?,
-                    peer: peer.map(UserId),
-                    last_seq: Seq(row.try_get("last_seq")?),
-                    read_seq: Seq(row.try_get("read_seq")?),
-                })
-            })
-            .collect()
+        Ok(rows.iter().map(summary_from).collect::<Result<_, _>>()?)
     }
 
     pub async fn events_after(
@@ -558,17 +386,10 @@ impl Postgres {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(RoomListing {
-                    id: ConvId(row.try_get("id")?),
-                    name: row
-                        .try_get::<Option<String>, _>("name")?
-                        .unwrap_or_default(),
-                    members: u32::try_from(row.try_get::<i64, _>("n")?).unwrap_or(u32::MAX),
-                })
-            })
-            .collect()
+        Ok(rows
+            .iter()
+            .map(room_listing_from)
+            .collect::<Result<_, _>>()?)
     }
 
     pub async fn room(&self, conv: ConvId) -> Result<Option<RoomInfo>, StoreError> {
@@ -578,16 +399,7 @@ impl Postgres {
         .bind(conv.0)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            Ok(RoomInfo {
-                public: row.try_get("public")?,
-                owner: UserId(
-                    row.try_get::<Option<i64>, _>("owner_id")?
-                        .unwrap_or_default(),
-                ),
-            })
-        })
-        .transpose()
+        Ok(row.as_ref().map(room_info_from).transpose()?)
     }
 
     pub async fn user_exists(&self, user: UserId) -> Result<bool, StoreError> {

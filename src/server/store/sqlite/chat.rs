@@ -5,58 +5,22 @@
 //! one writer at a time, which makes that atomic; message batches from the group committer are
 //! one transaction each.
 
-use sqlx::{Row, Sqlite as Db, Transaction, sqlite::SqliteRow};
+use std::collections::HashSet;
+
+use sqlx::{Sqlite as Db, Transaction};
 
 use super::Sqlite;
 use crate::{
-    protocol::{
-        ClientMsgId, ConvId, ConvKind, ConvSummary, Event, EventBody, Member, RoomListing, Seq,
-        UserId,
+    protocol::{ConvId, ConvSummary, Event, EventBody, Member, RoomListing, Seq, UserId},
+    server::store::{
+        Appended, NewMessage, RoomInfo, StoreError,
+        batch::Plan,
+        rows::{
+            EVENT_COLUMNS, event_body_columns, event_from, member_from, room_info_from,
+            room_listing_from, summary_from,
+        },
     },
-    server::store::{Appended, NewMessage, Outcome, RoomInfo, StoreError},
 };
-
-fn event_from(row: &SqliteRow) -> Result<Event, sqlx::Error> {
-    let kind: String = row.try_get("kind")?;
-    let body: Option<String> = row.try_get("body")?;
-    let subject: Option<i64> = row.try_get("subject_id")?;
-    let client_msg_id: Option<String> = row.try_get("client_msg_id")?;
-    let body = match kind.as_str() {
-        "message" => EventBody::Message {
-            client_msg_id: ClientMsgId(client_msg_id.unwrap_or_default()),
-            body: body.unwrap_or_default(),
-        },
-        "created" => EventBody::Created {
-            name: body.unwrap_or_default(),
-        },
-        "joined" => EventBody::Joined {},
-        "invited" => EventBody::Invited {
-            user: UserId(subject.unwrap_or_default()),
-        },
-        "left" => EventBody::Left {},
-        "removed" => EventBody::Removed {
-            user: UserId(subject.unwrap_or_default()),
-        },
-        "renamed" => EventBody::Renamed {
-            name: body.unwrap_or_default(),
-        },
-        other => {
-            return Err(sqlx::Error::Decode(
-                format!("unknown event kind {other:?}").into(),
-            ));
-        }
-    };
-    Ok(Event {
-        conv: ConvId(row.try_get("conv_id")?),
-        seq: Seq(row.try_get("seq")?),
-        from: UserId(row.try_get("sender_id")?),
-        at: row.try_get("at")?,
-        body,
-    })
-}
-
-/// The columns of `event_from`, in a `SELECT`.
-const EVENT_COLUMNS: &str = "conv_id, seq, at, sender_id, kind, body, subject_id, client_msg_id";
 
 /// Takes the next seq of `conv` and stores `body` at it, inside `tx`.
 async fn append(
@@ -72,23 +36,7 @@ async fn append(
     .bind(conv.0)
     .fetch_one(&mut **tx)
     .await?;
-    let (kind, text, subject, client_msg_id) = match body {
-        EventBody::Message {
-            client_msg_id,
-            body,
-        } => (
-            "message",
-            Some(body.as_str()),
-            None,
-            Some(client_msg_id.0.as_str()),
-        ),
-        EventBody::Created { name } => ("created", Some(name.as_str()), None, None),
-        EventBody::Joined {} => ("joined", None, None, None),
-        EventBody::Invited { user } => ("invited", None, Some(user.0), None),
-        EventBody::Left {} => ("left", None, None, None),
-        EventBody::Removed { user } => ("removed", None, Some(user.0), None),
-        EventBody::Renamed { name } => ("renamed", Some(name.as_str()), None, None),
-    };
+    let (kind, text, subject, client_msg_id) = event_body_columns(body);
     sqlx::query(
         "INSERT INTO events (conv_id, seq, at, sender_id, kind, body, subject_id, client_msg_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -117,8 +65,6 @@ impl Sqlite {
         batch: &[&NewMessage],
         at: i64,
     ) -> Result<Vec<Appended>, StoreError> {
-        use std::collections::{HashMap, HashSet};
-
         if batch.is_empty() {
             return Ok(Vec::new());
         }
@@ -130,17 +76,11 @@ impl Sqlite {
             "SELECT sender_id, client_msg_id, conv_id, seq, at FROM events
              WHERE (sender_id, client_msg_id) IN (VALUES {pairs})"
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query_as(&sql);
         for m in batch {
             query = query.bind(m.from.0).bind(m.client_msg_id.0.as_str());
         }
-        let mut earlier: HashMap<(i64, String), (i64, i64, i64)> = HashMap::new();
-        for row in query.fetch_all(&mut *tx).await? {
-            earlier.insert(
-                (row.try_get(0)?, row.try_get(1)?),
-                (row.try_get(2)?, row.try_get(3)?, row.try_get(4)?),
-            );
-        }
+        let earlier = query.fetch_all(&mut *tx).await?;
 
         // The authoritative membership check, in the transaction that would store the messages:
         // a member removed since the request was checked cannot post.
@@ -154,36 +94,11 @@ impl Sqlite {
         let members: HashSet<(i64, i64)> = query.fetch_all(&mut *tx).await?.into_iter().collect();
 
         // Decide each message's fate; count new messages per conversation, in batch order.
-        enum Fate {
-            Earlier(i64, i64, i64),
-            SameBatch(usize),
-            NotMember,
-            New,
-        }
-        let mut first_in_batch: HashMap<(i64, &str), usize> = HashMap::new();
-        let mut counts: Vec<(i64, i64)> = Vec::new();
-        let mut fates = Vec::with_capacity(batch.len());
-        for (i, m) in batch.iter().enumerate() {
-            let key = (m.from.0, m.client_msg_id.0.as_str());
-            let fate = if let Some(&(conv, seq, at)) = earlier.get(&(key.0, key.1.to_owned())) {
-                Fate::Earlier(conv, seq, at)
-            } else if let Some(&first) = first_in_batch.get(&key) {
-                Fate::SameBatch(first)
-            } else if !members.contains(&(m.conv.0, m.from.0)) {
-                Fate::NotMember
-            } else {
-                first_in_batch.insert(key, i);
-                match counts.iter_mut().find(|(conv, _)| *conv == m.conv.0) {
-                    Some((_, n)) => *n += 1,
-                    None => counts.push((m.conv.0, 1)),
-                }
-                Fate::New
-            };
-            fates.push(fate);
-        }
+        let plan = Plan::new(batch, earlier, &members);
 
         // Move every counter at once; a conversation's new messages take its next seqs in order.
-        let mut next_seq: HashMap<i64, i64> = HashMap::new();
+        let counts = plan.counts();
+        let mut moved = Vec::new();
         if !counts.is_empty() {
             let arms = " WHEN ? THEN ?".repeat(counts.len());
             let ids = vec!["?"; counts.len()].join(", ");
@@ -192,58 +107,15 @@ impl Sqlite {
                  WHERE id IN ({ids}) RETURNING id, last_seq"
             );
             let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
-            for (conv, n) in &counts {
+            for (conv, n) in counts {
                 query = query.bind(conv).bind(n);
             }
-            for (conv, _) in &counts {
+            for (conv, _) in counts {
                 query = query.bind(conv);
             }
-            for (conv, last) in query.fetch_all(&mut *tx).await? {
-                let n = counts
-                    .iter()
-                    .find(|(c, _)| *c == conv)
-                    .map_or(0, |(_, n)| *n);
-                next_seq.insert(conv, last - n + 1);
-            }
+            moved = query.fetch_all(&mut *tx).await?;
         }
-
-        let mut out: Vec<Appended> = Vec::with_capacity(batch.len());
-        let mut rows: Vec<(&NewMessage, i64)> = Vec::new();
-        for (m, fate) in batch.iter().zip(&fates) {
-            let appended = match *fate {
-                Fate::Earlier(conv, seq, at) => Appended {
-                    conv: ConvId(conv),
-                    seq: Seq(seq),
-                    at,
-                    outcome: Outcome::Duplicate,
-                },
-                Fate::SameBatch(first) => Appended {
-                    outcome: Outcome::Duplicate,
-                    ..out[first]
-                },
-                Fate::NotMember => Appended {
-                    conv: m.conv,
-                    seq: Seq(0),
-                    at,
-                    outcome: Outcome::NotMember,
-                },
-                Fate::New => {
-                    let slot = next_seq
-                        .get_mut(&m.conv.0)
-                        .ok_or(StoreError::Conflict("conversation vanished mid-commit"))?;
-                    let seq = *slot;
-                    *slot += 1;
-                    rows.push((m, seq));
-                    Appended {
-                        conv: m.conv,
-                        seq: Seq(seq),
-                        at,
-                        outcome: Outcome::Stored,
-                    }
-                }
-            };
-            out.push(appended);
-        }
+        let (out, rows) = plan.settle(batch, moved, at)?;
 
         if !rows.is_empty() {
             let values = vec!["(?, ?, ?, ?, 'message', ?, NULL, ?)"; rows.len()].join(", ");
@@ -293,16 +165,7 @@ impl Sqlite {
         .bind(conv.0)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Member {
-                    user: UserId(row.try_get("id")?),
-                    username: row.try_get("username")?,
-                    display_name: row.try_get("display_name")?,
-                    online: false,
-                })
-            })
-            .collect()
+        Ok(rows.iter().map(member_from).collect::<Result<_, _>>()?)
     }
 
     /// Summaries of `user`'s conversations, or of one of them.
@@ -328,35 +191,7 @@ impl Sqlite {
         .bind(only.map(|c| c.0))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let direct = row.try_get::<String, _>("kind")? == "direct";
-                let peer: Option<i64> = if direct {
-                    row.try_get("peer_id")?
-                } else {
-                    row.try_get("owner_id")?
-                };
-                Ok(ConvSummary {
-                    id: ConvId(row.try_get("id")?),
-                    kind: if direct {
-                        ConvKind::Direct
-                    } else {
-                        ConvKind::Room
-                    },
-                    name: if direct {
-                        row.try_get::<Option<String>, _>("peer_name")?
-                            .unwrap_or_default()
-                    } else {
-                        row.try_get::<Option<String>, _>("name")?
-                            .unwrap_or_default()
-                    },
-                    public: row.try_get("public")?,
-                    peer: peer.map(UserId),
-                    last_seq: Seq(row.try_get("last_seq")?),
-                    read_seq: Seq(row.try_get("read_seq")?),
-                })
-            })
-            .collect()
+        Ok(rows.iter().map(summary_from).collect::<Result<_, _>>()?)
     }
 
     pub async fn events_after(
@@ -481,17 +316,10 @@ impl Sqlite {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(RoomListing {
-                    id: ConvId(row.try_get("id")?),
-                    name: row
-                        .try_get::<Option<String>, _>("name")?
-                        .unwrap_or_default(),
-                    members: row.try_get::<i64, _>("n")? as u32,
-                })
-            })
-            .collect()
+        Ok(rows
+            .iter()
+            .map(room_listing_from)
+            .collect::<Result<_, _>>()?)
     }
 
     pub async fn room(&self, conv: ConvId) -> Result<Option<RoomInfo>, StoreError> {
@@ -501,16 +329,7 @@ impl Sqlite {
         .bind(conv.0)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            Ok(RoomInfo {
-                public: row.try_get("public")?,
-                owner: UserId(
-                    row.try_get::<Option<i64>, _>("owner_id")?
-                        .unwrap_or_default(),
-                ),
-            })
-        })
-        .transpose()
+        Ok(row.as_ref().map(room_info_from).transpose()?)
     }
 
     pub async fn user_exists(&self, user: UserId) -> Result<bool, StoreError> {
