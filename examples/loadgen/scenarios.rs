@@ -21,7 +21,7 @@ use crate::{
 };
 
 pub const USAGE: &str = "usage: loadgen [--scenario idle|dm|room|slow|drain|all] [--size tiny|full] \
-                         [--rooms 10,100,1000] [--server <switchboard binary>] [--json <file>] \
+                         [--rooms 10,100,1000] [--rates 20000,50000] [--server <switchboard binary>] [--json <file>] \
                          [--nodes N --database-url postgres://… --redis-url redis://…]";
 
 /// What to run.
@@ -31,6 +31,8 @@ pub struct Options {
     server: PathBuf,
     /// Room sizes for `room` (default: 10, 100 and 1000 in full, 10 in tiny).
     rooms: Option<Vec<usize>>,
+    /// Delivery rates for `room`'s steps (default: 100k, 250k, 500k, 750k per second in full).
+    rates: Option<Vec<f64>>,
     /// Where to write the results as JSON.
     pub json: Option<PathBuf>,
     /// Cluster mode: nodes sharing this Postgres and Redis; clients spread over the nodes.
@@ -46,6 +48,7 @@ impl Options {
             server: PathBuf::from("target/release/switchboard"),
             json: None,
             rooms: None,
+            rates: None,
             cluster: None,
         };
         let (mut nodes, mut database_url, mut redis_url) = (1usize, None, None);
@@ -65,6 +68,15 @@ impl Options {
                 }
                 "--database-url" => database_url = Some(value),
                 "--redis-url" => redis_url = Some(value),
+                "--rates" => {
+                    let rates: Result<Vec<f64>, _> = value.split(',').map(str::parse).collect();
+                    match rates {
+                        Ok(rates) if rates.iter().all(|&r| r > 0.0) => options.rates = Some(rates),
+                        _ => {
+                            return Err(format!("--rates wants deliveries per second, not {value}"));
+                        }
+                    }
+                }
                 "--rooms" => {
                     let sizes: Result<Vec<usize>, _> = value.split(',').map(str::parse).collect();
                     match sizes {
@@ -220,13 +232,15 @@ async fn run_phase(
     let until = start + Duration::from_secs_f64(phase.secs);
     let mut writers = Vec::new();
     let phase_id = client::unix_micros();
-    for &(i, conv) in &phase.senders {
+    let slots = phase.senders.len();
+    for (slot, &(i, conv)) in phase.senders.iter().enumerate() {
         let sink = halves[i].sink.take().ok_or("sink in use")?;
         let schedule = Schedule {
             rate: phase.rate_each,
             start,
             until,
             body_bytes: phase.body_bytes,
+            slot: (slot, slots),
             phase: phase_id,
         };
         let counters = Arc::clone(&counters);
@@ -260,7 +274,9 @@ async fn run_phase(
     for (i, task) in writers {
         let (sink, late) = task.await.map_err(|e| e.to_string())?;
         halves[i].sink = Some(sink);
-        lateness.add(&late).map_err(|e| e.to_string())?;
+        for sample in late {
+            lateness.saturating_record(sample);
+        }
     }
     let sent_at_end = counters.sent.load(Ordering::Relaxed);
     let expected = sent_at_end * phase.fanout;
@@ -275,7 +291,9 @@ async fn run_phase(
     let mut histogram = client::new_histogram();
     for (i, task) in readers {
         let (h, stream) = task.await.map_err(|e| e.to_string())?;
-        histogram.add(&h).map_err(|e| e.to_string())?;
+        for sample in h {
+            histogram.saturating_record(sample);
+        }
         halves[i].stream = Some(stream);
     }
     eprintln!();
@@ -425,6 +443,30 @@ async fn make_rooms(clients: &mut [Client], size: usize) -> Result<Vec<ConvId>, 
         }
         rooms.push(conv);
     }
+    // Every join was announced to every member already in the room: ~size²/2 events per room,
+    // still in the members' sockets. Read them all now, or the first measured phase starts
+    // behind that backlog and the generator's lag counts as the server's latency.
+    let total = clients.len();
+    let drains = clients.iter_mut().enumerate().map(|(i, member)| {
+        let conv = rooms[i / size];
+        // `created` at seq 1, then one join per other member.
+        let last_seq = (total - i / size * size).min(size) as i64;
+        async move {
+            client::wait_for(
+                &mut member.ws,
+                |f| matches!(f, ServerFrame::Event(e) if e.conv == conv && e.seq.0 >= last_seq),
+            )
+            .await
+            .map(|_| ())
+        }
+    });
+    for result in futures::stream::iter(drains)
+        .buffer_unordered(256)
+        .collect::<Vec<_>>()
+        .await
+    {
+        result?;
+    }
     Ok(rooms)
 }
 
@@ -442,6 +484,7 @@ async fn room(options: &Options) -> Result<Vec<Outcome>, String> {
         (20, &[10], &[2_000.0], 1.0)
     };
     let sizes = options.rooms.as_deref().unwrap_or(sizes);
+    let targets = options.rates.as_deref().unwrap_or(targets);
     let mut outcomes = Vec::new();
     for &size in sizes {
         let (server, accounts) =
