@@ -72,9 +72,15 @@ impl Sqlite {
         let pairs = vec!["(?, ?)"; batch.len()].join(", ");
 
         // Retries of messages stored earlier: answered with the original's conversation and seq.
+        // Written as a join so that SQLite searches the idempotency index per message (the
+        // `IS NOT NULL` lets it use that partial index); `(a, b) IN (VALUES …)` scanned the
+        // whole events table on every commit.
         let sql = format!(
-            "SELECT sender_id, client_msg_id, conv_id, seq, at FROM events
-             WHERE (sender_id, client_msg_id) IN (VALUES {pairs})"
+            "WITH wanted(sender_id, client_msg_id) AS (VALUES {pairs})
+             SELECT e.sender_id, e.client_msg_id, e.conv_id, e.seq, e.at
+             FROM wanted w JOIN events e
+               ON e.sender_id = w.sender_id AND e.client_msg_id = w.client_msg_id
+             WHERE e.client_msg_id IS NOT NULL"
         );
         let mut query = sqlx::query_as(&sql);
         for m in batch {
@@ -85,7 +91,9 @@ impl Sqlite {
         // The authoritative membership check, in the transaction that would store the messages:
         // a member removed since the request was checked cannot post.
         let sql = format!(
-            "SELECT conv_id, user_id FROM members WHERE (conv_id, user_id) IN (VALUES {pairs})"
+            "WITH wanted(conv_id, user_id) AS (VALUES {pairs})
+             SELECT DISTINCT m.conv_id, m.user_id FROM wanted w
+             JOIN members m ON m.conv_id = w.conv_id AND m.user_id = w.user_id"
         );
         let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
         for m in batch {
