@@ -350,9 +350,14 @@ async fn a_client_that_never_reads_is_evicted_and_resumes_with_nothing_lost() {
     const N: usize = 5000;
     let body = "x".repeat(4000);
     let (mut sink, mut stream) = futures::StreamExt::split(sender.ws);
+    // At most 256 sends awaiting their ack, as a well-behaved client keeps it: its own queue
+    // (acks and echoes) then stays far below the limit, however fast the server commits.
+    let window = std::sync::Arc::new(tokio::sync::Semaphore::new(256));
+    let acked = std::sync::Arc::clone(&window);
     let sending = tokio::spawn(async move {
         use futures::SinkExt;
         for i in 0..N {
+            window.acquire().await.unwrap().forget();
             let frame = ClientFrame::Send {
                 client_msg_id: ClientMsgId(format!("f{i}")),
                 conv,
@@ -373,7 +378,10 @@ async fn a_client_that_never_reads_is_evicted_and_resumes_with_nothing_lost() {
             match futures::StreamExt::next(&mut stream).await {
                 Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => {
                     match switchboard::protocol::decode_server(text.as_str()).unwrap() {
-                        ServerFrame::Ack { .. } => acks += 1,
+                        ServerFrame::Ack { .. } => {
+                            acks += 1;
+                            acked.add_permits(1);
+                        }
                         ServerFrame::Error { code, message, .. } => panic!("{code:?} {message}"),
                         _ => {}
                     }

@@ -73,7 +73,9 @@ impl Options {
                     match rates {
                         Ok(rates) if rates.iter().all(|&r| r > 0.0) => options.rates = Some(rates),
                         _ => {
-                            return Err(format!("--rates wants deliveries per second, not {value}"));
+                            return Err(format!(
+                                "--rates wants deliveries per second, not {value}"
+                            ));
                         }
                     }
                 }
