@@ -520,8 +520,9 @@ async fn ws_upgrade(
         .max_message_size(hard_limit)
         .max_frame_size(hard_limit)
         // Small buffers: the library's default 128 KiB read buffer is allocated per connection
-        // and dominated the memory of an idle one. Frames here are a few hundred bytes.
-        .read_buffer_size(4 << 10)
+        // and dominated the memory of an idle one. Client frames are a few hundred bytes; a
+        // larger one is read in more than one piece (the buffer grows for it).
+        .read_buffer_size(1 << 10)
         .write_buffer_size(4 << 10)
         .on_upgrade(move |socket| {
             use futures::StreamExt;

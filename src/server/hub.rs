@@ -11,6 +11,8 @@
 //! never across an `.await`. Events are encoded once by the caller and shared (`Utf8Bytes` is
 //! reference-counted) by every queue they go into.
 
+pub mod queue;
+
 use std::{
     collections::HashMap,
     sync::{
@@ -20,7 +22,6 @@ use std::{
 };
 
 use axum::extract::ws::Utf8Bytes;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -72,7 +73,7 @@ pub struct Mailbox {
     /// Whose connection it is.
     pub user: UserId,
     /// The bounded queue the connection's writer drains.
-    pub queue: mpsc::Sender<Outgoing>,
+    pub queue: queue::Sender<Outgoing>,
     /// Cancelled to close the connection at once with "too slow".
     pub evict: CancellationToken,
 }
@@ -82,7 +83,7 @@ impl Mailbox {
     pub fn push(&self, item: Outgoing) -> bool {
         match self.queue.try_send(item) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(queue::TrySendError::Full(_)) => {
                 if !self.evict.is_cancelled() {
                     ::metrics::counter!(super::metrics::EVICTIONS).increment(1);
                     tracing::info!(user = %self.user, "outgoing queue full; evicting connection");
@@ -90,7 +91,7 @@ impl Mailbox {
                 self.evict.cancel();
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(queue::TrySendError::Closed(_)) => false,
         }
     }
 

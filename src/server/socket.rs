@@ -20,7 +20,6 @@ use std::{sync::Arc, time::Duration};
 
 use axum::extract::ws::Message;
 use futures::{Sink, Stream, StreamExt};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -88,7 +87,7 @@ pub async fn serve<W, R, E>(
     R: Stream<Item = Result<Message, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let (queue, outgoing) = mpsc::channel(settings.outbound_queue);
+    let (queue, outgoing) = super::hub::queue::channel(settings.outbound_queue);
     let evict = CancellationToken::new();
     let mailbox = Mailbox {
         user: peer.user,
@@ -122,7 +121,7 @@ pub async fn serve<W, R, E>(
         () = &mut write => {}
         // The reader ended (client closed, idle, shutdown): let the writer flush what is queued.
         () = read => {
-            conn.finish().await;
+            Box::pin(conn.finish()).await;
             drop(conn);
             if tokio::time::timeout(FLUSH_DEADLINE, write).await.is_err() {
                 tracing::debug!("writer did not flush before the deadline");
@@ -130,7 +129,7 @@ pub async fn serve<W, R, E>(
             return;
         }
     }
-    conn.finish().await;
+    Box::pin(conn.finish()).await;
 }
 
 /// Queues a frame that must arrive, waiting a little for room (the connection is ending
@@ -242,7 +241,9 @@ async fn read_loop<R, E>(
                     return;
                 }
                 match protocol::decode_client(text.as_str()) {
-                    Ok(frame) => conn.handle(frame).await,
+                    // Boxed: request handling awaits the store, and that future inline would
+                    // make every idle connection's task several kilobytes larger.
+                    Ok(frame) => Box::pin(conn.handle(frame)).await,
                     Err(err) => {
                         tracing::debug!(%err, "refused client frame");
                         super::metrics::rejected(err.code());
@@ -334,6 +335,25 @@ mod tests {
             drop(dir);
         });
         (to_server, from_server, task)
+    }
+
+    /// Every open connection holds one task of this size for its whole life, so it is part of
+    /// the memory per idle connection (BENCHMARKS.md); store calls are boxed to keep it small.
+    #[tokio::test]
+    async fn an_idle_connection_is_a_small_task() {
+        let (_to_server, reader) = chan::unbounded::<Result<Message, String>>();
+        let (writer, _from_server) = chan::unbounded();
+        let (services, _dir) = services().await;
+        let future = serve(
+            writer,
+            reader,
+            peer(None),
+            SETTINGS,
+            Shutdown::new(),
+            services,
+        );
+        let size = std::mem::size_of_val(&future);
+        assert!(size <= 3 * 1024, "the socket task is {size} bytes");
     }
 
     async fn next_frame(rx: &mut chan::UnboundedReceiver<Message>) -> ServerFrame {

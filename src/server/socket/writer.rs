@@ -11,7 +11,6 @@ use std::collections::HashMap;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use futures::{Sink, SinkExt};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -66,7 +65,7 @@ const EVICTED_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2
 /// socket fails.
 pub async fn run<W>(
     sink: W,
-    mut queue: mpsc::Receiver<Outgoing>,
+    mut queue: crate::server::hub::queue::Receiver<Outgoing>,
     evict: CancellationToken,
     store: Store,
     user: UserId,
@@ -167,9 +166,11 @@ where
                 text,
                 departs,
             } => self.event(conv, seq, text, departs).await,
-            Outgoing::Resume(cursors) => self.resume(cursors).await,
-            Outgoing::Upto(conv, seq) => self.upto(conv, seq).await,
-            Outgoing::Added(conv) => self.added(conv).await,
+            // What reads the store is boxed: its futures are large, and kept inline they would
+            // make every idle connection's task as large as the largest of them.
+            Outgoing::Resume(cursors) => Box::pin(self.resume(cursors)).await,
+            Outgoing::Upto(conv, seq) => Box::pin(self.upto(conv, seq)).await,
+            Outgoing::Added(conv) => Box::pin(self.added(conv)).await,
             Outgoing::Gone(conv) => {
                 if let Some(seq) = self.delivered.remove(&conv) {
                     self.departed.insert(conv, seq);
@@ -254,7 +255,7 @@ where
         if !self.delivered.contains_key(&conv) {
             // A conversation this connection was never told about: introduce it (with recent
             // history, which will include this event or end just before it).
-            self.added(conv).await?;
+            Box::pin(self.added(conv)).await?;
         }
         let Some(have) = self.delivered.get(&conv).copied() else {
             return Ok(());
@@ -263,7 +264,7 @@ where
             return Ok(());
         }
         if seq > have.next() {
-            self.replay(conv, Some(seq)).await?;
+            Box::pin(self.replay(conv, Some(seq))).await?;
             if !self.delivered.contains_key(&conv) {
                 // The gap held this user's departure.
                 return Ok(());
