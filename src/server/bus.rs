@@ -371,9 +371,11 @@ fn peer_entry<'a>(peers: &'a mut HashMap<Arc<str>, Peer>, node: &Arc<str>) -> &'
 impl Bus {
     /// Starts the publisher, the subscriber, the heartbeat and the sweep.
     pub fn start(&self, outbox: Outbox, hub: Arc<Hub>, live: Arc<Live>, sweep: Duration) {
+        let (flips, pending) = mpsc::unbounded_channel();
         tokio::spawn(publisher(self.clone(), outbox));
-        tokio::spawn(subscriber(self.clone(), Arc::clone(&hub), live));
-        tokio::spawn(heartbeat(self.clone(), Arc::clone(&hub)));
+        tokio::spawn(subscriber(self.clone(), Arc::clone(&hub), live, flips.clone()));
+        tokio::spawn(heartbeat(self.clone(), Arc::clone(&hub), flips));
+        tokio::spawn(announcer(Arc::clone(&hub), pending));
         tokio::spawn(sweeper(hub, sweep));
     }
 }
@@ -456,7 +458,12 @@ async fn publisher(bus: Bus, Outbox(mut incoming): Outbox) {
 
 /// Listens on the bus and applies what other nodes send; after losing the subscription, catches
 /// up from the store once it is back.
-async fn subscriber(bus: Bus, node: Arc<Hub>, live: Arc<Live>) {
+async fn subscriber(
+    bus: Bus,
+    node: Arc<Hub>,
+    live: Arc<Live>,
+    flips: mpsc::UnboundedSender<Vec<Flip>>,
+) {
     let mut backoff = Duration::from_millis(100);
     let mut lost_at: Option<i64> = None;
     loop {
@@ -495,14 +502,15 @@ async fn subscriber(bus: Bus, node: Arc<Hub>, live: Arc<Live>) {
             }
             ::metrics::histogram!(super::metrics::BUS_LAG_SECONDS)
                 .record((now_ms() - envelope.at).max(0) as f64 / 1000.0);
-            let (flips, new_peer) = bus.heard(&envelope.node, &envelope.body, |u| node.is_local(u));
+            let (changed, new_peer) =
+                bus.heard(&envelope.node, &envelope.body, |u| node.is_local(u));
             if new_peer && !matches!(envelope.body, Body::Snapshot { .. } | Body::Hello {}) {
                 // A peer we had given up for dead (or never heard greet): ask for everyone's
                 // online users again rather than show its users offline.
                 bus.publish(Body::Hello {});
             }
-            if !flips.is_empty() {
-                node.announce(flips).await;
+            if !changed.is_empty() {
+                let _ = flips.send(changed);
             }
             match &envelope.body {
                 Body::Hello {} => bus.publish(Body::Snapshot {
@@ -522,15 +530,37 @@ async fn subscriber(bus: Bus, node: Arc<Hub>, live: Arc<Live>) {
 }
 
 /// Says "alive" every quarter TTL and forgets peers that stopped saying it.
-async fn heartbeat(bus: Bus, node: Arc<Hub>) {
+async fn heartbeat(bus: Bus, node: Arc<Hub>, flips: mpsc::UnboundedSender<Vec<Flip>>) {
     let every = bus.ttl / 4;
     loop {
         tokio::time::sleep(every).await;
         bus.publish(Body::Heartbeat {});
-        let flips = bus.expire(|u| node.is_local(u));
-        if !flips.is_empty() {
-            node.announce(flips).await;
+        let changed = bus.expire(|u| node.is_local(u));
+        if !changed.is_empty() {
+            let _ = flips.send(changed);
         }
+    }
+}
+
+/// Tells this node's connections of presence changes, off the subscriber's path: each change
+/// reads the user's contacts from the store, and a storm of connects (thousands of users coming
+/// online at once) must not hold up the events behind it on the bus. Changes still waiting
+/// when a newer one for the same user arrives are replaced by it.
+async fn announcer(node: Arc<Hub>, mut pending: mpsc::UnboundedReceiver<Vec<Flip>>) {
+    let mut batch = Vec::new();
+    while pending.recv_many(&mut batch, 256).await > 0 {
+        let mut latest: Vec<Flip> = Vec::new();
+        let mut at: HashMap<UserId, usize> = HashMap::new();
+        for (user, online) in batch.drain(..).flatten() {
+            match at.get(&user) {
+                Some(&i) => latest[i].1 = online,
+                None => {
+                    at.insert(user, latest.len());
+                    latest.push((user, online));
+                }
+            }
+        }
+        node.announce(latest).await;
     }
 }
 

@@ -570,6 +570,10 @@ impl Hub {
     /// Tells this node's connections of changes in users' cluster-wide presence.
     pub async fn announce(&self, flips: Vec<Flip>) {
         for (user, online) in flips {
+            if self.lock().by_user.is_empty() {
+                // Nobody here to tell.
+                return;
+            }
             let contacts = match self.store.contacts(user).await {
                 Ok(contacts) => contacts,
                 Err(err) => {
