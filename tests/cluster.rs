@@ -693,3 +693,41 @@ async fn presence_of_a_user_on_a_killed_node_expires() {
         "presence of a user on a killed node expired after {took:?} (TTL {PRESENCE_TTL_MS} ms)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_of_connects_on_every_node_at_once_stalls_nothing() {
+    // Every connect is a presence change that every other node applies while its own users
+    // connect, and both paths take the hub's and the bus's locks. With those locks once taken
+    // in opposite orders, the load generator's 10,000 connects deadlocked a node; this smaller
+    // burst is a smoke check that nodes keep answering and routing, not a reproduction.
+    const PER_NODE: usize = 40;
+    let cluster = Cluster::start(3).await;
+    let mut cookies = Vec::new();
+    for i in 0..3 * PER_NODE {
+        cookies.push((
+            i % 3,
+            register(cluster.addr(i % 3), &format!("storm{i}")).await.0,
+        ));
+    }
+    let started = Instant::now();
+    let connects = cookies.iter().map(|(node, cookie)| {
+        let addr = cluster.addr(*node).to_owned();
+        let cookie = cookie.clone();
+        tokio::spawn(async move { Device::open(&addr, &cookie, vec![]).await })
+    });
+    let mut devices = Vec::new();
+    for connect in connects.collect::<Vec<_>>() {
+        devices.push(connect.await.unwrap());
+    }
+    eprintln!(
+        "{} connects over 3 nodes in {:?}",
+        devices.len(),
+        started.elapsed()
+    );
+    // Every node still answers and still routes.
+    cluster.wait_for_peers().await;
+    let pair = cluster.direct_pair("after-storm-a", "after-storm-b").await;
+    let (mut sender, mut receiver, conv) = (pair.sender, pair.receiver, pair.conv);
+    sender.post(conv, "after", "still routing").await;
+    receiver.until_complete(conv, 1).await;
+}

@@ -373,7 +373,12 @@ impl Bus {
     pub fn start(&self, outbox: Outbox, hub: Arc<Hub>, live: Arc<Live>, sweep: Duration) {
         let (flips, pending) = mpsc::unbounded_channel();
         tokio::spawn(publisher(self.clone(), outbox));
-        tokio::spawn(subscriber(self.clone(), Arc::clone(&hub), live, flips.clone()));
+        tokio::spawn(subscriber(
+            self.clone(),
+            Arc::clone(&hub),
+            live,
+            flips.clone(),
+        ));
         tokio::spawn(heartbeat(self.clone(), Arc::clone(&hub), flips));
         tokio::spawn(announcer(Arc::clone(&hub), pending));
         tokio::spawn(sweeper(hub, sweep));

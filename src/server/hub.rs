@@ -185,6 +185,9 @@ impl Hub {
         conns.push(id);
         let first_here = conns.len() == 1;
         ::metrics::gauge!(super::metrics::USERS_ONLINE).set(tables.by_user.len() as f64);
+        // Lock order: the bus's peer table is taken before these tables (it asks who is local
+        // while holding it), never after; so these are released before asking the bus.
+        drop(tables);
         if first_here {
             self.broadcast(|| Body::Presence { user, online: true });
         }
@@ -217,11 +220,12 @@ impl Hub {
 
     /// Whether `user` has a live connection here or (cluster mode) on another node.
     pub fn is_online(&self, user: UserId) -> bool {
-        self.lock().by_user.contains_key(&user)
-            || self
-                .bus
-                .as_ref()
-                .is_some_and(|bus| bus.online_elsewhere(user))
+        // Two statements: the tables' guard must be gone before the bus's lock is taken.
+        let here = self.is_local(user);
+        here || self
+            .bus
+            .as_ref()
+            .is_some_and(|bus| bus.online_elsewhere(user))
     }
 
     /// `conv`'s members with their names, each marked online if connected here (one lock).
