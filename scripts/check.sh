@@ -52,4 +52,26 @@ step "load generator: every scenario once, tiny (benchmarks are run by hand: BEN
 cargo build --release --features ssr --example loadgen
 target/release/examples/loadgen --size tiny --server target/release/switchboard
 
+step "load generator against a 3-node cluster, tiny (Postgres and Redis from scripts/cluster.sh)"
+services_log=$(mktemp)
+bash scripts/cluster.sh --nodes 0 >"$services_log" 2>&1 &
+services_pid=$!
+trap 'kill "$services_pid" 2>/dev/null; wait "$services_pid" 2>/dev/null; rm -rf "$e2e_dir" "$services_log"' EXIT
+for _ in $(seq 300); do
+  grep -q "ready (no nodes" "$services_log" && break
+  kill -0 "$services_pid" 2>/dev/null || break
+  sleep 0.2
+done
+database_url=$(grep -o 'postgres://[^ ]*' "$services_log" | head -1)
+redis_url=$(grep -o 'redis://[^ ]*' "$services_log" | head -1)
+if [[ -z "$database_url" || -z "$redis_url" ]]; then
+  cat "$services_log"
+  echo "scripts/cluster.sh --nodes 0 did not start Postgres and Redis" >&2
+  exit 1
+fi
+target/release/examples/loadgen --size tiny --scenario room,dm --server target/release/switchboard \
+  --nodes 3 --database-url "$database_url" --redis-url "$redis_url"
+kill "$services_pid"
+wait "$services_pid" 2>/dev/null || true
+
 step "all checks passed in $(( $(date +%s) - started ))s"

@@ -46,6 +46,11 @@ pids=()
 cleanup() {
   trap - EXIT INT TERM
   log "stopping"
+  # Postgres runs under runuser, which does not pass signals on: stop it by its own pid
+  # (SIGINT: fast shutdown).
+  if [ -f "$dir/pg/data/postmaster.pid" ]; then
+    kill -INT "$(head -1 "$dir/pg/data/postmaster.pid")" 2>/dev/null || true
+  fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$dir"
