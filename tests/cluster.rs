@@ -65,43 +65,67 @@ impl Cluster {
     /// Starts another node; returns its index.
     fn add_node(&mut self) -> usize {
         let index = self.nodes.len();
-        let mut child = Command::new(BIN)
-            .current_dir(self._dir.path())
-            .env_remove("SWITCHBOARD_CONFIG")
-            .env("RUST_LOG", "info")
-            .env("SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0")
-            .env("SWITCHBOARD_DATABASE_URL", &self.pg.url)
-            .env("SWITCHBOARD_CLUSTER_REDIS_URL", &self.redis.url)
-            .env("SWITCHBOARD_CLUSTER_NODE_ID", format!("node{index}"))
-            .env(
-                "SWITCHBOARD_CLUSTER_PRESENCE_TTL_MS",
-                PRESENCE_TTL_MS.to_string(),
-            )
-            .env("SWITCHBOARD_CLUSTER_SWEEP_MS", "500")
-            .env("SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS", ORIGIN)
-            .env("SWITCHBOARD_LIMITS_MESSAGES_PER_SECOND", "100000")
-            .env("SWITCHBOARD_LIMITS_OUTBOUND_QUEUE", "100000")
-            .env("SWITCHBOARD_AUTH_LOGIN_ATTEMPTS_PER_ADDRESS", "100000")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let addr = loop {
-            assert!(Instant::now() < deadline, "node{index} did not start");
-            let line = lines.next().expect("node exited before listening").unwrap();
-            if line.contains("listening") {
-                let addr = line.split("addr=").nth(1).expect("addr field");
-                break addr.split_whitespace().next().unwrap().to_owned();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
+        let (child, addr) = self.spawn_node(index, |_| {});
         self.nodes.push(Some(Node { child, addr }));
         index
     }
 
+    fn spawn_node(&self, index: usize, seen: impl FnMut(&str)) -> (Child, String) {
+        spawn_node(
+            self._dir.path(),
+            (&self.pg.url, &self.redis.url),
+            index,
+            seen,
+        )
+    }
+}
+
+/// Starts node `index` on the given Postgres and Redis and waits for its `listening` line;
+/// `seen` gets every line before it.
+fn spawn_node(
+    dir: &std::path::Path,
+    (database_url, redis_url): (&str, &str),
+    index: usize,
+    mut seen: impl FnMut(&str),
+) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .current_dir(dir)
+        .env_remove("SWITCHBOARD_CONFIG")
+        .env("RUST_LOG", "info")
+        .env("SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_DATABASE_URL", database_url)
+        .env("SWITCHBOARD_CLUSTER_REDIS_URL", redis_url)
+        .env("SWITCHBOARD_CLUSTER_NODE_ID", format!("node{index}"))
+        .env(
+            "SWITCHBOARD_CLUSTER_PRESENCE_TTL_MS",
+            PRESENCE_TTL_MS.to_string(),
+        )
+        .env("SWITCHBOARD_CLUSTER_SWEEP_MS", "500")
+        .env("SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS", ORIGIN)
+        .env("SWITCHBOARD_LIMITS_MESSAGES_PER_SECOND", "100000")
+        .env("SWITCHBOARD_LIMITS_OUTBOUND_QUEUE", "100000")
+        .env("SWITCHBOARD_AUTH_LOGIN_ATTEMPTS_PER_ADDRESS", "100000")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let addr = loop {
+        assert!(Instant::now() < deadline, "node{index} did not start");
+        let line = lines.next().expect("node exited before listening").unwrap();
+        if line.contains("listening") {
+            let addr = line.split("addr=").nth(1).expect("addr field");
+            break addr.split_whitespace().next().unwrap().to_owned();
+        }
+        seen(&line);
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
+impl Cluster {
     fn addr(&self, node: usize) -> &str {
         &self.nodes[node].as_ref().expect("node is running").addr
     }
@@ -730,4 +754,38 @@ async fn a_storm_of_connects_on_every_node_at_once_stalls_nothing() {
     let (mut sender, mut receiver, conv) = (pair.sender, pair.receiver, pair.conv);
     sender.post(conv, "after", "still routing").await;
     receiver.until_complete(conv, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_started_before_postgres_and_redis_waits_for_them_and_says_why() {
+    let mut cluster = Cluster::start(0).await;
+    cluster.pg.stop();
+    cluster.redis.stop();
+    let dir = tempfile::tempdir().unwrap();
+    let (database_url, redis_url) = (cluster.pg.url.clone(), cluster.redis.url.clone());
+    let starting = std::thread::spawn(move || {
+        let mut said = Vec::new();
+        let (child, addr) = spawn_node(dir.path(), (&database_url, &redis_url), 0, |line| {
+            said.push(line.to_owned());
+        });
+        (child, addr, said, dir)
+    });
+    // Postgres comes back after a while, Redis a while later; the node waits for both. (A
+    // connection attempt to Postgres gives up after 3 s, so it is down longer than that.)
+    tokio::time::sleep(Duration::from_millis(4000)).await;
+    assert!(!starting.is_finished(), "the node started without Postgres");
+    cluster.pg.restart();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!starting.is_finished(), "the node started without Redis");
+    cluster.redis.restart();
+    let (child, addr, said, _dir) = tokio::task::spawn_blocking(move || starting.join().unwrap())
+        .await
+        .unwrap();
+    cluster.nodes.push(Some(Node { child, addr }));
+    let said = said.join("\n");
+    assert!(said.contains("cannot reach Postgres"), "{said}");
+    assert!(said.contains("cannot reach Redis"), "{said}");
+    assert!(said.contains("retrying"), "{said}");
+    cluster.wait_for_peers().await;
+    assert_eq!(status(cluster.addr(0), "/readyz").await, 200);
 }
