@@ -498,11 +498,20 @@ async fn users_on_different_nodes_see_one_order_and_every_tab_gets_everything() 
     a1.until(|f| matches!(f, ServerFrame::ReadState { conv, seq } if *conv == room && seq.0 == 10))
         .await;
 
-    // Every node reports its two peers.
+    // Every node reports its two peers, and how late what it heard on the bus was.
     for node in 0..3 {
-        assert_eq!(
-            metric(cluster.addr(node), "switchboard_cluster_peers").await,
-            Some(2.0)
+        let addr = cluster.addr(node);
+        assert_eq!(metric(addr, "switchboard_cluster_peers").await, Some(2.0));
+        let heard = metric(addr, "switchboard_bus_lag_seconds_count")
+            .await
+            .unwrap();
+        let lag = metric(addr, "switchboard_bus_lag_seconds_sum")
+            .await
+            .unwrap();
+        assert!(heard > 0.0, "node {node} heard nothing on the bus");
+        eprintln!(
+            "node {node}: {heard} bus messages, mean lag {:.2} ms",
+            lag / heard * 1e3
         );
     }
 }
