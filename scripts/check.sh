@@ -56,7 +56,9 @@ step "load generator against a 3-node cluster, tiny (Postgres and Redis from scr
 services_log=$(mktemp)
 bash scripts/cluster.sh --nodes 0 >"$services_log" 2>&1 &
 services_pid=$!
-trap 'kill "$services_pid" 2>/dev/null; wait "$services_pid" 2>/dev/null; rm -rf "$e2e_dir" "$services_log"' EXIT
+# (Every command in an EXIT trap must succeed: `set -e` applies there too, and a failing one
+# would turn a passing run into exit 1.)
+trap 'kill "$services_pid" 2>/dev/null || true; wait "$services_pid" 2>/dev/null || true; rm -rf "$e2e_dir" "$services_log"' EXIT
 for _ in $(seq 300); do
   grep -q "ready (no nodes" "$services_log" && break
   kill -0 "$services_pid" 2>/dev/null || break
