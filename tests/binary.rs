@@ -12,6 +12,11 @@ use futures::StreamExt;
 use switchboard::protocol::{self, PROTOCOL_VERSION, ServerFrame, close_code};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
+#[path = "harness/http.rs"]
+mod http;
+
+use http::register;
+
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// The binary with a clean environment: no config file unless `--config` is given.
@@ -172,22 +177,6 @@ async fn sigterm_says_goodbye_to_open_sockets_and_exits_cleanly() {
     }
     let status = wait_exit(&mut child, Duration::from_secs(10));
     assert!(status.success(), "{status:?}");
-}
-
-/// Registers `name` on the server at `addr`; returns the cookie and the user id.
-async fn register(addr: &str, name: &str) -> (String, i64) {
-    let response = reqwest::Client::new()
-        .post(format!("http://{addr}/api/register"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("username={name}&password=correct+horse+battery"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let cookie = response.headers()["set-cookie"].to_str().unwrap();
-    let cookie = cookie.split(';').next().unwrap().to_owned();
-    let account: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
-    (cookie, account["id"].as_i64().unwrap())
 }
 
 type Ws =

@@ -6,11 +6,14 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "harness/http.rs"]
+mod http;
 #[path = "harness/postgres.rs"]
 mod pg;
 #[path = "harness/redis.rs"]
 mod redis_server;
 
+use http::register;
 use std::{
     collections::{BTreeMap, HashMap},
     io::{BufRead, BufReader},
@@ -215,22 +218,6 @@ async fn metric(addr: &str, name: &str) -> Option<f64> {
     text.lines()
         .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
         .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-}
-
-/// Registers `name` through `addr`; returns the session cookie and the user id.
-async fn register(addr: &str, name: &str) -> (String, UserId) {
-    let response = reqwest::Client::new()
-        .post(format!("http://{addr}/api/register"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("username={name}&password=correct+horse+battery"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let cookie = response.headers()["set-cookie"].to_str().unwrap();
-    let cookie = cookie.split(';').next().unwrap().to_owned();
-    let account: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
-    (cookie, UserId(account["id"].as_i64().unwrap()))
 }
 
 /// A device: one WebSocket, resumed, and what it has received.

@@ -270,11 +270,6 @@ impl Bus {
         self.lock().values().any(|peer| peer.users.contains(&user))
     }
 
-    /// How many other nodes are alive.
-    pub fn peer_count(&self) -> usize {
-        self.lock().len()
-    }
-
     fn lock(&self) -> MutexGuard<'_, HashMap<Arc<str>, Peer>> {
         self.peers.lock().unwrap_or_else(PoisonError::into_inner)
     }

@@ -112,8 +112,10 @@ struct Tables {
     /// membership operations (which all go through [`Hub::member_added`] / `member_removed`).
     members: HashMap<ConvId, Arc<Vec<UserId>>>,
     /// Cluster mode: the newest seq routed here per conversation, so a catch-up only touches
-    /// conversations that moved on without this node hearing of it.
+    /// conversations that moved on without this node hearing of it. Kept only in cluster mode.
     seen: HashMap<ConvId, Seq>,
+    /// Whether this node is part of a cluster (and so keeps `seen`).
+    cluster: bool,
 }
 
 impl Tables {
@@ -124,6 +126,14 @@ impl Tables {
             .into_iter()
             .flatten()
             .filter_map(|id| self.conns.get(id))
+    }
+
+    /// Records that `conv` reached `seq` here (cluster mode only).
+    fn saw(&mut self, conv: ConvId, seq: Seq) {
+        if self.cluster {
+            let seen = self.seen.entry(conv).or_insert(seq);
+            *seen = (*seen).max(seq);
+        }
     }
 }
 
@@ -144,7 +154,10 @@ impl Hub {
     pub fn new(store: Store, bus: Option<Bus>) -> Self {
         Self {
             store,
-            tables: Mutex::new(Tables::default()),
+            tables: Mutex::new(Tables {
+                cluster: bus.is_some(),
+                ..Tables::default()
+            }),
             next: AtomicU64::new(1),
             bus,
         }
@@ -304,15 +317,20 @@ impl Hub {
             }
         }
         ::metrics::counter!(super::metrics::DELIVERIES).increment(queued);
-        if let Some(seen) = tables.seen.get_mut(&conv) {
-            *seen = (*seen).max(seq);
-        } else {
-            tables.seen.insert(conv, seq);
-        }
+        tables.saw(conv, seq);
     }
 
     /// Sends a frame to every connection of `user` (on every node) except `except`.
     pub fn to_user(&self, user: UserId, except: Option<ConnId>, text: &Utf8Bytes) {
+        self.to_user_here(user, except, text);
+        self.broadcast(|| Body::ToUser {
+            user,
+            text: text.as_str().to_owned(),
+        });
+    }
+
+    /// Sends a frame to this node's connections of `user` except `except`.
+    fn to_user_here(&self, user: UserId, except: Option<ConnId>, text: &Utf8Bytes) {
         let tables = self.lock();
         for id in tables.by_user.get(&user).into_iter().flatten() {
             if Some(*id) != except
@@ -321,10 +339,6 @@ impl Hub {
                 mailbox.push(Outgoing::Frame(text.clone()));
             }
         }
-        self.broadcast(|| Body::ToUser {
-            user,
-            text: text.as_str().to_owned(),
-        });
     }
 
     /// Sends an ephemeral frame to every connection of `users` except `skip`'s, on every node.
@@ -480,8 +494,7 @@ impl Hub {
                 mailbox.push(Outgoing::Upto(conv, seq));
             }
         }
-        let seen = tables.seen.entry(conv).or_insert(seq);
-        *seen = (*seen).max(seq);
+        tables.saw(conv, seq);
         Ok(())
     }
 }
@@ -513,13 +526,7 @@ impl Hub {
                 Err(err) => tracing::warn!(%err, %conv, "cannot apply a bus membership change"),
             },
             Body::Created { conv, members } => self.created_here(conv, members),
-            Body::ToUser { user, text } => {
-                let text = Utf8Bytes::from(text);
-                let tables = self.lock();
-                for mailbox in tables.mailboxes(&user) {
-                    mailbox.push(Outgoing::Frame(text.clone()));
-                }
-            }
+            Body::ToUser { user, text } => self.to_user_here(user, None, &Utf8Bytes::from(text)),
             Body::Ephemeral { users, skip, text } => {
                 self.ephemeral_here(&users, skip, &Utf8Bytes::from(text));
             }
