@@ -129,16 +129,7 @@ async fn sigterm_says_goodbye_to_open_sockets_and_exits_cleanly() {
         .unwrap();
     let addr = listening_addr(&mut child);
 
-    let registered = reqwest::Client::new()
-        .post(format!("http://{addr}/api/register"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("username=sigterm&password=correct+horse+battery")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status(), 200);
-    let cookie = registered.headers()["set-cookie"].to_str().unwrap();
-    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let (cookie, _) = register(&addr, "sigterm").await;
 
     let mut request = format!("ws://{addr}/ws?v={PROTOCOL_VERSION}")
         .into_client_request()
