@@ -508,7 +508,10 @@ async fn ws_upgrade(
     };
     let settings = SocketSettings {
         max_frame_bytes: state.config.max_frame_bytes,
-        outbound_queue: state.config.outbound_queue,
+        budget: hub::queue::Budget {
+            bytes: state.config.outbound_bytes,
+            wait: state.config.slow_client,
+        },
         heartbeat: state.config.heartbeat,
     };
     let shutdown = state.shutdown.clone();

@@ -202,7 +202,7 @@ fn start_server(dir: &std::path::Path, db: &std::path::Path) -> (Child, String) 
         )
         .env("SWITCHBOARD_DATABASE_PATH", db)
         .env("SWITCHBOARD_LIMITS_MESSAGES_PER_SECOND", "100000")
-        .env("SWITCHBOARD_LIMITS_OUTBOUND_QUEUE", "100000")
+        .env("SWITCHBOARD_LIMITS_OUTBOUND_BYTES", "268435456")
         .spawn()
         .unwrap();
     let addr = listening_addr(&mut child);

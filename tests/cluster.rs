@@ -106,7 +106,7 @@ fn spawn_node(
         .env("SWITCHBOARD_CLUSTER_SWEEP_MS", "500")
         .env("SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS", ORIGIN)
         .env("SWITCHBOARD_LIMITS_MESSAGES_PER_SECOND", "100000")
-        .env("SWITCHBOARD_LIMITS_OUTBOUND_QUEUE", "100000")
+        .env("SWITCHBOARD_LIMITS_OUTBOUND_BYTES", "268435456")
         .env("SWITCHBOARD_AUTH_LOGIN_ATTEMPTS_PER_ADDRESS", "100000")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

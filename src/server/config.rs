@@ -20,6 +20,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("server.shutdown_grace_ms", "10000"),
     ("server.admin_listen", ""),
     ("server.log_format", "text"),
+    ("server.header_timeout_ms", "10000"),
+    ("server.body_timeout_ms", "30000"),
+    ("server.keepalive_timeout_ms", "75000"),
+    ("server.handshake_timeout_ms", "10000"),
     ("database.path", "switchboard.db"),
     ("database.url", ""),
     (
@@ -34,9 +38,16 @@ pub const KEYS: &[(&str, &str)] = &[
     ("auth.login_attempts_per_account", "5"),
     ("auth.login_attempts_per_address", "20"),
     ("limits.max_frame_bytes", "65536"),
-    ("limits.outbound_queue", "1024"),
+    ("limits.outbound_bytes", "4194304"),
+    ("limits.slow_client_ms", "10000"),
     ("limits.max_body_chars", "4000"),
     ("limits.messages_per_second", "50"),
+    ("limits.changes_per_minute", "120"),
+    ("limits.reads_per_second", "20"),
+    ("limits.marks_per_second", "20"),
+    ("limits.max_connections", "0"),
+    ("limits.connections_per_address", "256"),
+    ("limits.sockets_per_user", "64"),
     ("cluster.redis_url", ""),
     ("cluster.node_id", ""),
     ("cluster.presence_ttl_ms", "10000"),
@@ -56,6 +67,15 @@ pub struct Config {
     pub admin_listen: Option<SocketAddr>,
     /// Log lines as human-readable text, or as one JSON object per line.
     pub log_json: bool,
+    /// A request's head (request line and headers) must arrive within this, counted from the
+    /// connection's accept or the end of its previous response; slowloris sockets are closed.
+    pub header_timeout: Duration,
+    /// A request's body must arrive within this once its head has.
+    pub body_timeout: Duration,
+    /// An HTTP connection with no request in flight is closed after this long.
+    pub keepalive_timeout: Duration,
+    /// A WebSocket must send `resume` within this after the upgrade, or it is closed.
+    pub handshake_timeout: Duration,
     /// The SQLite database file, created on first start (when `database_url` is not set).
     pub database_path: PathBuf,
     /// A Postgres URL (`postgres://…`): the store for cluster mode, instead of SQLite.
@@ -86,12 +106,28 @@ pub struct Config {
     pub login_per_address: u32,
     /// The largest text frame a client may send, in bytes.
     pub max_frame_bytes: usize,
-    /// Capacity of each connection's outgoing queue, in frames; overflow closes the connection.
-    pub outbound_queue: usize,
+    /// The most bytes a connection's outgoing queue may hold; a connection over it is evicted.
+    pub outbound_bytes: usize,
+    /// A connection whose oldest undelivered frame has waited this long is evicted.
+    pub slow_client: Duration,
     /// The longest message body, in characters.
     pub max_body_chars: usize,
     /// Messages one user may send per second (all devices together; burst of the same size).
     pub messages_per_second: u32,
+    /// Membership and room changes (create, join, leave, invite, remove, rename, open a direct
+    /// conversation) one user may make per minute (burst of a quarter of it).
+    pub changes_per_minute: u32,
+    /// Costly reads (history, members, list_rooms, resume) one user may ask for per second
+    /// (burst of twice that).
+    pub reads_per_second: u32,
+    /// Read-position updates one user may send per second (burst of twice that).
+    pub marks_per_second: u32,
+    /// TCP connections held at once; `0` means the open-file limit less a reserve.
+    pub max_connections: usize,
+    /// TCP connections from one address that are not (yet) authenticated WebSockets.
+    pub connections_per_address: usize,
+    /// WebSockets one user may hold open at once (all devices and tabs).
+    pub sockets_per_user: usize,
 }
 
 /// Why the configuration could not be loaded. Each variant names the key and value at fault.
@@ -193,6 +229,26 @@ impl Config {
                     ));
                 }
             },
+            header_timeout: Duration::from_millis(src.ranged(
+                "server.header_timeout_ms",
+                100,
+                600_000,
+            )?),
+            body_timeout: Duration::from_millis(src.ranged(
+                "server.body_timeout_ms",
+                100,
+                600_000,
+            )?),
+            keepalive_timeout: Duration::from_millis(src.ranged(
+                "server.keepalive_timeout_ms",
+                100,
+                3_600_000,
+            )?),
+            handshake_timeout: Duration::from_millis(src.ranged(
+                "server.handshake_timeout_ms",
+                100,
+                600_000,
+            )?),
             shutdown_grace: Duration::from_millis(src.ranged(
                 "server.shutdown_grace_ms",
                 0,
@@ -262,13 +318,25 @@ impl Config {
             login_per_account: src.ranged("auth.login_attempts_per_account", 1, 10_000)? as u32,
             login_per_address: src.ranged("auth.login_attempts_per_address", 1, 100_000)? as u32,
             max_frame_bytes: src.ranged("limits.max_frame_bytes", 1_024, 16 << 20)? as usize,
-            outbound_queue: src.ranged("limits.outbound_queue", 1, 1 << 20)? as usize,
+            outbound_bytes: src.ranged("limits.outbound_bytes", 64 << 10, 1 << 30)? as usize,
+            slow_client: Duration::from_millis(src.ranged(
+                "limits.slow_client_ms",
+                100,
+                600_000,
+            )?),
             max_body_chars: src.ranged(
                 "limits.max_body_chars",
                 1,
                 crate::protocol::MAX_BODY_CHARS as u64,
             )? as usize,
             messages_per_second: src.ranged("limits.messages_per_second", 1, 1_000_000)? as u32,
+            changes_per_minute: src.ranged("limits.changes_per_minute", 1, 1_000_000)? as u32,
+            reads_per_second: src.ranged("limits.reads_per_second", 1, 1_000_000)? as u32,
+            marks_per_second: src.ranged("limits.marks_per_second", 1, 1_000_000)? as u32,
+            max_connections: src.ranged("limits.max_connections", 0, 10_000_000)? as usize,
+            connections_per_address: src.ranged("limits.connections_per_address", 1, 10_000_000)?
+                as usize,
+            sockets_per_user: src.ranged("limits.sockets_per_user", 1, 100_000)? as usize,
         };
         if config.redis_url.is_some() && config.database_url.is_none() {
             let (value, origin) = src.text("cluster.redis_url")?;
@@ -547,11 +615,11 @@ mod tests {
 
     #[test]
     fn a_bad_value_names_the_key_and_the_value() {
-        let err = load(None, &[("SWITCHBOARD_LIMITS_OUTBOUND_QUEUE", "lots")]).unwrap_err();
+        let err = load(None, &[("SWITCHBOARD_LIMITS_OUTBOUND_BYTES", "lots")]).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("limits.outbound_queue"), "{text}");
+        assert!(text.contains("limits.outbound_bytes"), "{text}");
         assert!(text.contains("\"lots\""), "{text}");
-        assert!(text.contains("SWITCHBOARD_LIMITS_OUTBOUND_QUEUE"), "{text}");
+        assert!(text.contains("SWITCHBOARD_LIMITS_OUTBOUND_BYTES"), "{text}");
 
         let err = load(Some("[server]\nlisten = 3000\n"), &[]).unwrap_err();
         assert!(err.to_string().contains("server.listen"), "{err}");
@@ -561,7 +629,10 @@ mod tests {
     #[test]
     fn out_of_range_and_malformed_values_are_refused() {
         assert!(load(Some("[limits]\nmax_frame_bytes = 10\n"), &[]).is_err());
-        assert!(load(Some("[limits]\noutbound_queue = -1\n"), &[]).is_err());
+        assert!(load(Some("[limits]\noutbound_bytes = -1\n"), &[]).is_err());
+        assert!(load(Some("[limits]\noutbound_bytes = 1000\n"), &[]).is_err());
+        assert!(load(Some("[server]\nheader_timeout_ms = 0\n"), &[]).is_err());
+        assert!(load(Some("[limits]\nsockets_per_user = 0\n"), &[]).is_err());
         assert!(
             load(
                 Some("[websocket]\nallowed_origins = [\"http://a.example/\"]\n"),

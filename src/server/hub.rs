@@ -67,6 +67,20 @@ pub enum Outgoing {
     Close(u16, &'static str),
 }
 
+/// What every queued item costs besides its bytes: the slot itself and bookkeeping.
+const ITEM_OVERHEAD: usize = 64;
+
+impl queue::Cost for Outgoing {
+    fn cost(&self) -> usize {
+        ITEM_OVERHEAD
+            + match self {
+                Self::Frame(text) | Self::Ephemeral(text) | Self::Event { text, .. } => text.len(),
+                Self::Resume(cursors) => cursors.len() * std::mem::size_of::<Cursor>(),
+                Self::Upto(..) | Self::Added(_) | Self::Gone(_) | Self::Close(..) => 0,
+            }
+    }
+}
+
 /// The sending side of one connection's queue.
 #[derive(Clone, Debug)]
 pub struct Mailbox {
@@ -79,25 +93,34 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
-    /// Queues `item`; a full queue evicts the connection. `false` if it was not queued.
+    /// Queues `item`; a connection over its byte budget, or whose oldest queued frame has
+    /// waited too long, is evicted. `false` if it was not queued.
     pub fn push(&self, item: Outgoing) -> bool {
-        match self.queue.try_send(item) {
-            Ok(()) => true,
-            Err(queue::TrySendError::Full(_)) => {
-                if !self.evict.is_cancelled() {
-                    ::metrics::counter!(super::metrics::EVICTIONS).increment(1);
-                    tracing::info!(user = %self.user, "outgoing queue full; evicting connection");
-                }
-                self.evict.cancel();
-                false
-            }
-            Err(queue::TrySendError::Closed(_)) => false,
-        }
+        let why = match self.queue.try_send(item) {
+            Ok(()) => return true,
+            Err(queue::TrySendError::Closed(_)) => return false,
+            Err(queue::TrySendError::Full(_)) => "outgoing queue over its byte budget",
+            Err(queue::TrySendError::Stale(_)) => "oldest queued frame waited too long",
+        };
+        self.evict_because(why);
+        false
     }
 
-    /// Queues an ephemeral frame, or drops it if the queue is full.
+    /// Evicts the connection (once), counting and logging why.
+    pub fn evict_because(&self, why: &'static str) {
+        if !self.evict.is_cancelled() {
+            ::metrics::counter!(super::metrics::EVICTIONS).increment(1);
+            tracing::info!(user = %self.user, why, "client cannot keep up; evicting connection");
+        }
+        self.evict.cancel();
+    }
+
+    /// Queues an ephemeral frame, or drops it if the queue is full; a stuck connection is
+    /// evicted all the same.
     pub fn push_ephemeral(&self, text: Utf8Bytes) {
-        let _ = self.queue.try_send(Outgoing::Ephemeral(text));
+        if let Err(queue::TrySendError::Stale(_)) = self.queue.try_send(Outgoing::Ephemeral(text)) {
+            self.evict_because("oldest queued frame waited too long");
+        }
     }
 }
 

@@ -9,7 +9,8 @@
 //!
 //! Anyone who wants to talk to this client (the reader, the committer's acks, the hub's fan-out)
 //! only ever `try_send`s into the queue, so a client that does not read cannot make anyone else
-//! wait: when its queue is full it is evicted with [`close_code::TOO_SLOW`] and resumes later.
+//! wait. A client that cannot keep up — its queue over its byte budget, or its oldest undelivered
+//! frame older than the wait budget — is evicted with [`close_code::TOO_SLOW`] and resumes later.
 //!
 //! The loop is generic over `Sink`/`Stream` of axum messages, so unit tests drive it with plain
 //! channels and the integration tests with a real WebSocket client.
@@ -44,8 +45,9 @@ const RECONNECT_HINT_MS: u32 = 500;
 pub struct SocketSettings {
     /// The largest text frame accepted from the client, in bytes.
     pub max_frame_bytes: usize,
-    /// Capacity of the outgoing queue, in frames.
-    pub outbound_queue: usize,
+    /// How much the outgoing queue may hold, in bytes and in waiting time, before the
+    /// connection counts as unable to keep up and is evicted.
+    pub budget: super::hub::queue::Budget,
     /// The heartbeat interval announced in the hello; three silent intervals end the connection.
     pub heartbeat: Duration,
 }
@@ -87,7 +89,7 @@ pub async fn serve<W, R, E>(
     R: Stream<Item = Result<Message, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let (queue, outgoing) = super::hub::queue::channel(settings.outbound_queue);
+    let (queue, outgoing) = super::hub::queue::channel(settings.budget);
     let evict = CancellationToken::new();
     let mailbox = Mailbox {
         user: peer.user,
@@ -104,7 +106,14 @@ pub async fn serve<W, R, E>(
         resumed: false,
     };
 
-    let write = writer::run(sink, outgoing, evict, services.store, peer.user);
+    let write = writer::run(
+        sink,
+        outgoing,
+        evict,
+        services.store,
+        peer.user,
+        settings.budget.wait,
+    );
     // Counted open from here to the end of this function, however it ends.
     struct Open;
     impl Drop for Open {
@@ -279,7 +288,10 @@ mod tests {
 
     const SETTINGS: SocketSettings = SocketSettings {
         max_frame_bytes: 1024,
-        outbound_queue: 8,
+        budget: crate::server::hub::queue::Budget {
+            bytes: 1024,
+            wait: Duration::from_secs(10),
+        },
         heartbeat: Duration::from_secs(20),
     };
 
@@ -502,7 +514,8 @@ mod tests {
             Shutdown::new(),
             services,
         ));
-        for nonce in 0..(SETTINGS.outbound_queue as u64 + 4) {
+        // Each pong is ~90 bytes with its overhead: this overflows the 1 KiB budget.
+        for nonce in 0..40u64 {
             to_server
                 .unbounded_send(text(&format!(r#"{{"type":"ping","nonce":{nonce}}}"#)))
                 .unwrap();
@@ -548,7 +561,13 @@ mod tests {
                     .unwrap();
                 runtime.block_on(async {
                     // A queue that holds every answer: this test is about input, not eviction.
-                    let settings = SocketSettings { outbound_queue: 1024, ..SETTINGS };
+                    let settings = SocketSettings {
+                        budget: crate::server::hub::queue::Budget {
+                            bytes: 4 << 20,
+                            wait: Duration::from_secs(60),
+                        },
+                        ..SETTINGS
+                    };
                     let (tx, mut rx, task) =
                         start_with(Some(PROTOCOL_VERSION), Shutdown::new(), settings).await;
                     next_frame(&mut rx).await;

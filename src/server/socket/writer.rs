@@ -7,7 +7,7 @@
 //! behind, or another writer's event overtook it — and the gap is filled from the store first.
 //! The same rule makes the seam between `resume`'s replay and live delivery exact.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, task::Poll, time::Duration};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use futures::{Sink, SinkExt};
@@ -32,6 +32,8 @@ const REPLAY_PAGE: u32 = 1000;
 enum Stop {
     /// The socket refused a write, or a close frame was sent.
     Done,
+    /// One write waited longer than the wait budget: the client is not reading.
+    Slow,
     /// The store failed mid-delivery; the client must reconnect and resume.
     Store(StoreError),
 }
@@ -55,11 +57,17 @@ struct Writer<W> {
     /// Conversations this user left or was removed from, with the last seq the client has:
     /// later events are not theirs to see, and a rejoin continues from there without repeats.
     departed: HashMap<ConvId, Seq>,
+    /// The longest one write to the socket may wait before the client counts as stuck.
+    max_wait: Duration,
 }
 
 /// How long an evicted connection's close frame may wait for room in a full socket: a client
-/// that reads again within this time learns why (4008); one that does not is dropped.
-const EVICTED_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+/// that reads again within this time learns why (4008); one that does not is dropped. Its
+/// queue is freed before this wait, so the wait holds no more than the socket's own buffer.
+const EVICTED_CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// The close reason an evicted client reads.
+const EVICTED_REASON: &str = "cannot keep up; reconnect and resume";
 
 /// Runs the writer until the queue closes, a close is sent, the connection is evicted, or the
 /// socket fails.
@@ -69,6 +77,7 @@ pub async fn run<W>(
     evict: CancellationToken,
     store: Store,
     user: UserId,
+    max_wait: Duration,
 ) where
     W: Sink<Message> + Unpin,
 {
@@ -78,14 +87,15 @@ pub async fn run<W>(
         user,
         delivered: HashMap::new(),
         departed: HashMap::new(),
+        max_wait,
     };
     loop {
         let item = tokio::select! {
             biased;
-            () = evict.cancelled() => Outgoing::Close(
-                close_code::TOO_SLOW,
-                "outgoing queue overflowed; reconnect and resume",
-            ),
+            () = evict.cancelled() => {
+                queue.close();
+                Outgoing::Close(close_code::TOO_SLOW, EVICTED_REASON)
+            }
             next = queue.recv() => match next {
                 Some(item) => item,
                 None => break,
@@ -99,10 +109,8 @@ pub async fn run<W>(
         let handled = tokio::select! {
             biased;
             () = evict.cancelled() => {
-                let closing = writer.close(
-                    close_code::TOO_SLOW,
-                    "outgoing queue overflowed; reconnect and resume",
-                );
+                queue.close();
+                let closing = writer.close(close_code::TOO_SLOW, EVICTED_REASON);
                 let _ = tokio::time::timeout(EVICTED_CLOSE_WAIT, closing).await;
                 break;
             }
@@ -116,6 +124,15 @@ pub async fn run<W>(
         match handled {
             Ok(()) => {}
             Err(Stop::Done) => break,
+            Err(Stop::Slow) => {
+                ::metrics::counter!(crate::server::metrics::EVICTIONS).increment(1);
+                tracing::info!(user = %writer.user, "a write waited too long; evicting connection");
+                evict.cancel();
+                queue.close();
+                let closing = writer.close(close_code::TOO_SLOW, EVICTED_REASON);
+                let _ = tokio::time::timeout(EVICTED_CLOSE_WAIT, closing).await;
+                break;
+            }
             Err(Stop::Store(err)) => {
                 tracing::error!(%err, "delivery failed; closing so the client resumes");
                 let _ = writer
@@ -128,20 +145,36 @@ pub async fn run<W>(
     let _ = writer.sink.close().await;
 }
 
+/// Runs one socket write, allowing it `max_wait`. A write that completes at once (the usual
+/// case: the socket has room) costs no timer.
+async fn bounded<F, E>(write: F, max_wait: Duration) -> Result<(), Stop>
+where
+    F: Future<Output = Result<(), E>>,
+{
+    let mut write = std::pin::pin!(write);
+    let done = match futures::poll!(write.as_mut()) {
+        Poll::Ready(done) => done,
+        Poll::Pending => match tokio::time::timeout(max_wait, write).await {
+            Ok(done) => done,
+            Err(_elapsed) => return Err(Stop::Slow),
+        },
+    };
+    done.map_err(|_| Stop::Done)
+}
+
 impl<W> Writer<W>
 where
     W: Sink<Message> + Unpin,
 {
     /// Queues a frame on the socket; [`Writer::flush`] sends what is queued.
     async fn send(&mut self, text: Utf8Bytes) -> Result<(), Stop> {
-        self.sink
-            .feed(Message::Text(text))
-            .await
-            .map_err(|_| Stop::Done)
+        let max_wait = self.max_wait;
+        bounded(self.sink.feed(Message::Text(text)), max_wait).await
     }
 
     async fn flush(&mut self) -> Result<(), Stop> {
-        self.sink.flush().await.map_err(|_| Stop::Done)
+        let max_wait = self.max_wait;
+        bounded(self.sink.flush(), max_wait).await
     }
 
     async fn send_frame(&mut self, frame: &ServerFrame) -> Result<(), Stop> {
