@@ -1,6 +1,7 @@
 //! One load client: a token-authenticated WebSocket speaking the real protocol.
 
 use std::{
+    collections::HashMap,
     net::{Ipv4Addr, SocketAddr},
     sync::{
         Arc,
@@ -13,7 +14,8 @@ use futures::{SinkExt, StreamExt, stream::SplitSink, stream::SplitStream};
 use hdrhistogram::Histogram;
 use switchboard::{
     protocol::{
-        ClientFrame, ClientMsgId, ConvId, ServerFrame, UserId, decode_server, encode_client,
+        ClientFrame, ClientMsgId, ConvId, Cursor, Seq, ServerFrame, UserId, decode_server,
+        encode_client,
     },
     server::accounts::Provisioned,
 };
@@ -56,6 +58,46 @@ pub async fn connect(
     account: &Provisioned,
     small_receive_buffer: bool,
 ) -> Result<Client, String> {
+    let (user, mut ws) = open(addr, n, account, small_receive_buffer).await?;
+    send(&mut ws, &ClientFrame::Resume { cursors: vec![] }).await?;
+    wait_for(&mut ws, |f| matches!(f, ServerFrame::Synced {})).await?;
+    Ok(Client { user, ws })
+}
+
+/// How a reader that was evicted (or lost its connection) gets back: who it is and where.
+#[derive(Clone)]
+pub struct Rejoin {
+    /// The node it connects to.
+    pub addr: SocketAddr,
+    /// Its client number (picks the source address).
+    pub n: usize,
+    /// Its account.
+    pub account: Provisioned,
+}
+
+/// Reconnects as a real client does after an eviction: hello, then `resume` with the last seq
+/// it has of every conversation. The replay follows on the returned socket, before `synced`.
+pub async fn reconnect(rejoin: &Rejoin, seen: &Seen) -> Result<Ws, String> {
+    let (_, mut ws) = open(rejoin.addr, rejoin.n, &rejoin.account, false).await?;
+    let cursors = seen
+        .last
+        .iter()
+        .map(|(&conv, &seq)| Cursor {
+            conv: ConvId(conv),
+            seq: Seq(seq),
+        })
+        .collect();
+    send(&mut ws, &ClientFrame::Resume { cursors }).await?;
+    Ok(ws)
+}
+
+/// Opens the socket and reads the hello.
+async fn open(
+    addr: SocketAddr,
+    n: usize,
+    account: &Provisioned,
+    small_receive_buffer: bool,
+) -> Result<(UserId, Ws), String> {
     let source = Ipv4Addr::new(127, 0, 0, 2 + (n % 253) as u8);
     let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
     socket
@@ -85,11 +127,7 @@ pub async fn connect(
         .await
         .map_err(|e| format!("handshake: {e}"))?;
     match next_frame(&mut ws).await? {
-        ServerFrame::Hello { user, .. } => {
-            send(&mut ws, &ClientFrame::Resume { cursors: vec![] }).await?;
-            wait_for(&mut ws, |f| matches!(f, ServerFrame::Synced {})).await?;
-            Ok(Client { user, ws })
-        }
+        ServerFrame::Hello { user, .. } => Ok((user, ws)),
         other => Err(format!("expected hello, got {other:?}")),
     }
 }
@@ -135,13 +173,70 @@ pub async fn wait_for(
     }
 }
 
-/// Counters every task adds to, for the progress line.
+/// Counters every task adds to, for the progress line and the verdict.
 #[derive(Default)]
 pub struct Counters {
     /// Messages sent.
     pub sent: AtomicU64,
     /// Events received carrying a send time.
     pub delivered: AtomicU64,
+    /// Events a reader already had (a seq at or below its last): duplicates.
+    pub duplicates: AtomicU64,
+    /// Seqs a reader never got between two it did: loss or disorder.
+    pub gaps: AtomicU64,
+    /// Readers whose connection ended (evicted, or dropped) and who reconnected and resumed.
+    pub reconnects: AtomicU64,
+}
+
+/// Per conversation, the last seq one reader has: its `resume` cursors after an eviction, and
+/// the yardstick for duplicates and gaps.
+#[derive(Clone, Debug, Default)]
+pub struct Seen {
+    /// Conversation id → last seq.
+    pub last: HashMap<i64, i64>,
+}
+
+impl Seen {
+    /// Records an event at `seq` of `conv`; `false` if the reader had it already. Gaps are
+    /// counted in `counters`.
+    pub fn take(&mut self, conv: i64, seq: i64, counters: &Counters) -> bool {
+        // The first event seen of a conversation sets the baseline.
+        let last = self.last.entry(conv).or_insert(seq - 1);
+        if seq <= *last {
+            counters.duplicates.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        if seq > *last + 1 {
+            counters
+                .gaps
+                .fetch_add((seq - *last - 1) as u64, Ordering::Relaxed);
+        }
+        *last = seq;
+        true
+    }
+}
+
+/// The conversation and seq of an `event` frame, read without decoding the frame (the type
+/// tag, `conv` and `seq` come first: the order of `ServerFrame::Event`'s fields).
+pub fn event_position(text: &str) -> Option<(i64, i64)> {
+    let rest = text.strip_prefix("{\"type\":\"event\",\"conv\":")?;
+    let end = rest.find(',')?;
+    let conv = rest[..end].parse().ok()?;
+    let rest = rest[end..].strip_prefix(",\"seq\":")?;
+    let end = rest.find(|c: char| !c.is_ascii_digit())?;
+    Some((conv, rest[..end].parse().ok()?))
+}
+
+/// What one reader hands back at the end of a phase.
+pub struct Received {
+    /// Latency samples, µs.
+    pub samples: Vec<u64>,
+    /// Its socket's reading half (a new one if it reconnected).
+    pub stream: SplitStream<Ws>,
+    /// The writing half of a new socket, if it reconnected (the old one is dead).
+    pub sink: Option<SplitSink<Ws, Message>>,
+    /// What it has, per conversation.
+    pub seen: Seen,
 }
 
 /// Reads until `stop`: records scheduled-send → receive latency (µs) of every timed message.
@@ -150,12 +245,27 @@ pub struct Counters {
 /// histogram of this range is ~190 KB, and one per connection (10k readers, 10k senders) made
 /// the generator allocate and zero gigabytes at every phase start, which it then reported as
 /// its own lateness.
+///
+/// A reader whose connection ends (the server evicted it, or dropped it) reconnects with
+/// `rejoin` and resumes from what it has, as a real client would: what it missed arrives in the
+/// replay and counts as delivered, late. `pause` holds off reading at the start (a reader that
+/// is briefly slow).
 pub async fn receive(
     mut stream: SplitStream<Ws>,
     stop: CancellationToken,
     counters: Arc<Counters>,
-) -> (Vec<u64>, SplitStream<Ws>) {
+    mut seen: Seen,
+    rejoin: Option<Rejoin>,
+    pause: Duration,
+) -> Received {
     let mut samples = Vec::new();
+    let mut sink = None;
+    if !pause.is_zero() {
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = stop.cancelled() => {}
+        }
+    }
     loop {
         let message = tokio::select! {
             message = stream.next() => message,
@@ -163,17 +273,42 @@ pub async fn receive(
         };
         match message {
             Some(Ok(Message::Text(text))) => {
-                if let Some(sent) = send_time(text.as_str()) {
+                let text = text.as_str();
+                if let Some((conv, seq)) = event_position(text)
+                    && !seen.take(conv, seq, &counters)
+                {
+                    continue;
+                }
+                if let Some(sent) = send_time(text) {
                     let now = unix_micros();
                     samples.push(now.saturating_sub(sent).max(1));
                     counters.delivered.fetch_add(1, Ordering::Relaxed);
                 }
             }
+            Some(Ok(Message::Close(_)) | Err(_)) | None => {
+                let Some(rejoin) = &rejoin else { break };
+                counters.reconnects.fetch_add(1, Ordering::Relaxed);
+                match reconnect(rejoin, &seen).await {
+                    Ok(ws) => {
+                        let (new_sink, new_stream) = ws.split();
+                        stream = new_stream;
+                        sink = Some(new_sink);
+                    }
+                    Err(err) => {
+                        eprintln!("\nloadgen: client {} could not reconnect: {err}", rejoin.n);
+                        break;
+                    }
+                }
+            }
             Some(Ok(_)) => {}
-            Some(Err(_)) | None => break,
         }
     }
-    (samples, stream)
+    Received {
+        samples,
+        stream,
+        sink,
+        seen,
+    }
 }
 
 /// A histogram of 1 µs to 1 h at 3 significant digits.

@@ -50,6 +50,8 @@ pub struct Outcome {
     /// `slow`: whether the stalled reader was evicted (closed with 4008, or dropped when not even
     /// the close frame fit in its socket).
     pub evicted: Option<bool>,
+    /// Readers whose connection ended mid-phase and who reconnected and resumed.
+    pub reconnects: u64,
     /// `drain`: milliseconds from SIGTERM to the process's exit.
     pub drain_ms: Option<f64>,
     /// `drain`: sockets that got a `reconnect` frame and close 1001.

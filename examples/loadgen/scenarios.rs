@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    client::{self, Client, Counters, Schedule, Ws},
+    client::{self, Client, Counters, Rejoin, Schedule, Seen, Ws},
     report::Outcome,
     server::{ClusterTarget, ServerProcess, Usage},
 };
@@ -196,6 +196,10 @@ fn diff(before: Usage, after: Usage) -> Usage {
 struct Halves {
     sink: Option<SplitSink<Ws, Message>>,
     stream: Option<SplitStream<Ws>>,
+    /// How this client reconnects after an eviction.
+    rejoin: Rejoin,
+    /// What it has of each conversation.
+    seen: Seen,
 }
 
 /// One measured phase: `senders` each send at `rate_each` to the conversation `conv_of` gives
@@ -209,6 +213,8 @@ struct Phase<'a> {
     secs: f64,
     fanout: u64,
     not_reading: &'a [usize],
+    /// A reader that holds off reading this long at the start of the phase (briefly slow).
+    pause: Option<(usize, Duration)>,
     body_bytes: usize,
 }
 
@@ -225,7 +231,18 @@ async fn run_phase(
             continue;
         }
         let stream = h.stream.take().ok_or("stream in use")?;
-        let task = tokio::spawn(client::receive(stream, stop.clone(), Arc::clone(&counters)));
+        let pause = match phase.pause {
+            Some((who, pause)) if who == i => pause,
+            _ => Duration::ZERO,
+        };
+        let task = tokio::spawn(client::receive(
+            stream,
+            stop.clone(),
+            Arc::clone(&counters),
+            std::mem::take(&mut h.seen),
+            Some(h.rejoin.clone()),
+            pause,
+        ));
         readers.push((i, task));
     }
     let before = server.usage();
@@ -292,11 +309,16 @@ async fn run_phase(
     progress.abort();
     let mut histogram = client::new_histogram();
     for (i, task) in readers {
-        let (h, stream) = task.await.map_err(|e| e.to_string())?;
-        for sample in h {
+        let received = task.await.map_err(|e| e.to_string())?;
+        for sample in received.samples {
             histogram.saturating_record(sample);
         }
-        halves[i].stream = Some(stream);
+        halves[i].stream = Some(received.stream);
+        halves[i].seen = received.seen;
+        if received.sink.is_some() {
+            // It reconnected: the old socket's writing half is dead.
+            halves[i].sink = received.sink;
+        }
     }
     eprintln!();
     let mut outcome = Outcome::new(phase.name, phase.params);
@@ -309,17 +331,39 @@ async fn run_phase(
     outcome.rss_after = after.rss_bytes;
     outcome.set_latency(&histogram);
     outcome.send_lateness_p99_us = lateness.value_at_quantile(0.99);
+    outcome.reconnects = counters.reconnects.load(Ordering::Relaxed);
+    let duplicates = counters.duplicates.load(Ordering::Relaxed);
+    let gaps = counters.gaps.load(Ordering::Relaxed);
+    if duplicates > 0 {
+        outcome
+            .problems
+            .push(format!("{duplicates} events delivered twice to one reader"));
+    }
+    if gaps > 0 {
+        outcome
+            .problems
+            .push(format!("{gaps} seqs skipped: lost or out of order"));
+    }
     Ok(outcome)
 }
 
-fn split(clients: Vec<Client>) -> Vec<Halves> {
+/// Splits each client's socket; `accounts[n]` is client `n`'s account.
+fn split(clients: Vec<Client>, server: &ServerProcess, accounts: &[Provisioned]) -> Vec<Halves> {
     clients
         .into_iter()
-        .map(|c| {
+        .zip(accounts)
+        .enumerate()
+        .map(|(n, (c, account))| {
             let (sink, stream) = c.ws.split();
             Halves {
                 sink: Some(sink),
                 stream: Some(stream),
+                rejoin: Rejoin {
+                    addr: server.addr_for(n),
+                    n,
+                    account: account.clone(),
+                },
+                seen: Seen::default(),
             }
         })
         .collect()
@@ -376,7 +420,7 @@ async fn dm(options: &Options) -> Result<Vec<Outcome>, String> {
         senders.push((a, conv));
         senders.push((b, conv));
     }
-    let mut halves = split(clients);
+    let mut halves = split(clients, &server, &accounts);
     let mut outcomes = Vec::new();
     for &rate in rates {
         let outcome = run_phase(
@@ -391,6 +435,7 @@ async fn dm(options: &Options) -> Result<Vec<Outcome>, String> {
                 // The peer, and the sender's own connection (its echo).
                 fanout: 2,
                 not_reading: &[],
+                pause: None,
                 body_bytes: 100,
             },
         )
@@ -494,7 +539,7 @@ async fn room(options: &Options) -> Result<Vec<Outcome>, String> {
         let (mut clients, _) = connect_all(&server, &accounts, "room").await?;
         let rooms = make_rooms(&mut clients, size).await?;
         let senders: Vec<(usize, ConvId)> = (0..n).map(|i| (i, rooms[i / size])).collect();
-        let mut halves = split(clients);
+        let mut halves = split(clients, &server, &accounts);
         for &deliveries in targets {
             let messages = deliveries / size as f64;
             let outcome = run_phase(
@@ -508,6 +553,7 @@ async fn room(options: &Options) -> Result<Vec<Outcome>, String> {
                     secs,
                     fanout: size as u64,
                     not_reading: &[],
+                    pause: None,
                     body_bytes: 100,
                 },
             )
@@ -522,32 +568,36 @@ async fn room(options: &Options) -> Result<Vec<Outcome>, String> {
     Ok(outcomes)
 }
 
-/// `slow`: one room; a baseline phase with everyone reading, then one member stops reading.
-/// The others' p99 and the server's RSS should stay flat, and the slow one is evicted.
+/// `slow`: one room; a baseline phase with everyone reading, then one member pauses briefly
+/// (it must not be evicted), then one stops reading (it must be evicted, and once it reconnects
+/// and resumes it must have everything, once, in order). The others' p99 and the server's RSS
+/// should stay flat throughout.
 async fn slow(options: &Options) -> Result<Vec<Outcome>, String> {
-    // The stalled reader is evicted once the kernel's buffers (up to 4 MiB on loopback) and its
-    // queue are full: each phase sends well over that.
-    let (n, rate, secs, body_bytes) = if options.full {
-        (100, 2_000.0, 10.0, 400)
+    let (n, rate, secs, body_bytes, pause) = if options.full {
+        (100, 2_000.0, 10.0, 400, Duration::from_secs(2))
     } else {
-        (10, 1_000.0, 3.0, 2_000)
+        (10, 1_000.0, 3.0, 2_000, Duration::from_millis(500))
     };
-    // The tiny run sends too little to fill the default queue past the kernel's buffers.
-    let queue: &[(&str, &str)] = if options.full {
-        &[]
-    } else {
-        &[("SWITCHBOARD_LIMITS_OUTBOUND_QUEUE", "32")]
-    };
+    // The tiny run's phases last seconds: a 2 s wait budget gets the stalled reader evicted
+    // within them (the full run keeps the default, 10 s). Either way the pause is far shorter.
+    let slow_client_ms: u64 = if options.full { 10_000 } else { 2_000 };
+    let limits = [(
+        "SWITCHBOARD_LIMITS_SLOW_CLIENT_MS",
+        slow_client_ms.to_string(),
+    )];
+    let limits: Vec<(&str, &str)> = limits.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (server, accounts) =
-        ServerProcess::start(&options.server, n, queue, options.cluster.as_ref()).await?;
+        ServerProcess::start(&options.server, n, &limits, options.cluster.as_ref()).await?;
     let (mut clients, _) = connect_all(&server, &accounts[1..], "slow").await?;
     // Client 0 (the slow one) has a tiny receive buffer, so it backs up at once.
     let slowpoke = client::connect(server.addr, 0, &accounts[0], true).await?;
     clients.insert(0, slowpoke);
     let rooms = make_rooms(&mut clients, n).await?;
     let senders: Vec<(usize, ConvId)> = (1..n).map(|i| (i, rooms[0])).collect();
-    let mut halves = split(clients);
-    let phase = |name: &'static str, not_reading: &'static [usize]| Phase {
+    let mut halves = split(clients, &server, &accounts);
+    // The slow one is always on the first node (it connected to `server.addr`).
+    halves[0].rejoin.addr = server.addr;
+    let phase = |name: &'static str, not_reading: &'static [usize], pause| Phase {
         name,
         params: format!("room of {n}, {rate} msg/s"),
         senders: senders.clone(),
@@ -556,38 +606,104 @@ async fn slow(options: &Options) -> Result<Vec<Outcome>, String> {
         // Everyone in the room who reads, the sender's own connection included.
         fanout: (n - not_reading.len()) as u64,
         not_reading,
+        pause,
         body_bytes,
     };
-    let baseline = run_phase(&server, &mut halves, phase("slow: all reading", &[])).await?;
-    let mut stalled = run_phase(&server, &mut halves, phase("slow: one stalled", &[0])).await?;
-    // What the stalled one finds when it reads again: a backlog, then close 4008.
-    let mut stream = halves[0].stream.take().ok_or("stream in use")?;
-    let mut evicted = false;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        match tokio::time::timeout(Duration::from_secs(2), stream.next()).await {
-            Ok(Some(Ok(Message::Close(Some(frame))))) => {
-                evicted = u16::from(frame.code) == close_code::TOO_SLOW;
-                break;
-            }
-            Ok(Some(Ok(_))) => {}
-            // When its socket is full the close frame cannot get through: the server drops the
-            // connection instead, which the client sees as the stream ending.
-            Ok(Some(Err(_)) | None) => {
-                evicted = true;
-                break;
-            }
-            Err(_) => break,
-        }
+    let baseline = run_phase(&server, &mut halves, phase("slow: all reading", &[], None)).await?;
+    let mut paused = run_phase(
+        &server,
+        &mut halves,
+        phase("slow: one paused", &[], Some((n - 1, pause))),
+    )
+    .await?;
+    paused.p99_ratio = Some(paused.p99_us as f64 / baseline.p99_us.max(1) as f64);
+    if paused.reconnects > 0 {
+        paused.problems.push(format!(
+            "a reader paused for {pause:?} was evicted (wait budget {slow_client_ms} ms)"
+        ));
     }
+    let evictions_before = server.metric("switchboard_evictions_total").await;
+    let mut stalled =
+        run_phase(&server, &mut halves, phase("slow: one stalled", &[0], None)).await?;
     stalled.p99_ratio = Some(stalled.p99_us as f64 / baseline.p99_us.max(1) as f64);
+    // The server evicts the stalled reader once its oldest frame has waited past the budget;
+    // wait for that (bounded) before reading, since reading would un-stall it.
+    let deadline = Instant::now() + Duration::from_millis(slow_client_ms) + Duration::from_secs(20);
+    let mut evicted = false;
+    while Instant::now() < deadline {
+        if server.metric("switchboard_evictions_total").await > evictions_before {
+            evicted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     stalled.evicted = Some(evicted);
     if !evicted {
         stalled
             .problems
-            .push("the stalled reader was not evicted with 4008".into());
+            .push("the stalled reader was not evicted".into());
     }
-    Ok(vec![baseline, stalled])
+    // It reads again: its backlog, the end of its connection, then a reconnect and `resume`
+    // that must bring exactly what it lacks.
+    let counters = Counters::default();
+    let mut seen = std::mem::take(&mut halves[0].seen);
+    let mut stream = halves[0].stream.take().ok_or("stream in use")?;
+    let read_deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < read_deadline {
+        match tokio::time::timeout(Duration::from_secs(5), stream.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                if let Some((conv, seq)) = client::event_position(text.as_str()) {
+                    seen.take(conv, seq, &counters);
+                }
+            }
+            Ok(Some(Ok(Message::Close(_)) | Err(_)) | None) => break,
+            Ok(Some(Ok(_))) => {}
+            Err(_) => {
+                stalled
+                    .problems
+                    .push("the evicted reader's connection did not end".into());
+                break;
+            }
+        }
+    }
+    let mut ws = client::reconnect(&halves[0].rejoin, &seen).await?;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), ws.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let text = text.as_str();
+                if let Some((conv, seq)) = client::event_position(text) {
+                    seen.take(conv, seq, &counters);
+                } else if text.contains("\"type\":\"synced\"") {
+                    break;
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            other => return Err(format!("the resumed reader's socket: {other:?}")),
+        }
+    }
+    let room = rooms[0].0;
+    let newest = halves[1..]
+        .iter()
+        .filter_map(|h| h.seen.last.get(&room).copied())
+        .max()
+        .unwrap_or(0);
+    let had = seen.last.get(&room).copied().unwrap_or(0);
+    if had != newest {
+        stalled.problems.push(format!(
+            "after resuming, the evicted reader has seq {had} of {newest}"
+        ));
+    }
+    for (what, count) in [
+        ("duplicates", counters.duplicates.load(Ordering::Relaxed)),
+        ("skipped seqs", counters.gaps.load(Ordering::Relaxed)),
+    ] {
+        if count > 0 {
+            stalled
+                .problems
+                .push(format!("the evicted reader saw {count} {what}"));
+        }
+    }
+    Ok(vec![baseline, paused, stalled])
 }
 
 /// `drain`: N open sockets, then SIGTERM. Every socket should get a `reconnect` frame and close

@@ -173,6 +173,39 @@ impl ServerProcess {
     }
 }
 
+impl ServerProcess {
+    /// A counter or gauge from `/metrics`, summed over every node (0 if absent).
+    pub async fn metric(&self, name: &str) -> f64 {
+        let mut total = 0.0;
+        for addr in &self.addrs {
+            if let Some(text) = get(*addr, "/metrics").await {
+                total += text
+                    .lines()
+                    .filter(|l| l.split_whitespace().next() == Some(name))
+                    .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
+                    .sum::<f64>();
+            }
+        }
+        total
+    }
+}
+
+/// The body of `GET path` from `addr` (a bare HTTP/1.0 request), if it answered at all.
+async fn get(addr: SocketAddr, path: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+        .await
+        .ok()?;
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
+        .await
+        .ok()?
+        .ok()?;
+    Some(answer.split_once("\r\n\r\n")?.1.to_owned())
+}
+
 /// Whether the node at `addr` answers `/readyz` with 200 (a bare HTTP/1.0 request).
 async fn ready(addr: SocketAddr) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
