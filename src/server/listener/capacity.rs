@@ -194,6 +194,8 @@ impl Capacity {
         }
     }
 
+    /// The per-address counts; callers hold the guard for one update and never across an
+    /// `.await`.
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
         // Every update is a single add or subtract, so a panic elsewhere cannot leave the map
         // half-changed; a poisoned lock is still safe to use.
