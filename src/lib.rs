@@ -27,6 +27,9 @@
 //! * `ws_client` (hydrate) — the browser's WebSocket: handshake, heartbeat, backoff, reconnect.
 //! * `server` (ssr) — axum routes and the run loop:
 //!   * `server::config` — `Leptos.toml` + `SWITCHBOARD_*` environment, validated at start-up;
+//!   * `server::listener` — the accept loop: connection caps (`listener/capacity.rs`), header
+//!     and keep-alive clocks per connection (`listener/activity.rs`), the body timeout;
+//!   * `server::upgrade` — the `/ws` upgrade: origin, authentication, per-user and WebSocket caps;
 //!   * `server::socket` — one connection: greet, check and decode frames; `socket/writer.rs`
 //!     drains its bounded queue, delivering each conversation in seq order (gap fill, dedupe);
 //!   * `server::requests` — what each client frame does; membership checked on every frame;

@@ -103,6 +103,9 @@ pub mod close_code {
     /// The session or access token behind this connection was revoked (log out, password
     /// change, token revoked) or expired; do not reconnect until logged in again.
     pub const SESSION_ENDED: u16 = 4001;
+    /// The client did not send `resume` within the server's handshake timeout
+    /// (`server.handshake_timeout_ms`) after the upgrade; reconnect and resume at once.
+    pub const NO_RESUME: u16 = 4002;
     /// The client's protocol version is not supported; do not reconnect, reload the app.
     pub const PROTOCOL_MISMATCH: u16 = 4000;
     /// The connection's outgoing queue overflowed; reconnect and resume.

@@ -1,51 +1,54 @@
-//! The axum server: routes, the `/ws` upgrade, and the run loop with graceful shutdown.
+//! The axum server: routes, and the run loop with graceful shutdown.
 //!
 //! [`run`] is what the binary calls: bind, serve until ctrl-c or SIGTERM, then wait for every
 //! socket to say goodbye (bounded by `server.shutdown_grace_ms`). [`router`] and [`serve`] are
-//! separate so integration tests can start the real server on `127.0.0.1:0`.
+//! separate so integration tests can start the real server on `127.0.0.1:0`. Connections are
+//! accepted, capped and timed by [`listener`]; the `/ws` upgrade lives in [`upgrade`].
 
 pub mod accounts;
 pub mod bus;
 pub mod committer;
 pub mod config;
 pub mod hub;
+pub mod listener;
 pub mod live;
 pub mod metrics;
 pub mod requests;
 pub mod shutdown;
 pub mod socket;
 pub mod store;
+pub mod upgrade;
 
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     Router,
     body::Body,
-    extract::{FromRef, Query, State, WebSocketUpgrade},
-    http::{HeaderMap, StatusCode, header},
-    response::{IntoResponse, Response},
+    extract::{FromRef, State},
+    http::{StatusCode, header},
+    response::Response,
     routing::get,
 };
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use serde::Deserialize;
 use tokio::net::TcpListener;
 
 use self::{
-    accounts::{Accounts, Identity},
+    accounts::Accounts,
     committer::Committer,
     config::Config,
     hub::Hub,
+    listener::{Listener, activity::Timeouts, capacity::Capacity},
     live::Live,
     requests::Limits,
     shutdown::Shutdown,
-    socket::{Peer, Services, SocketSettings},
+    socket::Services,
     store::{Store, StoreError},
 };
 use crate::{
     app::{App, shell},
     auth::ApiError,
-    protocol::{ProtocolVersion, WS_PATH},
+    protocol::WS_PATH,
 };
 
 /// The largest request body accepted (forms and server-function calls are small).
@@ -109,8 +112,10 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// Accounts, sessions and tokens.
     pub accounts: Arc<Accounts>,
-    /// Open sockets by credential, for revocation.
+    /// Open sockets by credential, for revocation, and by user, for `limits.sockets_per_user`.
     pub live: Arc<Live>,
+    /// The main listener's connection caps; the upgrade checks its WebSocket cap.
+    pub capacity: Arc<Capacity>,
     /// What every connection routes through: hub, store, committer, limits.
     pub services: Services,
 }
@@ -166,6 +171,7 @@ impl AppState {
             services,
             accounts: Arc::new(Accounts::new(store, Arc::clone(&live), &config)),
             live,
+            capacity: Arc::new(Capacity::from_config(&config)),
             config: Arc::new(config),
             shutdown: Shutdown::new(),
         })
@@ -285,13 +291,17 @@ pub fn router(state: AppState) -> Router {
     } else {
         admin_routes()
     };
-    base.route(WS_PATH, get(ws_upgrade))
+    base.route(WS_PATH, get(upgrade::ws_upgrade))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         .fallback_service(static_files(&state))
         .layer(axum::middleware::map_response(api_error_status))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.body_timeout,
+            listener::body_timeout::read_body_within,
+        ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
@@ -323,22 +333,33 @@ async fn api_error_status(response: Response) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// Connections the admin listener holds at once (and per address): a few scrapers and probes.
+/// It has caps of its own so that `/healthz` there answers however full the main listener is.
+const ADMIN_CONNECTIONS: usize = 64;
+
+/// The HTTP clocks of both listeners, from the configuration.
+fn timeouts(config: &Config) -> Timeouts {
+    Timeouts {
+        header: config.header_timeout,
+        keepalive: config.keepalive_timeout,
+    }
+}
+
 /// Serves `router(state)` on `listener` until the shutdown signal fires and in-flight HTTP
 /// requests finish. Sockets are waited for separately, by [`Shutdown::drained`].
 pub async fn serve(listener: TcpListener, state: AppState) -> Result<(), ServerError> {
+    let capacity = Arc::clone(&state.capacity);
+    tracing::debug!(
+        max_connections = capacity.max_connections(),
+        max_websockets = capacity.max_websockets(),
+        "connection caps"
+    );
+    let timeouts = timeouts(&state.config);
     let shutdown = state.shutdown.clone();
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    // Chat frames are small and latency-bound: without TCP_NODELAY, Nagle's algorithm holds a
-    // frame back until the previous one is acknowledged, and delayed ACKs make that ~40 ms.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(%err, "TCP_NODELAY not set");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.triggered().await })
-        .await
-        .map_err(ServerError::Serve)
+    Listener::new(listener, router(state), capacity, timeouts, shutdown)
+        .run()
+        .await;
+    Ok(())
 }
 
 /// `switchboard admin backup --to <file>`: a consistent copy of the configured database, taken
@@ -389,15 +410,15 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     if let Some(admin) = admin {
         let addr = admin.local_addr().map_err(ServerError::Serve)?;
         tracing::info!(%addr, "admin endpoints listening");
-        let app = admin_router(state.clone());
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            let serving = axum::serve(admin, app)
-                .with_graceful_shutdown(async move { stop.triggered().await });
-            if let Err(err) = serving.await {
-                tracing::error!(%err, "admin listener failed");
-            }
-        });
+        let capacity = Arc::new(Capacity::new(ADMIN_CONNECTIONS, ADMIN_CONNECTIONS));
+        let admin = Listener::new(
+            admin,
+            admin_router(state.clone()),
+            capacity,
+            timeouts(&state.config),
+            shutdown.clone(),
+        );
+        tokio::spawn(admin.run());
     }
     tokio::spawn({
         let shutdown = shutdown.clone();
@@ -458,96 +479,4 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
         );
     }
     (StatusCode::OK, "ready")
-}
-
-/// Query string of the upgrade request.
-#[derive(Deserialize)]
-struct UpgradeQuery {
-    /// The protocol version the client speaks; checked after the upgrade so that the client
-    /// receives a typed error it can act on (browsers cannot read a refused upgrade's status).
-    v: Option<String>,
-}
-
-async fn ws_upgrade(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<UpgradeQuery>,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    // Browsers always send Origin and must come from an allowed one; a client without Origin (a
-    // bot, a CLI) may connect only with an access token, and only if the config allows it.
-    let origin = headers.get(header::ORIGIN);
-    let origin_ok = match origin {
-        Some(origin) => {
-            let origin = origin.to_str().unwrap_or_default();
-            state.config.allowed_origins.iter().any(|a| a == origin)
-        }
-        None => {
-            headers.contains_key(header::AUTHORIZATION) && state.config.allow_token_without_origin
-        }
-    };
-    if !origin_ok {
-        tracing::info!(?origin, "refused upgrade: origin not allowed");
-        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
-    }
-    if state.shutdown.is_triggered() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "server shutting down").into_response();
-    }
-    let identity = match authenticate(&state, &headers).await {
-        Ok(identity) => identity,
-        Err(err) => {
-            let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::UNAUTHORIZED);
-            return (status, err.to_string()).into_response();
-        }
-    };
-    let registration = state.live.register(identity.credential);
-    let peer = Peer {
-        offered: query.v.and_then(|v| v.parse().ok()).map(ProtocolVersion),
-        user: identity.user.id,
-        ended: registration.ended.clone(),
-    };
-    let settings = SocketSettings {
-        max_frame_bytes: state.config.max_frame_bytes,
-        budget: hub::queue::Budget {
-            bytes: state.config.outbound_bytes,
-            wait: state.config.slow_client,
-        },
-        heartbeat: state.config.heartbeat,
-    };
-    let shutdown = state.shutdown.clone();
-    let services = state.services.clone();
-    // The library's own limit sits above ours so that a frame just over the limit still gets a
-    // typed error from the socket loop; far larger ones are cut off before they are buffered.
-    let hard_limit = settings.max_frame_bytes.saturating_mul(4).max(64 << 10);
-    upgrade
-        .max_message_size(hard_limit)
-        .max_frame_size(hard_limit)
-        // Small buffers: the library's default 128 KiB read buffer is allocated per connection
-        // and dominated the memory of an idle one. Client frames are a few hundred bytes; a
-        // larger one is read in more than one piece (the buffer grows for it).
-        .read_buffer_size(1 << 10)
-        .write_buffer_size(4 << 10)
-        .on_upgrade(move |socket| {
-            use futures::StreamExt;
-            let (writer, reader) = socket.split();
-            let task = async move {
-                socket::serve(writer, reader, peer, settings, shutdown.clone(), services).await;
-                // Leaves the credential's table when the socket ends.
-                drop(registration);
-            };
-            state.shutdown.track(task)
-        })
-}
-
-/// The upgrade's identity: an access token if the request carries one (a bad one is refused,
-/// never silently replaced by the cookie), else the session cookie.
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Identity, ApiError> {
-    if let Some(identity) = state.accounts.from_bearer(headers).await? {
-        return Ok(identity);
-    }
-    state
-        .accounts
-        .from_cookie(headers)
-        .await?
-        .ok_or(ApiError::Unauthenticated)
 }

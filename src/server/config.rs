@@ -68,11 +68,13 @@ pub struct Config {
     /// Log lines as human-readable text, or as one JSON object per line.
     pub log_json: bool,
     /// A request's head (request line and headers) must arrive within this, counted from the
-    /// connection's accept or the end of its previous response; slowloris sockets are closed.
+    /// connection's accept, or on a kept-alive connection from the next request's first byte;
+    /// slowloris sockets are closed.
     pub header_timeout: Duration,
     /// A request's body must arrive within this once its head has.
     pub body_timeout: Duration,
-    /// An HTTP connection with no request in flight is closed after this long.
+    /// An HTTP connection idle since its last response (no byte of a next request) is closed
+    /// after this long.
     pub keepalive_timeout: Duration,
     /// A WebSocket must send `resume` within this after the upgrade, or it is closed.
     pub handshake_timeout: Duration,

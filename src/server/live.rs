@@ -1,8 +1,9 @@
 //! Which open sockets belong to which credential, so that revoking a session or token closes
-//! its sockets at once (log out, password change, token revoked).
+//! its sockets at once (log out, password change, token revoked), and how many each user holds,
+//! so that one user cannot open more than `limits.sockets_per_user` (on this node).
 //!
-//! Locking: one std `Mutex` around a small map; it is held only to insert, remove or cancel, and
-//! never across an `.await`.
+//! Locking: one std `Mutex` around two small maps; it is held only to insert, remove, count or
+//! cancel, and never across an `.await`.
 
 use std::{
     collections::HashMap,
@@ -13,6 +14,8 @@ use std::{
 };
 
 use tokio_util::sync::CancellationToken;
+
+use crate::protocol::UserId;
 
 /// What proved a connection's identity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -26,12 +29,21 @@ pub enum Credential {
 /// The table of open sockets by credential.
 #[derive(Debug, Default)]
 pub struct Live {
-    /// Each credential's open sockets: connection number and the token that ends it.
-    sockets: Mutex<HashMap<Credential, Vec<(u64, CancellationToken)>>>,
+    /// The sockets, by credential and by user.
+    table: Mutex<Table>,
     /// Source of connection numbers.
     next: AtomicU64,
     /// Cluster mode: revocations reach the sockets on every node.
     bus: std::sync::OnceLock<super::bus::Bus>,
+}
+
+/// What [`Live`]'s lock guards.
+#[derive(Debug, Default)]
+struct Table {
+    /// Each credential's open sockets: connection number and the token that ends it.
+    sockets: HashMap<Credential, Vec<(u64, CancellationToken)>>,
+    /// Each user's open sockets, all credentials together; users at zero are removed.
+    per_user: HashMap<UserId, usize>,
 }
 
 /// A socket's place in the table; dropping it removes the entry.
@@ -39,6 +51,8 @@ pub struct Live {
 pub struct Registration {
     /// The table it is in.
     live: Arc<Live>,
+    /// Its user.
+    user: UserId,
     /// Its credential.
     credential: Credential,
     /// Its number.
@@ -48,20 +62,38 @@ pub struct Registration {
 }
 
 impl Live {
-    /// Records a new socket for `credential`.
-    pub fn register(self: &Arc<Self>, credential: Credential) -> Registration {
+    /// Records a new socket of `user` opened with `credential`, unless the user holds
+    /// `max_per_user` already (`None`).
+    pub fn register(
+        self: &Arc<Self>,
+        user: UserId,
+        credential: Credential,
+        max_per_user: usize,
+    ) -> Option<Registration> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let ended = CancellationToken::new();
-        self.lock()
+        let mut table = self.lock();
+        let held = table.per_user.entry(user).or_insert(0);
+        if *held >= max_per_user {
+            if *held == 0 {
+                table.per_user.remove(&user);
+            }
+            return None;
+        }
+        *held += 1;
+        table
+            .sockets
             .entry(credential)
             .or_default()
             .push((id, ended.clone()));
-        Registration {
+        drop(table);
+        Some(Registration {
             live: Arc::clone(self),
+            user,
             credential,
             id,
             ended,
-        }
+        })
     }
 
     /// Sends revocations to the other nodes too (cluster mode).
@@ -79,7 +111,8 @@ impl Live {
 
     /// Ends every socket opened with `credential` on this node.
     pub fn revoke_here(&self, credential: Credential) {
-        if let Some(sockets) = self.lock().remove(&credential) {
+        let sockets = self.lock().sockets.remove(&credential);
+        if let Some(sockets) = sockets {
             for (_, ended) in sockets {
                 ended.cancel();
             }
@@ -88,15 +121,13 @@ impl Live {
 
     /// How many sockets are open.
     pub fn open(&self) -> usize {
-        self.lock().values().map(Vec::len).sum()
+        self.lock().per_user.values().sum()
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<Credential, Vec<(u64, CancellationToken)>>> {
-        // A panic while holding this lock cannot leave the map inconsistent (every operation is
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
+        // A panic while holding this lock cannot leave the maps inconsistent (every operation is
         // a single insert/remove), so a poisoned lock is still safe to use.
-        self.sockets
+        self.table
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -105,10 +136,16 @@ impl Live {
 impl Drop for Registration {
     fn drop(&mut self) {
         let mut table = self.live.lock();
-        if let Some(sockets) = table.get_mut(&self.credential) {
+        if let Some(sockets) = table.sockets.get_mut(&self.credential) {
             sockets.retain(|(id, _)| *id != self.id);
             if sockets.is_empty() {
-                table.remove(&self.credential);
+                table.sockets.remove(&self.credential);
+            }
+        }
+        if let Some(held) = table.per_user.get_mut(&self.user) {
+            *held = held.saturating_sub(1);
+            if *held == 0 {
+                table.per_user.remove(&self.user);
             }
         }
     }
@@ -121,14 +158,29 @@ mod tests {
     #[test]
     fn revoking_a_credential_ends_only_its_sockets() {
         let live = Arc::new(Live::default());
-        let a1 = live.register(Credential::Session(1));
-        let a2 = live.register(Credential::Session(1));
-        let b = live.register(Credential::Token(1));
+        let user = UserId(1);
+        let a1 = live.register(user, Credential::Session(1), 10).unwrap();
+        let a2 = live.register(user, Credential::Session(1), 10).unwrap();
+        let b = live.register(user, Credential::Token(1), 10).unwrap();
         assert_eq!(live.open(), 3);
         live.revoke(Credential::Session(1));
         assert!(a1.ended.is_cancelled() && a2.ended.is_cancelled());
         assert!(!b.ended.is_cancelled());
         drop(b);
+        assert_eq!(live.open(), 2);
+        drop((a1, a2));
         assert_eq!(live.open(), 0);
+    }
+
+    #[test]
+    fn a_user_holds_at_most_the_cap_across_credentials() {
+        let live = Arc::new(Live::default());
+        let (alice, bob) = (UserId(1), UserId(2));
+        let first = live.register(alice, Credential::Session(1), 2).unwrap();
+        let _second = live.register(alice, Credential::Token(7), 2).unwrap();
+        assert!(live.register(alice, Credential::Session(2), 2).is_none());
+        assert!(live.register(bob, Credential::Session(3), 2).is_some());
+        drop(first);
+        assert!(live.register(alice, Credential::Session(2), 2).is_some());
     }
 }

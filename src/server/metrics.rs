@@ -14,6 +14,9 @@
 //! | `commit_batch_messages` | histogram | messages per group commit |
 //! | `resumes_total` | counter | `resume` requests served |
 //! | `replayed_events_total` | counter | events sent from the store by resume and gap fill |
+//! | `tcp_connections_open` | gauge | TCP connections held now (HTTP and WebSocket, all listeners) |
+//! | `refused_connections_total{reason}` | counter | connections and upgrades refused by a cap: `max_connections`, `connections_per_address` (at accept), `websocket_capacity`, `sockets_per_user` (at the upgrade) |
+//! | `timed_out_connections_total{kind}` | counter | connections closed or answered 408 by a clock: `header`, `body`, `keepalive`, `handshake` |
 //!
 //! One recorder per process (tests run several servers in one process; they share it).
 
@@ -41,6 +44,12 @@ pub const COMMIT_BATCH: &str = "switchboard_commit_batch_messages";
 pub const RESUMES: &str = "switchboard_resumes_total";
 /// Counter: events replayed from the store.
 pub const REPLAYED: &str = "switchboard_replayed_events_total";
+/// Gauge: TCP connections held.
+pub const TCP_CONNECTIONS_OPEN: &str = "switchboard_tcp_connections_open";
+/// Counter, label `reason`: connections and upgrades refused by a cap.
+pub const REFUSED_CONNECTIONS: &str = "switchboard_refused_connections_total";
+/// Counter, label `kind`: connections ended by a timeout.
+pub const TIMED_OUT_CONNECTIONS: &str = "switchboard_timed_out_connections_total";
 /// Gauge: other cluster nodes heard from within `cluster.presence_ttl_ms`.
 pub const CLUSTER_PEERS: &str = "switchboard_cluster_peers";
 /// Gauge: 1 while subscribed to the cluster bus.
@@ -125,6 +134,15 @@ fn describe() {
         REPLAYED,
         "Events sent from the store by resume and gap fill"
     );
+    describe_gauge!(TCP_CONNECTIONS_OPEN, "TCP connections held now");
+    describe_counter!(
+        REFUSED_CONNECTIONS,
+        "Connections and upgrades refused by a cap, by reason"
+    );
+    describe_counter!(
+        TIMED_OUT_CONNECTIONS,
+        "Connections ended by a timeout, by kind"
+    );
     describe_gauge!(CLUSTER_PEERS, "Other cluster nodes alive");
     describe_gauge!(BUS_CONNECTED, "1 while subscribed to the cluster bus");
     describe_histogram!(
@@ -146,6 +164,16 @@ fn describe() {
 /// Counts a refused client frame.
 pub fn rejected(code: crate::protocol::ErrorCode) {
     metrics::counter!(REJECTED_FRAMES, "reason" => code.as_str()).increment(1);
+}
+
+/// Counts a connection or upgrade refused by a cap.
+pub fn refused(reason: &'static str) {
+    metrics::counter!(REFUSED_CONNECTIONS, "reason" => reason).increment(1);
+}
+
+/// Counts a connection ended by a timeout.
+pub fn timed_out(kind: &'static str) {
+    metrics::counter!(TIMED_OUT_CONNECTIONS, "kind" => kind).increment(1);
 }
 
 /// The text `/metrics` serves.

@@ -50,6 +50,9 @@ pub struct SocketSettings {
     pub budget: super::hub::queue::Budget,
     /// The heartbeat interval announced in the hello; three silent intervals end the connection.
     pub heartbeat: Duration,
+    /// How long after the upgrade the client has to send `resume`; a socket that has not is
+    /// closed with [`close_code::NO_RESUME`], so that idle upgraded sockets cannot pile up.
+    pub handshake: Duration,
 }
 
 /// The shared parts of the server every connection uses.
@@ -190,7 +193,14 @@ async fn read_loop<R, E>(
     })));
 
     let idle_limit = settings.heartbeat * 3;
+    let resume_by = tokio::time::Instant::now() + settings.handshake;
     loop {
+        // Before `resume`, the handshake deadline may come sooner than the heartbeat's.
+        let wait = if conn.resumed {
+            idle_limit
+        } else {
+            idle_limit.min(resume_by.saturating_duration_since(tokio::time::Instant::now()))
+        };
         let next = tokio::select! {
             () = shutdown.triggered() => {
                 let hint = ServerFrame::Reconnect { retry_after_ms: RECONNECT_HINT_MS };
@@ -203,9 +213,26 @@ async fn read_loop<R, E>(
                 say(&mailbox, Outgoing::Close(close_code::SESSION_ENDED, "session ended; log in again")).await;
                 return;
             }
-            next = tokio::time::timeout(idle_limit, stream.next()) => next,
+            next = tokio::time::timeout(wait, stream.next()) => next,
         };
         let message = match next {
+            Err(_elapsed) if !conn.resumed && tokio::time::Instant::now() >= resume_by => {
+                super::metrics::timed_out("handshake");
+                let refusal = ServerFrame::error(
+                    ErrorCode::NotResumed,
+                    format!(
+                        "no resume within {} ms of the upgrade",
+                        settings.handshake.as_millis()
+                    ),
+                );
+                say(&mailbox, Outgoing::Frame(encode(&refusal))).await;
+                say(
+                    &mailbox,
+                    Outgoing::Close(close_code::NO_RESUME, "no resume in time"),
+                )
+                .await;
+                return;
+            }
             Err(_elapsed) => {
                 say(
                     &mailbox,
@@ -293,6 +320,7 @@ mod tests {
             wait: Duration::from_secs(10),
         },
         heartbeat: Duration::from_secs(20),
+        handshake: Duration::from_secs(10),
     };
 
     fn peer(offered: Option<ProtocolVersion>) -> Peer {
@@ -470,6 +498,29 @@ mod tests {
             ServerFrame::Reconnect { .. }
         ));
         assert_eq!(next_close(&mut rx).await, close_code::GOING_AWAY);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_socket_that_never_resumes_is_closed_with_4002() {
+        let settings = SocketSettings {
+            handshake: Duration::from_millis(200),
+            ..SETTINGS
+        };
+        let (_tx, mut rx, task) =
+            start_with(Some(PROTOCOL_VERSION), Shutdown::new(), settings).await;
+        assert!(matches!(
+            next_frame(&mut rx).await,
+            ServerFrame::Hello { .. }
+        ));
+        assert!(matches!(
+            next_frame(&mut rx).await,
+            ServerFrame::Error {
+                code: ErrorCode::NotResumed,
+                ..
+            }
+        ));
+        assert_eq!(next_close(&mut rx).await, close_code::NO_RESUME);
         task.await.unwrap();
     }
 
