@@ -5,55 +5,20 @@
 //! fixed at the upgrade; no frame carries a `from`. Every refusal is a typed `error` frame,
 //! naming the `client_msg_id` when there is one; the connection stays open.
 
-use std::{num::NonZeroU32, sync::Arc};
+mod limits;
 
-use governor::{DefaultKeyedRateLimiter, Quota};
+use std::sync::Arc;
 
+pub use self::limits::Limits;
 use super::{
     committer::{Committer, encode, now_ms},
     hub::{ConnId, Hub, Mailbox, Outgoing},
     store::{NewMessage, Store, StoreError},
 };
 use crate::protocol::{
-    ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, EventBody, MAX_PAGE, MAX_ROOM_NAME_CHARS,
-    Seq, ServerFrame, UserId,
+    ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, EventBody, MAX_MEMBERS, MAX_PAGE,
+    MAX_ROOM_NAME_CHARS, MAX_ROOM_PAGE, MAX_ROOM_QUERY_CHARS, ROOM_PAGE, Seq, ServerFrame, UserId,
 };
-
-/// Per-user rate limits shared by all connections.
-pub struct Limits {
-    /// Messages per user (all devices together).
-    messages: DefaultKeyedRateLimiter<UserId>,
-    /// Typing notices per user and conversation.
-    typing: DefaultKeyedRateLimiter<(UserId, ConvId)>,
-    /// The longest message body, in characters.
-    pub max_body_chars: usize,
-}
-
-impl Limits {
-    /// Forgets idle keys once the tables grow, so they stay bounded by recent activity.
-    fn tidy(&self) {
-        if self.messages.len() > 10_000 {
-            self.messages.retain_recent();
-        }
-        if self.typing.len() > 10_000 {
-            self.typing.retain_recent();
-        }
-    }
-
-    /// `messages_per_second` (with a burst of the same size) per user; typing notices at one a
-    /// second per user and conversation, in bursts of up to three (a message ends a burst).
-    pub fn new(messages_per_second: u32, max_body_chars: usize) -> Self {
-        let per_second = NonZeroU32::new(messages_per_second).unwrap_or(NonZeroU32::MIN);
-        Self {
-            messages: governor::RateLimiter::keyed(Quota::per_second(per_second)),
-            typing: governor::RateLimiter::keyed(
-                Quota::per_second(NonZeroU32::MIN)
-                    .allow_burst(NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN)),
-            ),
-            max_body_chars,
-        }
-    }
-}
 
 /// Everything a connection's reader needs to act on frames.
 pub struct Connection {
@@ -136,6 +101,15 @@ fn room_name(name: &str) -> Result<&str, Refusal> {
     Ok(name)
 }
 
+/// How many items a `members` request is charged as: its size is not known before the query,
+/// most rooms are small, and [`MAX_MEMBERS`] bounds the big ones.
+const MEMBERS_CHARGED_AS: usize = 50;
+
+/// How many rooms a `list_rooms` asking for `limit` gets.
+fn room_page(limit: Option<u32>) -> u32 {
+    limit.unwrap_or(ROOM_PAGE).clamp(1, MAX_ROOM_PAGE)
+}
+
 /// A refusal to send back.
 struct Refusal {
     code: ErrorCode,
@@ -181,13 +155,62 @@ impl Connection {
             ClientFrame::Send { client_msg_id, .. } => Some(client_msg_id.clone()),
             _ => None,
         };
-        if let Err(refusal) = self.dispatch(frame).await {
+        let refused = frame.frame_type();
+        let outcome = match self.admit(&frame) {
+            Ok(()) => self.dispatch(frame).await,
+            Err(refusal) => Err(refusal),
+        };
+        if let Err(refusal) = outcome {
             super::metrics::rejected(refusal.code);
             self.reply(&ServerFrame::Error {
                 code: refusal.code,
                 message: refusal.message,
                 client_msg_id,
+                refused: Some(refused),
             });
+        }
+    }
+
+    /// Charges `frame` to its budget (see [`Limits`]) before it does any work; refuses it
+    /// when the user's budget is spent. `send` and `typing` are charged once they are known
+    /// to be valid, in [`Self::send`] and [`Self::typing`].
+    fn admit(&self, frame: &ClientFrame) -> Result<(), Refusal> {
+        let (user, limits) = (self.user(), &self.limits);
+        let (allowed, what) = match frame {
+            ClientFrame::CreateRoom { .. }
+            | ClientFrame::JoinRoom { .. }
+            | ClientFrame::Leave { .. }
+            | ClientFrame::Invite { .. }
+            | ClientFrame::Remove { .. }
+            | ClientFrame::RenameRoom { .. }
+            | ClientFrame::OpenDirect { .. } => (limits.change(user), "too many room changes"),
+            ClientFrame::Resume { cursors } => {
+                (limits.read(user, cursors.len()), "too many resumes")
+            }
+            ClientFrame::History { limit, .. } => (
+                limits.read(user, (*limit).clamp(1, MAX_PAGE) as usize),
+                "too many history requests",
+            ),
+            ClientFrame::Members { .. } => (
+                limits.read(user, MEMBERS_CHARGED_AS),
+                "too many member list requests",
+            ),
+            ClientFrame::ListRooms { limit, .. } => (
+                limits.read(user, room_page(*limit) as usize),
+                "too many room list requests",
+            ),
+            ClientFrame::Read { .. } => (limits.mark(user), "too many read marks"),
+            ClientFrame::Ping { .. } | ClientFrame::Send { .. } | ClientFrame::Typing { .. } => {
+                (true, "")
+            }
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(refuse(
+                ErrorCode::RateLimited,
+                format!("{what}; wait a moment"),
+            ))
         }
     }
 
@@ -205,11 +228,11 @@ impl Connection {
             } => self.send(client_msg_id, conv, body).await,
             ClientFrame::OpenDirect { user } => self.open_direct(user).await,
             ClientFrame::CreateRoom { name, public } => self.create_room(name, public).await,
-            ClientFrame::ListRooms {} => {
-                let rooms = self.store.public_rooms().await?;
-                self.reply(&ServerFrame::Rooms { rooms });
-                Ok(())
-            }
+            ClientFrame::ListRooms {
+                query,
+                after,
+                limit,
+            } => self.list_rooms(query, after, limit).await,
             ClientFrame::JoinRoom { conv } => self.join(conv).await,
             ClientFrame::Invite { conv, user } => self.invite(conv, user).await,
             ClientFrame::Leave { conv } => self.leave(conv).await,
@@ -290,8 +313,7 @@ impl Connection {
             ));
         }
         self.require_member(conv).await?;
-        self.limits.tidy();
-        if self.limits.messages.check_key(&self.user()).is_err() {
+        if !self.limits.message(self.user()) {
             return Err(refuse(
                 ErrorCode::RateLimited,
                 "too many messages; slow down",
@@ -439,10 +461,48 @@ impl Connection {
         .await
     }
 
+    /// Answers with up to [`MAX_MEMBERS`] members by username, and whether there are more:
+    /// the answer to a huge room stays one bounded frame.
     async fn members(&self, conv: ConvId) -> Result<(), Refusal> {
         self.require_member(conv).await?;
-        let members = self.hub.member_list(conv).await?;
-        self.reply(&ServerFrame::Members { conv, members });
+        let mut members = self.hub.member_list(conv, MAX_MEMBERS + 1).await?;
+        let more = members.len() > MAX_MEMBERS as usize;
+        members.truncate(MAX_MEMBERS as usize);
+        self.reply(&ServerFrame::Members {
+            conv,
+            members,
+            more,
+        });
+        Ok(())
+    }
+
+    /// Answers with one page of the public rooms, newest first, filtered by name.
+    async fn list_rooms(
+        &self,
+        query: Option<String>,
+        after: Option<ConvId>,
+        limit: Option<u32>,
+    ) -> Result<(), Refusal> {
+        let query = query.filter(|q| !q.trim().is_empty());
+        if query
+            .as_ref()
+            .is_some_and(|q| q.chars().count() > MAX_ROOM_QUERY_CHARS)
+        {
+            return Err(refuse(
+                ErrorCode::InvalidRequest,
+                format!("a room search is at most {MAX_ROOM_QUERY_CHARS} characters"),
+            ));
+        }
+        let page = self
+            .store
+            .public_rooms(query.as_deref().map(str::trim), after, room_page(limit))
+            .await?;
+        self.reply(&ServerFrame::Rooms {
+            rooms: page.rooms,
+            query,
+            after,
+            next: page.next,
+        });
         Ok(())
     }
 
@@ -457,7 +517,7 @@ impl Connection {
 
     async fn typing(&self, conv: ConvId) -> Result<(), Refusal> {
         self.require_member(conv).await?;
-        if self.limits.typing.check_key(&(self.user(), conv)).is_err() {
+        if !self.limits.typing(self.user(), conv) {
             return Err(refuse(
                 ErrorCode::RateLimited,
                 "typing notices about once a second",
