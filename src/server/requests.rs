@@ -6,6 +6,7 @@
 //! naming the `client_msg_id` when there is one; the connection stays open.
 
 mod limits;
+mod rooms;
 
 use std::sync::Arc;
 
@@ -16,8 +17,8 @@ use super::{
     store::{NewMessage, Store, StoreError},
 };
 use crate::protocol::{
-    ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, EventBody, MAX_MEMBERS, MAX_PAGE,
-    MAX_ROOM_NAME_CHARS, MAX_ROOM_PAGE, MAX_ROOM_QUERY_CHARS, ROOM_PAGE, Seq, ServerFrame, UserId,
+    ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, MAX_MEMBERS, MAX_PAGE, MAX_ROOM_PAGE,
+    MAX_ROOM_QUERY_CHARS, ROOM_PAGE, Seq, ServerFrame, UserId,
 };
 
 /// Everything a connection's reader needs to act on frames.
@@ -49,56 +50,6 @@ async fn detached<T: Send + 'static>(
             "temporarily unavailable; try again",
         ))
     })
-}
-
-/// Stores a membership addition and announces it; `false` if the user already was a member.
-async fn add_member(
-    store: Store,
-    hub: Arc<Hub>,
-    conv: ConvId,
-    user: UserId,
-    from: UserId,
-    body: EventBody,
-) -> Result<bool, Refusal> {
-    let Some(event) = store.add_member(conv, user, from, body, now_ms()).await? else {
-        return Ok(false);
-    };
-    let text = encode(&ServerFrame::Event(event.clone()));
-    hub.member_added(conv, user, event.seq, &text).await?;
-    Ok(true)
-}
-
-/// Stores a membership removal and announces it.
-async fn remove_member(
-    store: Store,
-    hub: Arc<Hub>,
-    conv: ConvId,
-    user: UserId,
-    from: UserId,
-    body: EventBody,
-) -> Result<(), Refusal> {
-    let event = store
-        .remove_member(conv, user, from, body, now_ms())
-        .await?
-        .ok_or_else(|| refuse(ErrorCode::NotFound, format!("user {user} is not a member")))?;
-    let text = encode(&ServerFrame::Event(event.clone()));
-    hub.member_removed(conv, user, event.seq, &text).await?;
-    Ok(())
-}
-
-/// A room name, trimmed, or the refusal saying what is wrong with it.
-fn room_name(name: &str) -> Result<&str, Refusal> {
-    let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_ROOM_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
-        return Err(refuse(
-            ErrorCode::InvalidRequest,
-            format!("a room name is 1 to {MAX_ROOM_NAME_CHARS} printable characters"),
-        ));
-    }
-    Ok(name)
 }
 
 /// How many items a `members` request is charged as: its size is not known before the query,
@@ -347,118 +298,6 @@ impl Connection {
             self.mailbox.push(Outgoing::Added(conv));
         }
         Ok(())
-    }
-
-    async fn create_room(&self, name: String, public: bool) -> Result<(), Refusal> {
-        let name = room_name(&name)?;
-        let event = self
-            .store
-            .create_room(self.user(), name, public, now_ms())
-            .await?;
-        self.hub.conversation_created(event.conv, vec![self.user()]);
-        Ok(())
-    }
-
-    /// The room `conv`, or `not_found`.
-    async fn room(&self, conv: ConvId) -> Result<super::store::RoomInfo, Refusal> {
-        self.store
-            .room(conv)
-            .await?
-            .ok_or_else(|| refuse(ErrorCode::NotFound, format!("no room {conv}")))
-    }
-
-    async fn join(&self, conv: ConvId) -> Result<(), Refusal> {
-        let room = self.room(conv).await?;
-        if self.hub.is_member(conv, self.user()).await? {
-            self.mailbox.push(Outgoing::Added(conv));
-            return Ok(());
-        }
-        if !room.public {
-            return Err(refuse(
-                ErrorCode::Forbidden,
-                "this room is private; ask to be invited",
-            ));
-        }
-        let (store, hub, me, _) = self.owned();
-        let joined = detached(add_member(store, hub, conv, me, me, EventBody::Joined {})).await?;
-        if !joined {
-            // Someone else's request added this user meanwhile: still answer.
-            self.mailbox.push(Outgoing::Added(conv));
-        }
-        Ok(())
-    }
-
-    async fn invite(&self, conv: ConvId, user: UserId) -> Result<(), Refusal> {
-        self.room(conv).await?;
-        self.require_member(conv).await?;
-        if !self.store.user_exists(user).await? {
-            return Err(refuse(ErrorCode::NotFound, format!("no user {user}")));
-        }
-        let (store, hub, me, _) = self.owned();
-        let body = EventBody::Invited { user };
-        if detached(add_member(store, hub, conv, user, me, body)).await? {
-            Ok(())
-        } else {
-            Err(refuse(
-                ErrorCode::InvalidRequest,
-                format!("user {user} is already a member"),
-            ))
-        }
-    }
-
-    async fn leave(&self, conv: ConvId) -> Result<(), Refusal> {
-        self.room(conv).await?;
-        self.require_member(conv).await?;
-        let (store, hub, me, _) = self.owned();
-        detached(remove_member(store, hub, conv, me, me, EventBody::Left {})).await
-    }
-
-    async fn remove(&self, conv: ConvId, user: UserId) -> Result<(), Refusal> {
-        let room = self.room(conv).await?;
-        self.require_member(conv).await?;
-        if room.owner != self.user() {
-            return Err(refuse(
-                ErrorCode::Forbidden,
-                "only the room's owner removes members",
-            ));
-        }
-        if user == self.user() {
-            return Err(refuse(
-                ErrorCode::InvalidRequest,
-                "use leave to leave a room",
-            ));
-        }
-        let (store, hub, me, _) = self.owned();
-        detached(remove_member(
-            store,
-            hub,
-            conv,
-            user,
-            me,
-            EventBody::Removed { user },
-        ))
-        .await
-    }
-
-    async fn rename(&self, conv: ConvId, name: String) -> Result<(), Refusal> {
-        let room = self.room(conv).await?;
-        self.require_member(conv).await?;
-        if room.owner != self.user() {
-            return Err(refuse(
-                ErrorCode::Forbidden,
-                "only the room's owner renames it",
-            ));
-        }
-        let name = room_name(&name)?.to_owned();
-        let (store, hub, me, _) = self.owned();
-        detached(async move {
-            let event = store.rename_room(conv, me, &name, now_ms()).await?;
-            let text = encode(&ServerFrame::Event(event.clone()));
-            let members = hub.members(conv).await?;
-            hub.publish(conv, event.seq, &text, &members);
-            Ok(())
-        })
-        .await
     }
 
     /// Answers with up to [`MAX_MEMBERS`] members by username, and whether there are more:
