@@ -171,3 +171,54 @@ pub(super) fn Directory() -> impl IntoView {
         </section>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing(id: i64) -> RoomListing {
+        RoomListing {
+            id: ConvId(id),
+            name: format!("room {id}"),
+            members: 1,
+        }
+    }
+
+    fn shown(chat: &Chat) -> Option<Vec<i64>> {
+        chat.directory.with_untracked(|d| {
+            d.rooms
+                .as_ref()
+                .map(|rooms| rooms.iter().map(|r| r.id.0).collect())
+        })
+    }
+
+    #[test]
+    fn answers_to_a_replaced_search_or_page_are_dropped() {
+        // Signals live in a reactive owner's arena, as on a served page.
+        Owner::new().with(|| {
+            let chat = Chat::new();
+            chat.browse("gen".into());
+            // An answer to the search before (all rooms) arrives late: not shown.
+            chat.take_rooms(vec![listing(1)], None, None, None);
+            assert_eq!(shown(&chat), None);
+            chat.take_rooms(
+                vec![listing(9), listing(8)],
+                Some("gen".into()),
+                None,
+                Some(ConvId(8)),
+            );
+            assert_eq!(shown(&chat), Some(vec![9, 8]));
+            chat.browse_more();
+            assert!(chat.directory.with_untracked(|d| d.loading));
+            // A page that does not follow the one shown is not appended.
+            chat.take_rooms(vec![listing(3)], Some("gen".into()), Some(ConvId(5)), None);
+            assert_eq!(shown(&chat), Some(vec![9, 8]));
+            chat.take_rooms(vec![listing(7)], Some("gen".into()), Some(ConvId(8)), None);
+            assert_eq!(shown(&chat), Some(vec![9, 8, 7]));
+            assert!(
+                chat.directory
+                    .with_untracked(|d| d.next.is_none() && !d.loading)
+            );
+        });
+    }
+}

@@ -81,10 +81,33 @@ impl Chat {
         if refused == Some(FrameType::ListRooms) {
             self.directory.update(|d| d.loading = false);
         }
-        if refused.is_some_and(FrameType::is_background) {
-            leptos::logging::log!("background frame refused ({}): {text}", code.as_str());
-        } else {
+        // The client has already logged every refusal to the console.
+        if !refused.is_some_and(FrameType::is_background) {
             self.notice.set(Some(text));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_background_frame_shows_nothing_a_refused_action_does() {
+        // Signals live in a reactive owner's arena, as on a served page.
+        Owner::new().with(|| {
+            let chat = Chat::new();
+            for kind in [FrameType::Read, FrameType::Typing, FrameType::Members] {
+                chat.refused(ErrorCode::RateLimited, "slow".into(), None, Some(kind));
+            }
+            assert_eq!(chat.notice.get_untracked(), None);
+            chat.refused(
+                ErrorCode::RateLimited,
+                "slow".into(),
+                None,
+                Some(FrameType::JoinRoom),
+            );
+            assert!(chat.notice.get_untracked().is_some());
+        });
     }
 }
