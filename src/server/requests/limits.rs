@@ -13,10 +13,17 @@
 //! | typing   | `typing`, per user and conversation                               | 1/s (3)             |
 //!
 //! A bucket is checked before the frame does any store work; a refused frame does nothing.
-//! The tables hold one entry per recently active key and are pruned once they pass
-//! [`MAX_KEYS`], so probing with many users or conversations cannot grow them without bound.
+//! The tables hold one entry per recently active key and are pruned of idle keys once they
+//! pass [`MAX_KEYS`] (at most once per [`PRUNE_EVERY`], so a node with many active users does
+//! not scan its tables on every frame): many users or conversations cannot grow them without
+//! bound.
 
-use std::{hash::Hash, num::NonZeroU32};
+use std::{
+    hash::Hash,
+    num::NonZeroU32,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -27,6 +34,9 @@ use crate::{
 
 /// A table this big is pruned of keys whose bucket is full again (idle users).
 const MAX_KEYS: usize = 10_000;
+
+/// The shortest time between two prunings of the tables.
+const PRUNE_EVERY: Duration = Duration::from_secs(1);
 
 /// How many items of an answer one cell of the read budget pays for.
 const ITEMS_PER_CELL: u32 = 50;
@@ -45,6 +55,9 @@ pub struct Limits {
     read_burst: NonZeroU32,
     /// Read-position updates per user: each one is a store write and a fan-out to devices.
     marks: DefaultKeyedRateLimiter<UserId>,
+    /// When the tables were last pruned. A std mutex, only ever `try_lock`ed and never held
+    /// across an `.await`: a frame that finds it taken skips pruning instead of waiting.
+    pruned: Mutex<Instant>,
     /// The longest message body, in characters.
     pub max_body_chars: usize,
 }
@@ -54,13 +67,16 @@ fn at_least_one(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
 }
 
-/// Takes `n` cells from `key`'s bucket in `table` if they are there, pruning the table first
-/// if it has grown past [`MAX_KEYS`].
+/// Takes `n` cells from `key`'s bucket in `table` if they are there.
 fn take<K: Clone + Eq + Hash>(table: &DefaultKeyedRateLimiter<K>, key: &K, n: NonZeroU32) -> bool {
+    matches!(table.check_key_n(key, n), Ok(Ok(())))
+}
+
+/// Forgets `table`'s idle keys (full buckets) if it has grown past [`MAX_KEYS`].
+fn prune<K: Clone + Eq + Hash>(table: &DefaultKeyedRateLimiter<K>) {
     if table.len() > MAX_KEYS {
         table.retain_recent();
     }
-    matches!(table.check_key_n(key, n), Ok(Ok(())))
 }
 
 impl Limits {
@@ -88,28 +104,50 @@ impl Limits {
             marks: RateLimiter::keyed(
                 Quota::per_second(marks).allow_burst(at_least_one(marks.get().saturating_mul(2))),
             ),
+            pruned: Mutex::new(Instant::now()),
             max_body_chars: config.max_body_chars,
         }
     }
 
+    /// Prunes every table that has grown too big, unless that was done less than
+    /// [`PRUNE_EVERY`] ago or another frame is doing it now.
+    fn tidy(&self) {
+        let Ok(mut last) = self.pruned.try_lock() else {
+            return;
+        };
+        if last.elapsed() < PRUNE_EVERY {
+            return;
+        }
+        *last = Instant::now();
+        prune(&self.messages);
+        prune(&self.typing);
+        prune(&self.changes);
+        prune(&self.reads);
+        prune(&self.marks);
+    }
+
     /// Whether `user` may send one more message now.
     pub fn message(&self, user: UserId) -> bool {
+        self.tidy();
         take(&self.messages, &user, NonZeroU32::MIN)
     }
 
     /// Whether `user` may send one more typing notice in `conv` now.
     pub fn typing(&self, user: UserId, conv: ConvId) -> bool {
+        self.tidy();
         take(&self.typing, &(user, conv), NonZeroU32::MIN)
     }
 
     /// Whether `user` may make one more membership or room change now.
     pub fn change(&self, user: UserId) -> bool {
+        self.tidy();
         take(&self.changes, &user, NonZeroU32::MIN)
     }
 
     /// Whether `user` may make a read whose answer holds up to `items` entries (cursors,
     /// events, rooms): one cell, plus one per [`ITEMS_PER_CELL`] entries, at most the burst.
     pub fn read(&self, user: UserId, items: usize) -> bool {
+        self.tidy();
         take(&self.reads, &user, self.read_cost(items))
     }
 
@@ -121,6 +159,7 @@ impl Limits {
 
     /// Whether `user` may move one more read position now.
     pub fn mark(&self, user: UserId) -> bool {
+        self.tidy();
         take(&self.marks, &user, NonZeroU32::MIN)
     }
 }
@@ -162,5 +201,19 @@ mod tests {
     fn marks_have_a_burst_of_twice_the_rate() {
         let limits = limits(|c| c.marks_per_second = 5);
         assert_eq!((0..20).filter(|_| limits.mark(UserId(1))).count(), 10);
+    }
+
+    #[test]
+    fn a_table_past_its_bound_is_pruned_of_idle_keys() {
+        let limits = limits(|c| c.marks_per_second = 1_000_000);
+        // A million a second refills a used bucket within microseconds: every key goes idle.
+        for n in 0..(MAX_KEYS as i64 + 100) {
+            assert!(limits.mark(UserId(n)));
+        }
+        assert!(limits.marks.len() > MAX_KEYS);
+        std::thread::sleep(Duration::from_millis(5));
+        *limits.pruned.lock().expect("not poisoned") = Instant::now() - PRUNE_EVERY;
+        assert!(limits.mark(UserId(-1)));
+        assert!(limits.marks.len() < 10, "{} keys left", limits.marks.len());
     }
 }
