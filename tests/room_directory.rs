@@ -1,6 +1,6 @@
-//! The public room directory against the real server: `list_rooms` pages newest first with a
-//! `next` cursor, filters by name (substring, any case, wildcards literal), never lists a
-//! private room, and refuses an over-long search.
+//! Answers that could be huge, against the real server: `list_rooms` pages newest first with
+//! a `next` cursor, filters by name (substring, any case, wildcards literal), never lists a
+//! private room, and refuses an over-long search; `members` of a huge room is capped.
 #![cfg(feature = "ssr")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,7 +8,12 @@
 mod harness;
 
 use harness::{Device, TestServer};
-use switchboard::protocol::{ClientFrame, ConvId, ErrorCode, FrameType, RoomListing, ServerFrame};
+use switchboard::{
+    protocol::{
+        ClientFrame, ConvId, ErrorCode, EventBody, FrameType, MAX_MEMBERS, RoomListing, ServerFrame,
+    },
+    server::store::NewUser,
+};
 
 /// One `list_rooms` round trip: the page and its `next`.
 async fn page(
@@ -151,4 +156,46 @@ async fn list_rooms_pages_filters_literally_and_hides_private_rooms() {
         answer.last(),
         Some(ServerFrame::Rooms { rooms, next: Some(_), .. }) if rooms.len() == 50
     ));
+}
+
+#[tokio::test]
+async fn a_huge_rooms_member_list_is_capped_and_says_there_are_more() {
+    let server = TestServer::start().await;
+    let (o, _) = server.user("aaa_owner").await;
+    let (mut owner, _) = server.device(&o, vec![]).await;
+    let conv = rooms(&mut owner, &["crowd".to_owned()], true).await[0];
+    // Members straight into the store: registering 500 people over HTTP would only be slow.
+    let store = &server.state.services.store;
+    for n in 0..MAX_MEMBERS {
+        let name = format!("member{n:04}");
+        let user = store
+            .create_user(
+                NewUser {
+                    username: &name,
+                    username_key: &name,
+                    display_name: &name,
+                    password_hash: "x",
+                },
+                1,
+            )
+            .await
+            .unwrap()
+            .id;
+        store
+            .add_member(conv, user, user, EventBody::Joined {}, 1)
+            .await
+            .unwrap();
+    }
+    owner.send(&ClientFrame::Members { conv }).await;
+    let answer = owner
+        .until(|f| matches!(f, ServerFrame::Members { .. }))
+        .await
+        .pop();
+    let Some(ServerFrame::Members { members, more, .. }) = answer else {
+        panic!("{answer:?}");
+    };
+    assert_eq!(members.len(), MAX_MEMBERS as usize);
+    assert!(more, "501 members: one is left out, and the answer says so");
+    assert_eq!(members[0].username, "aaa_owner", "by username");
+    assert_eq!(members.last().unwrap().username, "member0498");
 }
