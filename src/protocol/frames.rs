@@ -255,6 +255,12 @@ pub struct Event {
     pub body: EventBody,
 }
 
+/// For `skip_serializing_if`: a `false` flag is left out, so answers that need no flag look
+/// as they did before it existed.
+fn is_false(flag: &bool) -> bool {
+    !*flag
+}
+
 /// Frames the server sends to a client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -317,8 +323,8 @@ pub enum ServerFrame {
         conv: ConvId,
         /// Its members by username, at most [`super::MAX_MEMBERS`] of them.
         members: Vec<Member>,
-        /// Whether the conversation has more members than the list holds.
-        #[serde(default)]
+        /// Whether the conversation has more members than the list holds (absent: no).
+        #[serde(default, skip_serializing_if = "is_false")]
         more: bool,
     },
     /// Answer to [`ClientFrame::History`]: events in ascending seq order.
