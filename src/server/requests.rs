@@ -3,7 +3,11 @@
 //! Authorisation is checked here, on every frame: a user reads, posts to, and learns the members
 //! of only the conversations they are in. The sender of anything is the connection's user,
 //! fixed at the upgrade; no frame carries a `from`. Every refusal is a typed `error` frame,
-//! naming the `client_msg_id` when there is one; the connection stays open.
+//! naming the refused frame's type and the `client_msg_id` when there is one; the connection
+//! stays open.
+//!
+//! Before a frame does anything it is charged to its user's budget (`limits.rs`), so a flood
+//! costs the store nothing. Room and membership changes live in `rooms.rs`.
 
 mod limits;
 mod rooms;

@@ -145,7 +145,7 @@ impl Limits {
     }
 
     /// Whether `user` may make a read whose answer holds up to `items` entries (cursors,
-    /// events, rooms): one cell, plus one per [`ITEMS_PER_CELL`] entries, at most the burst.
+    /// events, rooms): one cell, plus one per `ITEMS_PER_CELL` (50) entries, at most the burst.
     pub fn read(&self, user: UserId, items: usize) -> bool {
         self.tidy();
         take(&self.reads, &user, self.read_cost(items))
