@@ -21,7 +21,7 @@
 use std::{
     hash::Hash,
     num::NonZeroU32,
-    sync::Mutex,
+    sync::{Mutex, TryLockError},
     time::{Duration, Instant},
 };
 
@@ -112,8 +112,11 @@ impl Limits {
     /// Prunes every table that has grown too big, unless that was done less than
     /// [`PRUNE_EVERY`] ago or another frame is doing it now.
     fn tidy(&self) {
-        let Ok(mut last) = self.pruned.try_lock() else {
-            return;
+        let mut last = match self.pruned.try_lock() {
+            Ok(last) => last,
+            // A panic elsewhere mid-prune leaves nothing half-done worth refusing over.
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
         };
         if last.elapsed() < PRUNE_EVERY {
             return;
