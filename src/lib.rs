@@ -33,12 +33,14 @@
 //!   * `server::socket` — one connection: greet, check and decode frames; `socket/writer.rs`
 //!     drains its bounded queue, delivering each conversation in seq order (gap fill, dedupe);
 //!   * `server::requests` — what each client frame does; membership checked on every frame;
+//!     `requests/limits.rs` holds the per-user frame budgets, checked before any store work;
 //!   * `server::committer` — group commit: persist a batch, ack, then fan out;
 //!   * `server::hub` — connection table by user and conversation, fan-out, presence;
 //!   * `server::shutdown` — the shutdown signal and the wait for sockets to say goodbye;
 //!   * `server::accounts` — register, log in, sessions, tokens (Argon2id, rate limits);
 //!   * `server::live` — open sockets by credential, so revocation closes them;
-//!   * `server::store` — the database behind one narrow interface (`store/sqlite.rs` today).
+//!   * `server::store` — the database behind one narrow interface (SQLite or Postgres);
+//!     `store/directory.rs` pages the public room directory.
 // Leptos views are deeply nested types; the chat screen needs more than the default 128.
 #![recursion_limit = "256"]
 

@@ -9,12 +9,14 @@
 //! or with [`ServerFrame::Error`] carrying [`ErrorCode::UnsupportedProtocol`] followed by close
 //! code [`close_code::PROTOCOL_MISMATCH`] when it does not; a browser seeing that reloads.
 
+mod frame_type;
 mod frames;
 mod ids;
 
 use serde::{Deserialize, Serialize};
 
 pub use self::{
+    frame_type::FrameType,
     frames::{
         ClientFrame, ConvKind, ConvSummary, Cursor, Event, EventBody, Member, RoomListing,
         ServerFrame,
@@ -39,6 +41,18 @@ pub const MAX_ROOM_NAME_CHARS: usize = 64;
 
 /// The most events one `history` answer or one replay page holds.
 pub const MAX_PAGE: u32 = 100;
+
+/// How many rooms one `rooms` page holds unless the client asks for fewer.
+pub const ROOM_PAGE: u32 = 50;
+
+/// The most rooms one `rooms` page holds.
+pub const MAX_ROOM_PAGE: u32 = 100;
+
+/// The longest `list_rooms` search text, in characters (as long as a room name).
+pub const MAX_ROOM_QUERY_CHARS: usize = MAX_ROOM_NAME_CHARS;
+
+/// The most members one `members` answer lists (the rest are counted by `more`).
+pub const MAX_MEMBERS: u32 = 500;
 
 /// How many recent events a conversation new to a client arrives with.
 pub const RECENT_PAGE: u32 = 50;
@@ -194,7 +208,16 @@ pub(crate) mod tests {
                 name: "r".into(),
                 public: true,
             },
-            ClientFrame::ListRooms {},
+            ClientFrame::ListRooms {
+                query: None,
+                after: None,
+                limit: None,
+            },
+            ClientFrame::ListRooms {
+                query: Some("gen".into()),
+                after: Some(ConvId(9)),
+                limit: Some(20),
+            },
             ClientFrame::JoinRoom { conv: ConvId(1) },
             ClientFrame::Invite {
                 conv: ConvId(1),
@@ -253,6 +276,7 @@ pub(crate) mod tests {
                 code: ErrorCode::RateLimited,
                 message: "slow down".into(),
                 client_msg_id: Some(ClientMsgId("m1".into())),
+                refused: Some(FrameType::Send),
             },
             ServerFrame::Ack {
                 client_msg_id: ClientMsgId("m1".into()),
@@ -293,6 +317,9 @@ pub(crate) mod tests {
                     name: "general".into(),
                     members: 3,
                 }],
+                query: Some("gen".into()),
+                after: Some(ConvId(9)),
+                next: Some(ConvId(4)),
             },
             ServerFrame::Members {
                 conv: ConvId(4),
@@ -302,6 +329,7 @@ pub(crate) mod tests {
                     display_name: "A".into(),
                     online: true,
                 }],
+                more: true,
             },
             ServerFrame::History {
                 conv: ConvId(4),
@@ -402,7 +430,16 @@ pub(crate) mod tests {
                 id.prop_map(|u| ClientFrame::OpenDirect { user: UserId(u) }),
                 (".{0,80}", any::<bool>())
                     .prop_map(|(name, public)| ClientFrame::CreateRoom { name, public }),
-                Just(ClientFrame::ListRooms {}),
+                (
+                    proptest::option::of(".{0,80}"),
+                    proptest::option::of(id),
+                    proptest::option::of(any::<u32>())
+                )
+                    .prop_map(|(query, after, limit)| ClientFrame::ListRooms {
+                        query,
+                        after: after.map(ConvId),
+                        limit,
+                    }),
                 id.prop_map(|c| ClientFrame::JoinRoom { conv: ConvId(c) }),
                 (id, id).prop_map(|(c, u)| ClientFrame::Invite {
                     conv: ConvId(c),

@@ -161,10 +161,7 @@ impl AppState {
             committer: Committer::start(store.clone(), Arc::clone(&hub)),
             hub,
             store: store.clone(),
-            limits: Arc::new(Limits::new(
-                config.messages_per_second,
-                config.max_body_chars,
-            )),
+            limits: Arc::new(Limits::new(&config)),
         };
         Ok(Self {
             leptos_options: leptos_options(&config),

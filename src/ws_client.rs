@@ -19,7 +19,8 @@ use futures::channel::mpsc;
 
 use crate::app::{chat::Chat, connection::ConnectionStatus};
 use crate::protocol::{
-    self, ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, VERSION_PARAM, WS_PATH, close_code,
+    self, ClientFrame, ErrorCode, FrameType, PROTOCOL_VERSION, ServerFrame, VERSION_PARAM, WS_PATH,
+    close_code,
 };
 
 /// How long to wait for the server's hello before giving up on a connection attempt.
@@ -293,11 +294,22 @@ async fn session(
                         return Ended::ServerAsked(retry_after_ms);
                     }
                     Ok(frame @ ServerFrame::Error { .. }) => {
-                        if let ServerFrame::Error { code, message, .. } = &frame {
+                        if let ServerFrame::Error {
+                            code,
+                            message,
+                            refused,
+                            ..
+                        } = &frame
+                        {
                             leptos::logging::warn!(
                                 "server refused a frame: {}: {message}",
                                 code.as_str()
                             );
+                            // Without resume the connection is no use: start over, backing off
+                            // like any failed attempt (the user's tabs share one read budget).
+                            if *refused == Some(FrameType::Resume) {
+                                return Ended::Failed;
+                            }
                         }
                         chat.apply(frame);
                     }

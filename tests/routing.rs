@@ -451,13 +451,19 @@ async fn rooms_follow_their_membership_rules() {
 
     let public = room(&mut owner, "lobby", true).await;
     let private = room(&mut owner, "secret", false).await;
-    outsider.send(&ClientFrame::ListRooms {}).await;
+    outsider
+        .send(&ClientFrame::ListRooms {
+            query: None,
+            after: None,
+            limit: None,
+        })
+        .await;
     match outsider
         .until(|f| matches!(f, ServerFrame::Rooms { .. }))
         .await
         .pop()
     {
-        Some(ServerFrame::Rooms { rooms }) => {
+        Some(ServerFrame::Rooms { rooms, .. }) => {
             assert!(rooms.iter().any(|r| r.id == public));
             assert!(
                 !rooms.iter().any(|r| r.id == private),

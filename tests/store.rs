@@ -4,6 +4,8 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "store/directory.rs"]
+mod directory;
 #[path = "harness/postgres.rs"]
 mod pg;
 
@@ -60,6 +62,8 @@ async fn suite(store: &Store) {
     sessions(store).await;
     tokens(store).await;
     conversations(store).await;
+    let owner = user(store, "Dora").await;
+    directory::directory(store, owner).await;
 }
 
 async fn users(store: &Store) {
@@ -303,7 +307,7 @@ async fn conversations(store: &Store) {
         .unwrap()
         .conv;
     assert_ne!(lobby, secret);
-    let listing = store.public_rooms().await.unwrap();
+    let listing = store.public_rooms(None, None, 50).await.unwrap().rooms;
     assert_eq!(listing.len(), 1, "{listing:?}");
     assert_eq!((listing[0].id, listing[0].name.as_str()), (lobby, "lobby"));
     assert_eq!(listing[0].members, 1);
@@ -355,8 +359,11 @@ async fn conversations(store: &Store) {
     assert_eq!(history[2].from, ann);
     assert_eq!(history[3].body, EventBody::Removed { user: cat });
     assert_eq!(history[1].body, EventBody::Joined {});
+    let first = store.member_list(lobby, 1).await.unwrap();
+    assert_eq!(first.len(), 1, "the list is cut at the limit: {first:?}");
+    assert_eq!(first[0].user, ann, "by username");
     let names: Vec<_> = store
-        .member_list(lobby)
+        .member_list(lobby, 10)
         .await
         .unwrap()
         .into_iter()
@@ -559,7 +566,10 @@ async fn conversations(store: &Store) {
         store.conversations(ann, Some(lobby)).await.unwrap()[0].name,
         "hall"
     );
-    assert_eq!(store.public_rooms().await.unwrap()[0].name, "hall");
+    assert_eq!(
+        store.public_rooms(None, None, 50).await.unwrap().rooms[0].name,
+        "hall"
+    );
     assert_eq!(
         store.events_after(lobby, Seq(8), 10).await.unwrap()[0].body,
         renamed.body

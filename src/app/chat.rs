@@ -10,9 +10,11 @@
 //! with safe links, times and days). Message text is always rendered as text.
 
 pub mod conversation;
+pub mod directory;
 // `#[server]` makes an argument struct whose fields are documented on the function.
 #[allow(missing_docs)]
 pub mod first_paint;
+mod pacing;
 pub mod sidebar;
 pub mod text;
 
@@ -26,11 +28,11 @@ use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
 
 use crate::protocol::{
-    ClientFrame, ClientMsgId, ConvId, ConvKind, ConvSummary, Cursor, ErrorCode, Event, EventBody,
-    Member, RoomListing, Seq, ServerFrame, UserId,
+    ClientFrame, ClientMsgId, ConvId, ConvKind, ConvSummary, Cursor, Event, EventBody, FrameType,
+    Member, Seq, ServerFrame, UserId,
 };
 
-pub use self::{conversation::ConversationPage, sidebar::ChatScreen};
+pub use self::{conversation::ConversationPage, directory::RoomDirectory, sidebar::ChatScreen};
 
 /// The route frames take to the server (see [`Chat::send`]).
 #[derive(Default)]
@@ -78,8 +80,13 @@ pub struct Chat {
     typing_clock: StoredValue<u64>,
     /// Users known to be online (presence frames and member lists).
     pub online: RwSignal<HashSet<UserId>>,
-    /// The public room directory, once asked for.
-    pub directory: RwSignal<Option<Vec<RoomListing>>>,
+    /// The public room directory: the search, the pages shown so far.
+    pub directory: RwSignal<RoomDirectory>,
+    /// Conversations with more members than their member list holds.
+    pub crowded: RwSignal<HashSet<ConvId>>,
+    /// Frames gathering before they are sent, by kind and conversation (see `pacing`). Not a
+    /// signal: nothing renders it.
+    gathering: StoredValue<HashMap<(FrameType, ConvId), ClientFrame>>,
     /// The composer's text per conversation, kept while the user looks elsewhere.
     pub drafts: StoredValue<HashMap<ConvId, String>>,
     /// The latest refusal that concerned no message (e.g. joining a private room).
@@ -101,7 +108,9 @@ impl Chat {
             typing: RwSignal::new(HashMap::new()),
             typing_clock: StoredValue::new(0),
             online: RwSignal::new(HashSet::new()),
-            directory: RwSignal::new(None),
+            directory: RwSignal::new(RoomDirectory::default()),
+            crowded: RwSignal::new(HashSet::new()),
+            gathering: StoredValue::new(HashMap::new()),
             drafts: StoredValue::new(HashMap::new()),
             notice: RwSignal::new(None),
             loading: RwSignal::new(HashMap::new()),
@@ -194,7 +203,8 @@ impl Chat {
     }
 
     /// Marks `conv` read up to `seq` here (the badge clears at once) and tells the server, which
-    /// tells the user's other devices.
+    /// tells the user's other devices. Marks made while messages pour in are coalesced: the
+    /// server hears the latest one after a short pause.
     pub fn mark_read(&self, conv: ConvId, seq: Seq) {
         let mut moved = false;
         self.conversations.update(|list| {
@@ -206,7 +216,7 @@ impl Chat {
             }
         });
         if moved {
-            self.send(ClientFrame::Read { conv, seq });
+            self.later(conv, ClientFrame::Read { conv, seq }, pacing::READ_PAUSE_MS);
         }
     }
 
@@ -325,7 +335,12 @@ impl Chat {
                         | EventBody::Removed { .. }
                 ) && self.members.with_untracked(|m| m.contains_key(&event.conv))
                 {
-                    self.send(ClientFrame::Members { conv: event.conv });
+                    let conv = event.conv;
+                    self.later(
+                        conv,
+                        ClientFrame::Members { conv },
+                        pacing::MEMBERS_PAUSE_MS,
+                    );
                 }
                 if matches!(event.body, EventBody::Message { .. }) {
                     self.typing.update(|t| {
@@ -367,7 +382,18 @@ impl Chat {
                     );
                 }
             }
-            ServerFrame::Members { conv, members } => {
+            ServerFrame::Members {
+                conv,
+                members,
+                more,
+            } => {
+                self.crowded.update(|set| {
+                    if more {
+                        set.insert(conv);
+                    } else {
+                        set.remove(&conv);
+                    }
+                });
                 self.online.update(|set| {
                     for m in &members {
                         if m.online {
@@ -399,34 +425,19 @@ impl Chat {
                     set.remove(&user);
                 }
             }),
-            ServerFrame::Rooms { rooms } => self.directory.set(Some(rooms)),
+            ServerFrame::Rooms {
+                rooms,
+                query,
+                after,
+                next,
+            } => self.take_rooms(rooms, query, after, next),
             ServerFrame::Error {
                 code,
                 message,
                 client_msg_id,
-            } => self.refused(code, message, client_msg_id),
+                refused,
+            } => self.refused(code, message, client_msg_id, refused),
             _ => {}
-        }
-    }
-
-    /// A refusal from the server: marks the message it concerns as failed, or shows it.
-    fn refused(&self, code: ErrorCode, message: String, client_msg_id: Option<ClientMsgId>) {
-        let text = match code {
-            ErrorCode::RateLimited => "Too many messages at once — wait a moment".to_string(),
-            ErrorCode::Unavailable => "The server could not store it".to_string(),
-            _ => message,
-        };
-        match client_msg_id {
-            Some(id) => self.outbox.update(|outbox| {
-                if let Some(p) = outbox.iter_mut().find(|p| p.client_msg_id == id) {
-                    p.failed = Some(text);
-                }
-            }),
-            None => {
-                // A history request that failed must not block the next one.
-                self.loading.update(HashMap::clear);
-                self.notice.set(Some(text));
-            }
         }
     }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ClientMsgId, ConvId, ErrorCode, ProtocolVersion, Seq, UserId};
+use super::{ClientMsgId, ConvId, ErrorCode, FrameType, ProtocolVersion, Seq, UserId};
 
 /// The last seq a client has seen in one conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,8 +52,19 @@ pub enum ClientFrame {
         /// Whether anyone may find and join it (otherwise invitation only).
         public: bool,
     },
-    /// Asks for the public rooms.
-    ListRooms {},
+    /// Asks for one page of the public rooms, newest first. Every field is optional:
+    /// `{"type":"list_rooms"}` is the first page of all of them.
+    ListRooms {
+        /// Only rooms whose name contains this text, ignoring case (at most 64 characters).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        query: Option<String>,
+        /// The `next` of the previous page: rooms older than this one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<ConvId>,
+        /// At most this many rooms (default 50, capped by the server at 100).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
     /// Joins a public room.
     JoinRoom {
         /// The room.
@@ -244,6 +255,12 @@ pub struct Event {
     pub body: EventBody,
 }
 
+/// For `skip_serializing_if`: a `false` flag is left out, so answers that need no flag look
+/// as they did before it existed.
+fn is_false(flag: &bool) -> bool {
+    !*flag
+}
+
 /// Frames the server sends to a client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -286,17 +303,29 @@ pub enum ServerFrame {
         /// The conversation.
         conv: ConvId,
     },
-    /// Answer to [`ClientFrame::ListRooms`].
+    /// Answer to [`ClientFrame::ListRooms`]: one page, newest room first.
     Rooms {
-        /// The public rooms.
+        /// The page.
         rooms: Vec<RoomListing>,
+        /// The request's `query`, echoed so a client can drop answers to a search it replaced.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        query: Option<String>,
+        /// The request's `after`, echoed so a client knows which page this is.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<ConvId>,
+        /// The `after` that asks for the next page; absent on the last one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<ConvId>,
     },
     /// Answer to [`ClientFrame::Members`].
     Members {
         /// The conversation.
         conv: ConvId,
-        /// Its members.
+        /// Its members by username, at most [`super::MAX_MEMBERS`] of them.
         members: Vec<Member>,
+        /// Whether the conversation has more members than the list holds (absent: no).
+        #[serde(default, skip_serializing_if = "is_false")]
+        more: bool,
     },
     /// Answer to [`ClientFrame::History`]: events in ascending seq order.
     History {
@@ -337,6 +366,9 @@ pub enum ServerFrame {
         /// The message the refusal concerns, when it concerns one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_msg_id: Option<ClientMsgId>,
+        /// The kind of frame refused, when the refusal answers one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        refused: Option<FrameType>,
     },
     /// The server is going away (shutdown or drain); reconnect after `retry_after_ms`.
     Reconnect {
@@ -371,6 +403,7 @@ impl ServerFrame {
             code,
             message: message.into(),
             client_msg_id: None,
+            refused: None,
         }
     }
 }

@@ -20,7 +20,7 @@ use super::{
     hub::{Hub, Mailbox, Outgoing},
     store::{NewMessage, Outcome, Store},
 };
-use crate::protocol::{self, ErrorCode, Event, EventBody, ServerFrame};
+use crate::protocol::{self, ErrorCode, Event, EventBody, FrameType, ServerFrame};
 
 /// The most messages stored in one transaction.
 pub const MAX_BATCH: usize = 128;
@@ -81,6 +81,7 @@ fn refuse(pending: &Pending, why: &str) {
             code: ErrorCode::Unavailable,
             message: why.to_owned(),
             client_msg_id: Some(pending.message.client_msg_id.clone()),
+            refused: Some(FrameType::Send),
         })));
 }
 
@@ -111,6 +112,7 @@ async fn run(store: Store, hub: Arc<Hub>, mut incoming: mpsc::Receiver<Pending>)
                                 code: ErrorCode::Forbidden,
                                 message: format!("you are not in conversation {}", appended.conv),
                                 client_msg_id: Some(pending.message.client_msg_id.clone()),
+                                refused: Some(FrameType::Send),
                             })));
                         continue;
                     }

@@ -264,9 +264,9 @@ impl Hub {
             .is_some_and(|bus| bus.online_elsewhere(user))
     }
 
-    /// `conv`'s members with their names, each marked online if connected here (one lock).
-    pub async fn member_list(&self, conv: ConvId) -> Result<Vec<Member>, StoreError> {
-        let mut members = self.store.member_list(conv).await?;
+    /// Up to `limit` of `conv`'s members by username, each marked online if connected here.
+    pub async fn member_list(&self, conv: ConvId, limit: u32) -> Result<Vec<Member>, StoreError> {
+        let mut members = self.store.member_list(conv, limit).await?;
         for member in &mut members {
             member.online = self.is_online(member.user);
         }

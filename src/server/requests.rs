@@ -3,57 +3,27 @@
 //! Authorisation is checked here, on every frame: a user reads, posts to, and learns the members
 //! of only the conversations they are in. The sender of anything is the connection's user,
 //! fixed at the upgrade; no frame carries a `from`. Every refusal is a typed `error` frame,
-//! naming the `client_msg_id` when there is one; the connection stays open.
+//! naming the refused frame's type and the `client_msg_id` when there is one; the connection
+//! stays open.
+//!
+//! Before a frame does anything it is charged to its user's budget (`limits.rs`), so a flood
+//! costs the store nothing. Room and membership changes live in `rooms.rs`.
 
-use std::{num::NonZeroU32, sync::Arc};
+mod limits;
+mod rooms;
 
-use governor::{DefaultKeyedRateLimiter, Quota};
+use std::sync::Arc;
 
+pub use self::limits::Limits;
 use super::{
     committer::{Committer, encode, now_ms},
     hub::{ConnId, Hub, Mailbox, Outgoing},
     store::{NewMessage, Store, StoreError},
 };
 use crate::protocol::{
-    ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, EventBody, MAX_PAGE, MAX_ROOM_NAME_CHARS,
-    Seq, ServerFrame, UserId,
+    ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, MAX_MEMBERS, MAX_PAGE, MAX_ROOM_PAGE,
+    MAX_ROOM_QUERY_CHARS, ROOM_PAGE, Seq, ServerFrame, UserId,
 };
-
-/// Per-user rate limits shared by all connections.
-pub struct Limits {
-    /// Messages per user (all devices together).
-    messages: DefaultKeyedRateLimiter<UserId>,
-    /// Typing notices per user and conversation.
-    typing: DefaultKeyedRateLimiter<(UserId, ConvId)>,
-    /// The longest message body, in characters.
-    pub max_body_chars: usize,
-}
-
-impl Limits {
-    /// Forgets idle keys once the tables grow, so they stay bounded by recent activity.
-    fn tidy(&self) {
-        if self.messages.len() > 10_000 {
-            self.messages.retain_recent();
-        }
-        if self.typing.len() > 10_000 {
-            self.typing.retain_recent();
-        }
-    }
-
-    /// `messages_per_second` (with a burst of the same size) per user; typing notices at one a
-    /// second per user and conversation, in bursts of up to three (a message ends a burst).
-    pub fn new(messages_per_second: u32, max_body_chars: usize) -> Self {
-        let per_second = NonZeroU32::new(messages_per_second).unwrap_or(NonZeroU32::MIN);
-        Self {
-            messages: governor::RateLimiter::keyed(Quota::per_second(per_second)),
-            typing: governor::RateLimiter::keyed(
-                Quota::per_second(NonZeroU32::MIN)
-                    .allow_burst(NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN)),
-            ),
-            max_body_chars,
-        }
-    }
-}
 
 /// Everything a connection's reader needs to act on frames.
 pub struct Connection {
@@ -86,54 +56,13 @@ async fn detached<T: Send + 'static>(
     })
 }
 
-/// Stores a membership addition and announces it; `false` if the user already was a member.
-async fn add_member(
-    store: Store,
-    hub: Arc<Hub>,
-    conv: ConvId,
-    user: UserId,
-    from: UserId,
-    body: EventBody,
-) -> Result<bool, Refusal> {
-    let Some(event) = store.add_member(conv, user, from, body, now_ms()).await? else {
-        return Ok(false);
-    };
-    let text = encode(&ServerFrame::Event(event.clone()));
-    hub.member_added(conv, user, event.seq, &text).await?;
-    Ok(true)
-}
+/// How many items a `members` request is charged as: its size is not known before the query,
+/// most rooms are small, and [`MAX_MEMBERS`] bounds the big ones.
+const MEMBERS_CHARGED_AS: usize = 50;
 
-/// Stores a membership removal and announces it.
-async fn remove_member(
-    store: Store,
-    hub: Arc<Hub>,
-    conv: ConvId,
-    user: UserId,
-    from: UserId,
-    body: EventBody,
-) -> Result<(), Refusal> {
-    let event = store
-        .remove_member(conv, user, from, body, now_ms())
-        .await?
-        .ok_or_else(|| refuse(ErrorCode::NotFound, format!("user {user} is not a member")))?;
-    let text = encode(&ServerFrame::Event(event.clone()));
-    hub.member_removed(conv, user, event.seq, &text).await?;
-    Ok(())
-}
-
-/// A room name, trimmed, or the refusal saying what is wrong with it.
-fn room_name(name: &str) -> Result<&str, Refusal> {
-    let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_ROOM_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
-        return Err(refuse(
-            ErrorCode::InvalidRequest,
-            format!("a room name is 1 to {MAX_ROOM_NAME_CHARS} printable characters"),
-        ));
-    }
-    Ok(name)
+/// How many rooms a `list_rooms` asking for `limit` gets.
+fn room_page(limit: Option<u32>) -> u32 {
+    limit.unwrap_or(ROOM_PAGE).clamp(1, MAX_ROOM_PAGE)
 }
 
 /// A refusal to send back.
@@ -181,13 +110,62 @@ impl Connection {
             ClientFrame::Send { client_msg_id, .. } => Some(client_msg_id.clone()),
             _ => None,
         };
-        if let Err(refusal) = self.dispatch(frame).await {
+        let refused = frame.frame_type();
+        let outcome = match self.admit(&frame) {
+            Ok(()) => self.dispatch(frame).await,
+            Err(refusal) => Err(refusal),
+        };
+        if let Err(refusal) = outcome {
             super::metrics::rejected(refusal.code);
             self.reply(&ServerFrame::Error {
                 code: refusal.code,
                 message: refusal.message,
                 client_msg_id,
+                refused: Some(refused),
             });
+        }
+    }
+
+    /// Charges `frame` to its budget (see [`Limits`]) before it does any work; refuses it
+    /// when the user's budget is spent. `send` and `typing` are charged once they are known
+    /// to be valid, in [`Self::send`] and [`Self::typing`].
+    fn admit(&self, frame: &ClientFrame) -> Result<(), Refusal> {
+        let (user, limits) = (self.user(), &self.limits);
+        let (allowed, what) = match frame {
+            ClientFrame::CreateRoom { .. }
+            | ClientFrame::JoinRoom { .. }
+            | ClientFrame::Leave { .. }
+            | ClientFrame::Invite { .. }
+            | ClientFrame::Remove { .. }
+            | ClientFrame::RenameRoom { .. }
+            | ClientFrame::OpenDirect { .. } => (limits.change(user), "too many room changes"),
+            ClientFrame::Resume { cursors } => {
+                (limits.read(user, cursors.len()), "too many resumes")
+            }
+            ClientFrame::History { limit, .. } => (
+                limits.read(user, (*limit).clamp(1, MAX_PAGE) as usize),
+                "too many history requests",
+            ),
+            ClientFrame::Members { .. } => (
+                limits.read(user, MEMBERS_CHARGED_AS),
+                "too many member list requests",
+            ),
+            ClientFrame::ListRooms { limit, .. } => (
+                limits.read(user, room_page(*limit) as usize),
+                "too many room list requests",
+            ),
+            ClientFrame::Read { .. } => (limits.mark(user), "too many read marks"),
+            ClientFrame::Ping { .. } | ClientFrame::Send { .. } | ClientFrame::Typing { .. } => {
+                (true, "")
+            }
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(refuse(
+                ErrorCode::RateLimited,
+                format!("{what}; wait a moment"),
+            ))
         }
     }
 
@@ -205,11 +183,11 @@ impl Connection {
             } => self.send(client_msg_id, conv, body).await,
             ClientFrame::OpenDirect { user } => self.open_direct(user).await,
             ClientFrame::CreateRoom { name, public } => self.create_room(name, public).await,
-            ClientFrame::ListRooms {} => {
-                let rooms = self.store.public_rooms().await?;
-                self.reply(&ServerFrame::Rooms { rooms });
-                Ok(())
-            }
+            ClientFrame::ListRooms {
+                query,
+                after,
+                limit,
+            } => self.list_rooms(query, after, limit).await,
             ClientFrame::JoinRoom { conv } => self.join(conv).await,
             ClientFrame::Invite { conv, user } => self.invite(conv, user).await,
             ClientFrame::Leave { conv } => self.leave(conv).await,
@@ -290,8 +268,7 @@ impl Connection {
             ));
         }
         self.require_member(conv).await?;
-        self.limits.tidy();
-        if self.limits.messages.check_key(&self.user()).is_err() {
+        if !self.limits.message(self.user()) {
             return Err(refuse(
                 ErrorCode::RateLimited,
                 "too many messages; slow down",
@@ -327,122 +304,48 @@ impl Connection {
         Ok(())
     }
 
-    async fn create_room(&self, name: String, public: bool) -> Result<(), Refusal> {
-        let name = room_name(&name)?;
-        let event = self
-            .store
-            .create_room(self.user(), name, public, now_ms())
-            .await?;
-        self.hub.conversation_created(event.conv, vec![self.user()]);
-        Ok(())
-    }
-
-    /// The room `conv`, or `not_found`.
-    async fn room(&self, conv: ConvId) -> Result<super::store::RoomInfo, Refusal> {
-        self.store
-            .room(conv)
-            .await?
-            .ok_or_else(|| refuse(ErrorCode::NotFound, format!("no room {conv}")))
-    }
-
-    async fn join(&self, conv: ConvId) -> Result<(), Refusal> {
-        let room = self.room(conv).await?;
-        if self.hub.is_member(conv, self.user()).await? {
-            self.mailbox.push(Outgoing::Added(conv));
-            return Ok(());
-        }
-        if !room.public {
-            return Err(refuse(
-                ErrorCode::Forbidden,
-                "this room is private; ask to be invited",
-            ));
-        }
-        let (store, hub, me, _) = self.owned();
-        let joined = detached(add_member(store, hub, conv, me, me, EventBody::Joined {})).await?;
-        if !joined {
-            // Someone else's request added this user meanwhile: still answer.
-            self.mailbox.push(Outgoing::Added(conv));
-        }
-        Ok(())
-    }
-
-    async fn invite(&self, conv: ConvId, user: UserId) -> Result<(), Refusal> {
-        self.room(conv).await?;
-        self.require_member(conv).await?;
-        if !self.store.user_exists(user).await? {
-            return Err(refuse(ErrorCode::NotFound, format!("no user {user}")));
-        }
-        let (store, hub, me, _) = self.owned();
-        let body = EventBody::Invited { user };
-        if detached(add_member(store, hub, conv, user, me, body)).await? {
-            Ok(())
-        } else {
-            Err(refuse(
-                ErrorCode::InvalidRequest,
-                format!("user {user} is already a member"),
-            ))
-        }
-    }
-
-    async fn leave(&self, conv: ConvId) -> Result<(), Refusal> {
-        self.room(conv).await?;
-        self.require_member(conv).await?;
-        let (store, hub, me, _) = self.owned();
-        detached(remove_member(store, hub, conv, me, me, EventBody::Left {})).await
-    }
-
-    async fn remove(&self, conv: ConvId, user: UserId) -> Result<(), Refusal> {
-        let room = self.room(conv).await?;
-        self.require_member(conv).await?;
-        if room.owner != self.user() {
-            return Err(refuse(
-                ErrorCode::Forbidden,
-                "only the room's owner removes members",
-            ));
-        }
-        if user == self.user() {
-            return Err(refuse(
-                ErrorCode::InvalidRequest,
-                "use leave to leave a room",
-            ));
-        }
-        let (store, hub, me, _) = self.owned();
-        detached(remove_member(
-            store,
-            hub,
-            conv,
-            user,
-            me,
-            EventBody::Removed { user },
-        ))
-        .await
-    }
-
-    async fn rename(&self, conv: ConvId, name: String) -> Result<(), Refusal> {
-        let room = self.room(conv).await?;
-        self.require_member(conv).await?;
-        if room.owner != self.user() {
-            return Err(refuse(
-                ErrorCode::Forbidden,
-                "only the room's owner renames it",
-            ));
-        }
-        let name = room_name(&name)?.to_owned();
-        let (store, hub, me, _) = self.owned();
-        detached(async move {
-            let event = store.rename_room(conv, me, &name, now_ms()).await?;
-            let text = encode(&ServerFrame::Event(event.clone()));
-            let members = hub.members(conv).await?;
-            hub.publish(conv, event.seq, &text, &members);
-            Ok(())
-        })
-        .await
-    }
-
+    /// Answers with up to [`MAX_MEMBERS`] members by username, and whether there are more:
+    /// the answer to a huge room stays one bounded frame.
     async fn members(&self, conv: ConvId) -> Result<(), Refusal> {
         self.require_member(conv).await?;
-        let members = self.hub.member_list(conv).await?;
-        self.reply(&ServerFrame::Members { conv, members });
+        let mut members = self.hub.member_list(conv, MAX_MEMBERS + 1).await?;
+        let more = members.len() > MAX_MEMBERS as usize;
+        members.truncate(MAX_MEMBERS as usize);
+        self.reply(&ServerFrame::Members {
+            conv,
+            members,
+            more,
+        });
+        Ok(())
+    }
+
+    /// Answers with one page of the public rooms, newest first, filtered by name.
+    async fn list_rooms(
+        &self,
+        query: Option<String>,
+        after: Option<ConvId>,
+        limit: Option<u32>,
+    ) -> Result<(), Refusal> {
+        let query = query.filter(|q| !q.trim().is_empty());
+        if query
+            .as_ref()
+            .is_some_and(|q| q.chars().count() > MAX_ROOM_QUERY_CHARS)
+        {
+            return Err(refuse(
+                ErrorCode::InvalidRequest,
+                format!("a room search is at most {MAX_ROOM_QUERY_CHARS} characters"),
+            ));
+        }
+        let page = self
+            .store
+            .public_rooms(query.as_deref().map(str::trim), after, room_page(limit))
+            .await?;
+        self.reply(&ServerFrame::Rooms {
+            rooms: page.rooms,
+            query,
+            after,
+            next: page.next,
+        });
         Ok(())
     }
 
@@ -457,7 +360,7 @@ impl Connection {
 
     async fn typing(&self, conv: ConvId) -> Result<(), Refusal> {
         self.require_member(conv).await?;
-        if self.limits.typing.check_key(&(self.user(), conv)).is_err() {
+        if !self.limits.typing(self.user(), conv) {
             return Err(refuse(
                 ErrorCode::RateLimited,
                 "typing notices about once a second",

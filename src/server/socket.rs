@@ -340,7 +340,10 @@ mod tests {
             committer: Committer::start(store.clone(), Arc::clone(&hub)),
             hub,
             store,
-            limits: Arc::new(Limits::new(100, 4000)),
+            limits: Arc::new(Limits::new(&crate::server::config::Config {
+                messages_per_second: 100,
+                ..Default::default()
+            })),
         };
         (services, dir)
     }

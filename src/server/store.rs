@@ -18,16 +18,17 @@
 //! passwords are stored as Argon2id PHC strings.
 
 mod batch;
+mod directory;
 mod postgres;
 mod rows;
 mod sqlite;
 mod token_uses;
 
+pub use self::directory::RoomPage;
+
 use std::path::Path;
 
-use crate::protocol::{
-    ClientMsgId, ConvId, ConvSummary, Event, EventBody, Member, RoomListing, Seq, UserId,
-};
+use crate::protocol::{ClientMsgId, ConvId, ConvSummary, Event, EventBody, Member, Seq, UserId};
 
 /// A session's or token's row id.
 pub type CredentialRowId = i64;
@@ -326,9 +327,9 @@ impl Store {
         on_backend!(self, db => db.members(conv).await)
     }
 
-    /// The members of `conv`, with names.
-    pub async fn member_list(&self, conv: ConvId) -> Result<Vec<Member>, StoreError> {
-        on_backend!(self, db => db.member_list(conv).await)
+    /// Up to `limit` members of `conv` by username, with names.
+    pub async fn member_list(&self, conv: ConvId, limit: u32) -> Result<Vec<Member>, StoreError> {
+        on_backend!(self, db => db.member_list(conv, limit).await)
     }
 
     /// Summaries of `user`'s conversations (or only of `only`).
@@ -379,11 +380,6 @@ impl Store {
         at: i64,
     ) -> Result<Event, StoreError> {
         on_backend!(self, db => db.create_room(owner, name, public, at).await)
-    }
-
-    /// The public rooms.
-    pub async fn public_rooms(&self) -> Result<Vec<RoomListing>, StoreError> {
-        on_backend!(self, db => db.public_rooms().await)
     }
 
     /// A room's visibility and owner; `None` if `conv` is not a room.

@@ -199,12 +199,14 @@ fn Members(conv: ConvId) -> impl IntoView {
             .with(|all| all.get(&conv).cloned().unwrap_or_default())
     };
     let count = move || members().len();
+    let crowded = move || chat.crowded.with(|set| set.contains(&conv));
     view! {
         <details class="members">
             <summary data-testid="member-count">
-                {move || match count() {
-                    1 => "1 member".to_string(),
-                    n => format!("{n} members"),
+                {move || match (count(), crowded()) {
+                    (n, true) => format!("{n}+ members"),
+                    (1, false) => "1 member".to_string(),
+                    (n, false) => format!("{n} members"),
                 }}
             </summary>
             <div class="members-panel">

@@ -50,7 +50,11 @@ pub async fn first_paint(open: Option<i64>) -> Result<Option<ChatSnapshot>, ApiE
         .map_err(failed)?;
     let (mut members, mut events) = (None, Vec::new());
     if let Some(summary) = open.and_then(|id| conversations.iter().find(|c| c.id == id)) {
-        let list = services.hub.member_list(summary.id).await.map_err(failed)?;
+        let list = services
+            .hub
+            .member_list(summary.id, crate::protocol::MAX_MEMBERS)
+            .await
+            .map_err(failed)?;
         members = Some((summary.id, list));
         events = services
             .store

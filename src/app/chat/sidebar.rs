@@ -7,6 +7,7 @@ use leptos_router::components::A;
 use super::{
     Chat,
     conversation::Conversation,
+    directory::Directory,
     first_paint::{ChatSnapshot, first_paint},
 };
 use crate::{
@@ -105,7 +106,7 @@ fn Sidebar(open: Signal<Option<ConvId>>) -> impl IntoView {
                     let now = !browsing.get_untracked();
                     browsing.set(now);
                     if now {
-                        chat.send(ClientFrame::ListRooms {});
+                        chat.browse(chat.directory.with_untracked(|d| d.query.clone()));
                     }
                 }
             >
@@ -174,60 +175,6 @@ fn ConversationLink(summary: ConvSummary, open: Signal<Option<ConvId>>) -> impl 
                 }}
             </A>
         </li>
-    }
-}
-
-/// The public rooms, with a way to join each one the user is not in yet.
-#[component]
-fn Directory() -> impl IntoView {
-    let chat = expect_context::<Chat>();
-    let joined = move |id: ConvId| chat.conversations.with(|l| l.iter().any(|c| c.id == id));
-    view! {
-        <section class="directory" aria-label="Public rooms" data-testid="directory">
-            {move || match chat.directory.get() {
-                None => view! { <p class="empty">"Loading rooms…"</p> }.into_any(),
-                Some(rooms) if rooms.is_empty() => {
-                    view! { <p class="empty">"No public rooms yet."</p> }.into_any()
-                }
-                Some(rooms) => {
-                    view! {
-                        <ul>
-                            {rooms
-                                .into_iter()
-                                .map(|room| {
-                                    let id = room.id;
-                                    view! {
-                                        <li>
-                                            <span class="name">{room.name.clone()}</span>
-                                            <span class="count">{format!("{} members", room.members)}</span>
-                                            {move || {
-                                                if joined(id) {
-                                                    view! { <A href=format!("/c/{id}")>"Open"</A> }.into_any()
-                                                } else {
-                                                    view! {
-                                                        <button
-                                                            type="button"
-                                                            aria-label=format!("Join {}", room.name)
-                                                            on:click=move |_| {
-                                                                chat.send(ClientFrame::JoinRoom { conv: id });
-                                                            }
-                                                        >
-                                                            "Join"
-                                                        </button>
-                                                    }
-                                                        .into_any()
-                                                }
-                                            }}
-                                        </li>
-                                    }
-                                })
-                                .collect_view()}
-                        </ul>
-                    }
-                        .into_any()
-                }
-            }}
-        </section>
     }
 }
 

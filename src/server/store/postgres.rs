@@ -12,6 +12,7 @@
 //! with [`StoreError::Database`] instead of hanging.
 
 mod chat;
+mod directory;
 
 use std::{collections::HashMap, time::Duration};
 

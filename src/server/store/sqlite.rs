@@ -6,6 +6,7 @@
 //! of reading first and failing with SQLITE_BUSY when another writer got in between.
 
 mod chat;
+mod directory;
 
 use std::{path::Path, str::FromStr, time::Duration};
 

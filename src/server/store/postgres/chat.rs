@@ -17,13 +17,13 @@ use sqlx::{Postgres as Db, Transaction};
 
 use super::{ATTEMPTS, Postgres, is_retryable};
 use crate::{
-    protocol::{ConvId, ConvSummary, Event, EventBody, Member, RoomListing, Seq, UserId},
+    protocol::{ConvId, ConvSummary, Event, EventBody, Member, Seq, UserId},
     server::store::{
         Appended, NewMessage, RoomInfo, StoreError,
         batch::Plan,
         rows::{
             EVENT_COLUMNS, event_body_columns, event_from, member_from, room_info_from,
-            room_listing_from, summary_from,
+            summary_from,
         },
     },
 };
@@ -219,12 +219,13 @@ impl Postgres {
         Ok(ids.into_iter().map(UserId).collect())
     }
 
-    pub async fn member_list(&self, conv: ConvId) -> Result<Vec<Member>, StoreError> {
+    pub async fn member_list(&self, conv: ConvId, limit: u32) -> Result<Vec<Member>, StoreError> {
         let rows = sqlx::query(
             "SELECT u.id, u.username, u.display_name FROM members m JOIN users u ON u.id = m.user_id
-             WHERE m.conv_id = $1 ORDER BY u.username_key",
+             WHERE m.conv_id = $1 ORDER BY u.username_key LIMIT $2",
         )
         .bind(conv.0)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(member_from).collect::<Result<_, _>>()?)
@@ -377,19 +378,6 @@ impl Postgres {
             at,
             body,
         })
-    }
-
-    pub async fn public_rooms(&self) -> Result<Vec<RoomListing>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT c.id, c.name, (SELECT COUNT(*) FROM members m WHERE m.conv_id = c.id) AS n
-             FROM conversations c WHERE c.kind = 'room' AND c.public ORDER BY c.id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(room_listing_from)
-            .collect::<Result<_, _>>()?)
     }
 
     pub async fn room(&self, conv: ConvId) -> Result<Option<RoomInfo>, StoreError> {

@@ -11,13 +11,13 @@ use sqlx::{Sqlite as Db, Transaction};
 
 use super::Sqlite;
 use crate::{
-    protocol::{ConvId, ConvSummary, Event, EventBody, Member, RoomListing, Seq, UserId},
+    protocol::{ConvId, ConvSummary, Event, EventBody, Member, Seq, UserId},
     server::store::{
         Appended, NewMessage, RoomInfo, StoreError,
         batch::Plan,
         rows::{
             EVENT_COLUMNS, event_body_columns, event_from, member_from, room_info_from,
-            room_listing_from, summary_from,
+            summary_from,
         },
     },
 };
@@ -165,12 +165,13 @@ impl Sqlite {
         Ok(ids.into_iter().map(UserId).collect())
     }
 
-    pub async fn member_list(&self, conv: ConvId) -> Result<Vec<Member>, StoreError> {
+    pub async fn member_list(&self, conv: ConvId, limit: u32) -> Result<Vec<Member>, StoreError> {
         let rows = sqlx::query(
             "SELECT u.id, u.username, u.display_name FROM members m JOIN users u ON u.id = m.user_id
-             WHERE m.conv_id = ? ORDER BY u.username_key",
+             WHERE m.conv_id = ? ORDER BY u.username_key LIMIT ?",
         )
         .bind(conv.0)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(member_from).collect::<Result<_, _>>()?)
@@ -315,19 +316,6 @@ impl Sqlite {
             at,
             body,
         })
-    }
-
-    pub async fn public_rooms(&self) -> Result<Vec<RoomListing>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT c.id, c.name, (SELECT COUNT(*) FROM members m WHERE m.conv_id = c.id) AS n
-             FROM conversations c WHERE c.kind = 'room' AND c.public = 1 ORDER BY c.id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(room_listing_from)
-            .collect::<Result<_, _>>()?)
     }
 
     pub async fn room(&self, conv: ConvId) -> Result<Option<RoomInfo>, StoreError> {

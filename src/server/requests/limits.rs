@@ -1,0 +1,222 @@
+//! Per-user budgets for frames, shared by all of a user's connections on this node.
+//!
+//! Each budget is a GCRA bucket (governor) keyed by user, so a user's devices draw on one
+//! budget and one user's flood never delays another's frames. Everything that changes state
+//! or costs the store a query has a budget:
+//!
+//! | budget   | frames                                                            | rate (burst)        |
+//! |----------|-------------------------------------------------------------------|---------------------|
+//! | messages | `send`                                                            | n/s (n)             |
+//! | changes  | `create_room` `join_room` `leave` `invite` `remove` `rename_room` `open_direct` | n/min (n/4) |
+//! | reads    | `resume` `history` `members` `list_rooms`, by cost                | n/s (2n)            |
+//! | marks    | `read`                                                            | n/s (2n)            |
+//! | typing   | `typing`, per user and conversation                               | 1/s (3)             |
+//!
+//! A bucket is checked before the frame does any store work; a refused frame does nothing.
+//! The tables hold one entry per recently active key and are pruned of idle keys once they
+//! pass [`MAX_KEYS`] (at most once per [`PRUNE_EVERY`], so a node with many active users does
+//! not scan its tables on every frame): many users or conversations cannot grow them without
+//! bound.
+
+use std::{
+    hash::Hash,
+    num::NonZeroU32,
+    sync::{Mutex, TryLockError},
+    time::{Duration, Instant},
+};
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::{
+    protocol::{ConvId, UserId},
+    server::config::Config,
+};
+
+/// A table this big is pruned of keys whose bucket is full again (idle users).
+const MAX_KEYS: usize = 10_000;
+
+/// The shortest time between two prunings of the tables.
+const PRUNE_EVERY: Duration = Duration::from_secs(1);
+
+/// How many items of an answer one cell of the read budget pays for.
+const ITEMS_PER_CELL: u32 = 50;
+
+/// Per-user rate limits shared by all connections.
+pub struct Limits {
+    /// Messages per user (all devices together).
+    messages: DefaultKeyedRateLimiter<UserId>,
+    /// Typing notices per user and conversation.
+    typing: DefaultKeyedRateLimiter<(UserId, ConvId)>,
+    /// Membership and room changes per user: each one is stored and fanned out to a room.
+    changes: DefaultKeyedRateLimiter<UserId>,
+    /// The cost budget of reads per user: a read costs more the bigger its answer may be.
+    reads: DefaultKeyedRateLimiter<UserId>,
+    /// The reads budget's burst: no single read may cost more, or it could never pass.
+    read_burst: NonZeroU32,
+    /// Read-position updates per user: each one is a store write and a fan-out to devices.
+    marks: DefaultKeyedRateLimiter<UserId>,
+    /// When the tables were last pruned. A std mutex, only ever `try_lock`ed and never held
+    /// across an `.await`: a frame that finds it taken skips pruning instead of waiting.
+    pruned: Mutex<Instant>,
+    /// The longest message body, in characters.
+    pub max_body_chars: usize,
+}
+
+/// `n`, or 1 if it is 0 (the config already refuses 0; this keeps the type honest).
+fn at_least_one(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
+}
+
+/// Takes `n` cells from `key`'s bucket in `table` if they are there.
+fn take<K: Clone + Eq + Hash>(table: &DefaultKeyedRateLimiter<K>, key: &K, n: NonZeroU32) -> bool {
+    matches!(table.check_key_n(key, n), Ok(Ok(())))
+}
+
+/// Forgets `table`'s idle keys (full buckets) if it has grown past [`MAX_KEYS`].
+fn prune<K: Clone + Eq + Hash>(table: &DefaultKeyedRateLimiter<K>) {
+    if table.len() > MAX_KEYS {
+        table.retain_recent();
+    }
+}
+
+impl Limits {
+    /// The budgets `config` names: `limits.messages_per_second` (burst of the same size),
+    /// `limits.changes_per_minute` (burst of a quarter), `limits.reads_per_second` and
+    /// `limits.marks_per_second` (bursts of twice the rate); typing notices at one a second per
+    /// user and conversation in bursts of up to three.
+    pub fn new(config: &Config) -> Self {
+        let changes = at_least_one(config.changes_per_minute);
+        let reads = at_least_one(config.reads_per_second);
+        let marks = at_least_one(config.marks_per_second);
+        let read_burst = at_least_one(reads.get().saturating_mul(2));
+        Self {
+            messages: RateLimiter::keyed(Quota::per_second(at_least_one(
+                config.messages_per_second,
+            ))),
+            typing: RateLimiter::keyed(
+                Quota::per_second(NonZeroU32::MIN).allow_burst(at_least_one(3)),
+            ),
+            changes: RateLimiter::keyed(
+                Quota::per_minute(changes).allow_burst(at_least_one(changes.get() / 4)),
+            ),
+            reads: RateLimiter::keyed(Quota::per_second(reads).allow_burst(read_burst)),
+            read_burst,
+            marks: RateLimiter::keyed(
+                Quota::per_second(marks).allow_burst(at_least_one(marks.get().saturating_mul(2))),
+            ),
+            pruned: Mutex::new(Instant::now()),
+            max_body_chars: config.max_body_chars,
+        }
+    }
+
+    /// Prunes every table that has grown too big, unless that was done less than
+    /// [`PRUNE_EVERY`] ago or another frame is doing it now.
+    fn tidy(&self) {
+        let mut last = match self.pruned.try_lock() {
+            Ok(last) => last,
+            // A panic elsewhere mid-prune leaves nothing half-done worth refusing over.
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
+        };
+        if last.elapsed() < PRUNE_EVERY {
+            return;
+        }
+        *last = Instant::now();
+        prune(&self.messages);
+        prune(&self.typing);
+        prune(&self.changes);
+        prune(&self.reads);
+        prune(&self.marks);
+    }
+
+    /// Whether `user` may send one more message now.
+    pub fn message(&self, user: UserId) -> bool {
+        self.tidy();
+        take(&self.messages, &user, NonZeroU32::MIN)
+    }
+
+    /// Whether `user` may send one more typing notice in `conv` now.
+    pub fn typing(&self, user: UserId, conv: ConvId) -> bool {
+        self.tidy();
+        take(&self.typing, &(user, conv), NonZeroU32::MIN)
+    }
+
+    /// Whether `user` may make one more membership or room change now.
+    pub fn change(&self, user: UserId) -> bool {
+        self.tidy();
+        take(&self.changes, &user, NonZeroU32::MIN)
+    }
+
+    /// Whether `user` may make a read whose answer holds up to `items` entries (cursors,
+    /// events, rooms): one cell, plus one per `ITEMS_PER_CELL` (50) entries, at most the burst.
+    pub fn read(&self, user: UserId, items: usize) -> bool {
+        self.tidy();
+        take(&self.reads, &user, self.read_cost(items))
+    }
+
+    /// What a read answering up to `items` entries costs.
+    fn read_cost(&self, items: usize) -> NonZeroU32 {
+        let extra = u32::try_from(items).unwrap_or(u32::MAX) / ITEMS_PER_CELL;
+        NonZeroU32::MIN.saturating_add(extra).min(self.read_burst)
+    }
+
+    /// Whether `user` may move one more read position now.
+    pub fn mark(&self, user: UserId) -> bool {
+        self.tidy();
+        take(&self.marks, &user, NonZeroU32::MIN)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(tweak: impl FnOnce(&mut Config)) -> Limits {
+        let mut config = Config::default();
+        tweak(&mut config);
+        Limits::new(&config)
+    }
+
+    #[test]
+    fn the_default_change_budget_is_a_burst_of_thirty_per_user() {
+        let limits = limits(|_| {});
+        let (a, b) = (UserId(1), UserId(2));
+        assert_eq!((0..40).filter(|_| limits.change(a)).count(), 30);
+        assert!(limits.change(b), "another user has a budget of their own");
+    }
+
+    #[test]
+    fn a_read_costs_more_the_bigger_its_answer_and_never_more_than_the_burst() {
+        let limits = limits(|c| c.reads_per_second = 20);
+        assert_eq!(limits.read_cost(0).get(), 1);
+        assert_eq!(limits.read_cost(49).get(), 1);
+        assert_eq!(limits.read_cost(100).get(), 3);
+        assert_eq!(limits.read_cost(1_000_000).get(), 40);
+        let user = UserId(1);
+        assert!(
+            limits.read(user, 1_000_000),
+            "a full bucket pays for the costliest read"
+        );
+        assert!(!limits.read(user, 0), "and is then empty");
+    }
+
+    #[test]
+    fn marks_have_a_burst_of_twice_the_rate() {
+        let limits = limits(|c| c.marks_per_second = 5);
+        assert_eq!((0..20).filter(|_| limits.mark(UserId(1))).count(), 10);
+    }
+
+    #[test]
+    fn a_table_past_its_bound_is_pruned_of_idle_keys() {
+        let limits = limits(|c| c.marks_per_second = 1_000_000);
+        // A million a second refills a used bucket within microseconds: every key goes idle.
+        for n in 0..(MAX_KEYS as i64 + 100) {
+            assert!(limits.mark(UserId(n)));
+        }
+        assert!(limits.marks.len() > MAX_KEYS);
+        std::thread::sleep(Duration::from_millis(5));
+        *limits.pruned.lock().expect("not poisoned") = Instant::now() - PRUNE_EVERY;
+        assert!(limits.mark(UserId(-1)));
+        assert!(limits.marks.len() < 10, "{} keys left", limits.marks.len());
+    }
+}
