@@ -186,13 +186,9 @@ async fn a_stalled_reader_is_evicted_and_resumes_while_a_briefly_slow_one_is_lef
 
     // The brief reader is still connected.
     brief.send(&ClientFrame::Ping { nonce: 7 }).await;
-    assert!(
-        brief
-            .until(|f| matches!(f, ServerFrame::Pong { nonce: 7 }))
-            .await
-            .len()
-            >= 1
-    );
+    brief
+        .until(|f| matches!(f, ServerFrame::Pong { nonce: 7 }))
+        .await;
 }
 
 // --- The byte budget, measured on the server process ---------------------------------------
