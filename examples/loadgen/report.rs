@@ -132,7 +132,7 @@ fn mib(bytes: u64) -> String {
 /// Prints one line per outcome, then the `abuse` phases' costs if there are any.
 pub fn print_table(outcomes: &[Outcome]) {
     println!(
-        "{:<20} {:<34} {:>7} {:>10} {:>10} {:>11} {:>12} {:>7} {:>7} {:>7} {:>8} {:>9}",
+        "{:<30} {:<34} {:>7} {:>10} {:>10} {:>11} {:>12} {:>7} {:>7} {:>7} {:>8} {:>9}",
         "scenario",
         "parameters",
         "conns",
@@ -148,7 +148,7 @@ pub fn print_table(outcomes: &[Outcome]) {
     );
     for o in outcomes {
         println!(
-            "{:<20} {:<34} {:>7} {:>10} {:>10} {:>11.0} {:>12.0} {:>7} {:>7} {:>7} {:>8} {:>9.1}",
+            "{:<30} {:<34} {:>7} {:>10} {:>10} {:>11.0} {:>12.0} {:>7} {:>7} {:>7} {:>8} {:>9.1}",
             o.name,
             o.params,
             o.connections,

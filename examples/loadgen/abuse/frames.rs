@@ -99,7 +99,9 @@ pub async fn non_reader(
     let mut ws = match client::connect(addr, 0, account, true).await {
         Ok(client) => client.ws,
         Err(err) => {
-            attack.problems.push(format!("the non-reader could not connect: {err}"));
+            attack
+                .problems
+                .push(format!("the non-reader could not connect: {err}"));
             return attack;
         }
     };

@@ -132,7 +132,9 @@ async fn tally(groups: &[Names], mut tasks: JoinSet<(Names, Fate)>, attack: &mut
     while let Some(done) = tasks.join_next().await {
         match done {
             Ok((names, fate)) => attack.count(names[fate as usize], 1),
-            Err(err) => attack.problems.push(format!("an attack task failed: {err}")),
+            Err(err) => attack
+                .problems
+                .push(format!("an attack task failed: {err}")),
         }
     }
 }
@@ -186,7 +188,10 @@ pub async fn flood(
             }
         });
     }
-    let (health, ()) = tokio::join!(watch_health(addr, window), tally(&[TCP, WS], tasks, &mut attack));
+    let (health, ()) = tokio::join!(
+        watch_health(addr, window),
+        tally(&[TCP, WS], tasks, &mut attack)
+    );
     health.record(&mut attack);
     if health.failed > 0 {
         attack.problems.push(format!(
@@ -237,7 +242,10 @@ pub async fn slowloris(addr: SocketAddr, n: usize, window: Window) -> Attack {
             });
         }
     }
-    let (health, ()) = tokio::join!(watch_health(addr, window), tally(&[HEAD, BODY_100K, BODY_60K], tasks, &mut attack));
+    let (health, ()) = tokio::join!(
+        watch_health(addr, window),
+        tally(&[HEAD, BODY_100K, BODY_60K], tasks, &mut attack)
+    );
     health.record(&mut attack);
     attack
 }
