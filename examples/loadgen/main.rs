@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --features ssr --example loadgen -- \
-//!     [--scenario idle|dm|room|slow|all] [--size tiny|full] \
+//!     [--scenario idle|dm|room|slow|drain|abuse|all] [--size tiny|full] \
 //!     [--server target/release/switchboard] [--json bench.json]
 //! ```
 //!
@@ -16,8 +16,14 @@
 //! `/proc` before and after each measured phase: deliveries per server CPU-second and RSS per
 //! connection hold on a noisy, shared machine where wall-clock rates do not.
 //!
+//! `abuse` is the odd one out: a small crowd chats at a modest rate while attackers take turns
+//! (a non-reader, a connection flood, slowloris, frame floods); it reports what each attack cost
+//! the server and the crowd, and what the attackers got (see `abuse.rs`).
+//!
 //! BENCHMARKS.md has the figures and the commands that produced them.
 
+#[cfg(feature = "ssr")]
+mod abuse;
 #[cfg(feature = "ssr")]
 mod client;
 #[cfg(feature = "ssr")]

@@ -1,6 +1,6 @@
 //! Results: one [`Outcome`] per measured phase, as a table and as JSON.
 
-use std::path::Path;
+use std::{collections::BTreeMap, path::Path};
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -45,7 +45,8 @@ pub struct Outcome {
     /// p99 of how late the generator itself sent, against the schedule, µs (part of every
     /// latency figure; when it is large the generator, not the server, is the bottleneck).
     pub send_lateness_p99_us: u64,
-    /// `slow`: the others' p99 with one reader stalled over their p99 without.
+    /// `slow`: the others' p99 with one reader stalled over their p99 without; `abuse`: the
+    /// crowd's p99 in this phase over its p99 in `baseline` (reported, never checked: noisy).
     pub p99_ratio: Option<f64>,
     /// `slow`: whether the stalled reader was evicted (closed with 4008, or dropped when not even
     /// the close frame fit in its socket).
@@ -56,6 +57,15 @@ pub struct Outcome {
     pub drain_ms: Option<f64>,
     /// `drain`: sockets that got a `reconnect` frame and close 1001.
     pub goodbyes: Option<usize>,
+    /// `abuse`: the server's highest RSS in the phase (sampled every 50 ms), bytes.
+    pub rss_peak: Option<u64>,
+    /// `abuse`: the server's open file descriptors at the end of the phase.
+    pub fds_after: Option<u64>,
+    /// `abuse`: the most open file descriptors seen in the phase.
+    pub fds_peak: Option<u64>,
+    /// `abuse`: what the attackers did and what the server made of it (refused, closed, still
+    /// held, rate limited, applied…), by name.
+    pub attack: BTreeMap<&'static str, u64>,
     /// What went wrong (a run with problems exits non-zero).
     pub problems: Vec<String>,
     #[serde(skip)]
@@ -116,10 +126,15 @@ fn ms(us: u64) -> String {
     format!("{:.2}", us as f64 / 1000.0)
 }
 
-/// Prints one line per outcome.
+/// Bytes as MiB, one decimal.
+fn mib(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Prints one line per outcome, then the `abuse` phases' costs if there are any.
 pub fn print_table(outcomes: &[Outcome]) {
     println!(
-        "{:<20} {:<34} {:>7} {:>10} {:>10} {:>11} {:>12} {:>7} {:>7} {:>7} {:>8} {:>9}",
+        "{:<30} {:<34} {:>7} {:>10} {:>10} {:>11} {:>12} {:>7} {:>7} {:>7} {:>8} {:>9}",
         "scenario",
         "parameters",
         "conns",
@@ -135,7 +150,7 @@ pub fn print_table(outcomes: &[Outcome]) {
     );
     for o in outcomes {
         println!(
-            "{:<20} {:<34} {:>7} {:>10} {:>10} {:>11.0} {:>12.0} {:>7} {:>7} {:>7} {:>8} {:>9.1}",
+            "{:<30} {:<34} {:>7} {:>10} {:>10} {:>11.0} {:>12.0} {:>7} {:>7} {:>7} {:>8} {:>9.1}",
             o.name,
             o.params,
             o.connections,
@@ -178,6 +193,41 @@ pub fn print_table(outcomes: &[Outcome]) {
                 "    others' p99 ratio stalled/baseline {ratio:.2}; stalled reader evicted: {evicted}"
             );
         }
+    }
+    print_abuse_table(outcomes);
+}
+
+/// The `abuse` phases: what each cost the server and the crowd, and what the attackers got.
+fn print_abuse_table(outcomes: &[Outcome]) {
+    let phases: Vec<&Outcome> = outcomes.iter().filter(|o| o.rss_peak.is_some()).collect();
+    if phases.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "{:<30} {:>8} {:>8} {:>6} {:>7} {:>7} {:>6}  attack",
+        "abuse phase", "RSS MiB", "peak", "fds", "fd peak", "p99 ms", "×base"
+    );
+    for o in phases {
+        let attack = if o.attack.is_empty() {
+            "-".to_owned()
+        } else {
+            o.attack
+                .iter()
+                .map(|(name, n)| format!("{name}={n}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        println!(
+            "{:<30} {:>8} {:>8} {:>6} {:>7} {:>7} {:>6}  {attack}",
+            o.name,
+            mib(o.rss_after),
+            mib(o.rss_peak.unwrap_or(0)),
+            o.fds_after.unwrap_or(0),
+            o.fds_peak.unwrap_or(0),
+            ms(o.p99_us),
+            o.p99_ratio.map_or("-".to_owned(), |r| format!("{r:.2}")),
+        );
     }
 }
 

@@ -1,4 +1,4 @@
-//! The scenarios: `idle`, `dm`, `room`, `slow`, each against a fresh server.
+//! The scenarios: `idle`, `dm`, `room`, `slow`, `drain`, `abuse`, each against a fresh server.
 
 use std::{
     path::PathBuf,
@@ -20,15 +20,17 @@ use crate::{
     server::{ClusterTarget, ServerProcess, Usage},
 };
 
-pub const USAGE: &str = "usage: loadgen [--scenario idle|dm|room|slow|drain|all] [--size tiny|full] \
+pub const USAGE: &str = "usage: loadgen [--scenario idle|dm|room|slow|drain|abuse|all] [--size tiny|full] \
                          [--rooms 10,100,1000] [--rates 20000,50000] [--server <switchboard binary>] [--json <file>] \
                          [--nodes N --database-url postgres://… --redis-url redis://…]";
 
 /// What to run.
 pub struct Options {
     scenarios: Vec<String>,
-    full: bool,
-    server: PathBuf,
+    /// `--size full` (otherwise tiny).
+    pub full: bool,
+    /// The switchboard binary to run.
+    pub server: PathBuf,
     /// Room sizes for `room` (default: 10, 100 and 1000 in full, 10 in tiny).
     rooms: Option<Vec<usize>>,
     /// Delivery rates for `room`'s steps (default: 100k, 250k, 500k, 750k per second in full).
@@ -99,12 +101,12 @@ impl Options {
             _ => return Err("cluster mode needs --database-url and --redis-url".into()),
         };
         if options.scenarios.iter().any(|s| s == "all") {
-            options.scenarios = ["idle", "dm", "room", "slow", "drain"]
+            options.scenarios = ["idle", "dm", "room", "slow", "drain", "abuse"]
                 .map(String::from)
                 .to_vec();
         }
         for s in &options.scenarios {
-            if !["idle", "dm", "room", "slow", "drain"].contains(&s.as_str()) {
+            if !["idle", "dm", "room", "slow", "drain", "abuse"].contains(&s.as_str()) {
                 return Err(format!("unknown scenario {s}"));
             }
         }
@@ -121,6 +123,7 @@ pub async fn run_all(options: &Options) -> Result<Vec<Outcome>, String> {
             "dm" => dm(options).await?,
             "room" => room(options).await?,
             "slow" => slow(options).await?,
+            "abuse" => crate::abuse::run(options).await?,
             _ => drain(options).await?,
         };
         all.extend(outcomes);
@@ -188,7 +191,7 @@ async fn idle(options: &Options) -> Result<Vec<Outcome>, String> {
 fn diff(before: Usage, after: Usage) -> Usage {
     Usage {
         cpu_secs: after.cpu_secs - before.cpu_secs,
-        rss_bytes: after.rss_bytes,
+        ..after
     }
 }
 

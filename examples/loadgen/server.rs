@@ -37,13 +37,15 @@ pub struct ClusterTarget {
     pub redis_url: String,
 }
 
-/// CPU time used so far and resident memory now.
+/// CPU time used so far, and resident memory and open file descriptors now.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Usage {
     /// utime + stime, seconds.
     pub cpu_secs: f64,
     /// Resident set size, bytes.
     pub rss_bytes: u64,
+    /// Open file descriptors (entries of `/proc/<pid>/fd`): sockets the server still holds.
+    pub fds: u64,
 }
 
 fn free_port() -> Result<u16, String> {
@@ -161,7 +163,7 @@ impl ServerProcess {
         self.addrs[n % self.addrs.len()]
     }
 
-    /// CPU time and RSS summed over every node, from /proc.
+    /// CPU time, RSS and open fds summed over every node, from /proc.
     pub fn usage(&self) -> Usage {
         self.children
             .iter()
@@ -169,6 +171,7 @@ impl ServerProcess {
             .fold(Usage::default(), |a, b| Usage {
                 cpu_secs: a.cpu_secs + b.cpu_secs,
                 rss_bytes: a.rss_bytes + b.rss_bytes,
+                fds: a.fds + b.fds,
             })
     }
 }
@@ -223,7 +226,7 @@ async fn ready(addr: SocketAddr) -> bool {
     stream.read_exact(&mut head).await.is_ok() && head.ends_with(b"200")
 }
 
-/// One process's CPU time and RSS, from /proc.
+/// One process's CPU time, RSS and open fds, from /proc.
 fn usage_of(pid: u32) -> Usage {
     let cpu_secs = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
@@ -244,9 +247,11 @@ fn usage_of(pid: u32) -> Usage {
             Some(kib * 1024)
         })
         .unwrap_or(0);
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| dir.count() as u64);
     Usage {
         cpu_secs,
         rss_bytes,
+        fds,
     }
 }
 
