@@ -241,7 +241,15 @@ impl Crowd {
         let mut readers = Vec::with_capacity(self.streams.len());
         for (i, stream) in self.streams.iter_mut().enumerate() {
             let stream = stream.take().ok_or("stream in use")?;
-            let task = tokio::spawn(client::receive(stream, stop.clone(), Arc::clone(&counters)));
+            // No rejoin: a well-behaved reader evicted here is a failure, seen as loss.
+            let task = tokio::spawn(client::receive(
+                stream,
+                stop.clone(),
+                Arc::clone(&counters),
+                client::Seen::default(),
+                None,
+                Duration::ZERO,
+            ));
             readers.push((i, task));
         }
         // Message ids must differ between phases, or the server takes them for resends.
@@ -284,11 +292,11 @@ impl Crowd {
         stop.cancel();
         let mut latency = client::new_histogram();
         for (i, task) in readers {
-            let (samples, stream) = task.await.map_err(|e| e.to_string())?;
-            for sample in samples {
+            let received = task.await.map_err(|e| e.to_string())?;
+            for sample in received.samples {
                 latency.saturating_record(sample);
             }
-            self.streams[i] = Some(stream);
+            self.streams[i] = Some(received.stream);
         }
         Ok(CrowdRun {
             sent,

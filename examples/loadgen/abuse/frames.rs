@@ -320,7 +320,14 @@ impl Flooder {
                 ],
                 Expect::Pong(n),
             ),
-            Kind::ListRooms => (vec![ClientFrame::ListRooms {}], Expect::Rooms),
+            Kind::ListRooms => (
+                vec![ClientFrame::ListRooms {
+                    query: None,
+                    after: None,
+                    limit: None,
+                }],
+                Expect::Rooms,
+            ),
             Kind::JoinLeave if self.member => (
                 vec![ClientFrame::Leave { conv: self.crowd }],
                 Expect::Left(self.crowd),
