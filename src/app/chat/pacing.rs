@@ -14,9 +14,6 @@ use leptos::prelude::*;
 use super::Chat;
 use crate::protocol::{ClientFrame, ClientMsgId, ConvId, ErrorCode, FrameType};
 
-/// How long read marks for one conversation gather before the latest is sent, in ms.
-pub(super) const READ_PAUSE_MS: u64 = 500;
-
 /// How long member-list refreshes for one conversation gather before one is sent, in ms.
 pub(super) const MEMBERS_PAUSE_MS: u64 = 1000;
 
