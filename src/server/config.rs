@@ -231,31 +231,11 @@ impl Config {
                     ));
                 }
             },
-            header_timeout: Duration::from_millis(src.ranged(
-                "server.header_timeout_ms",
-                100,
-                600_000,
-            )?),
-            body_timeout: Duration::from_millis(src.ranged(
-                "server.body_timeout_ms",
-                100,
-                600_000,
-            )?),
-            keepalive_timeout: Duration::from_millis(src.ranged(
-                "server.keepalive_timeout_ms",
-                100,
-                3_600_000,
-            )?),
-            handshake_timeout: Duration::from_millis(src.ranged(
-                "server.handshake_timeout_ms",
-                100,
-                600_000,
-            )?),
-            shutdown_grace: Duration::from_millis(src.ranged(
-                "server.shutdown_grace_ms",
-                0,
-                600_000,
-            )?),
+            header_timeout: src.millis("server.header_timeout_ms", 100, 600_000)?,
+            body_timeout: src.millis("server.body_timeout_ms", 100, 600_000)?,
+            keepalive_timeout: src.millis("server.keepalive_timeout_ms", 100, 3_600_000)?,
+            handshake_timeout: src.millis("server.handshake_timeout_ms", 100, 600_000)?,
+            shutdown_grace: src.millis("server.shutdown_grace_ms", 0, 600_000)?,
             database_path: src.parse("database.path")?,
             database_url: match src.text("database.url")? {
                 (v, _) if v.trim().is_empty() => None,
@@ -293,18 +273,10 @@ impl Config {
                     ));
                 }
             },
-            presence_ttl: Duration::from_millis(src.ranged(
-                "cluster.presence_ttl_ms",
-                1_000,
-                600_000,
-            )?),
-            sweep: Duration::from_millis(src.ranged("cluster.sweep_ms", 100, 600_000)?),
+            presence_ttl: src.millis("cluster.presence_ttl_ms", 1_000, 600_000)?,
+            sweep: src.millis("cluster.sweep_ms", 100, 600_000)?,
             allowed_origins: src.origins("websocket.allowed_origins")?,
-            heartbeat: Duration::from_millis(src.ranged(
-                "websocket.heartbeat_ms",
-                1_000,
-                300_000,
-            )?),
+            heartbeat: src.millis("websocket.heartbeat_ms", 1_000, 300_000)?,
             allow_token_without_origin: src.parse("websocket.allow_token_without_origin")?,
             session_ttl: Duration::from_secs(src.ranged(
                 "auth.session_ttl_secs",
@@ -321,11 +293,7 @@ impl Config {
             login_per_address: src.ranged("auth.login_attempts_per_address", 1, 100_000)? as u32,
             max_frame_bytes: src.ranged("limits.max_frame_bytes", 1_024, 16 << 20)? as usize,
             outbound_bytes: src.ranged("limits.outbound_bytes", 64 << 10, 1 << 30)? as usize,
-            slow_client: Duration::from_millis(src.ranged(
-                "limits.slow_client_ms",
-                100,
-                600_000,
-            )?),
+            slow_client: src.millis("limits.slow_client_ms", 100, 600_000)?,
             max_body_chars: src.ranged(
                 "limits.max_body_chars",
                 1,
@@ -499,6 +467,11 @@ impl Sources<'_> {
         value
             .parse()
             .map_err(|err: T::Err| invalid(key, origin, value.clone(), err.to_string()))
+    }
+
+    /// A duration given in milliseconds, between `min` and `max` of them.
+    fn millis(&self, key: &'static str, min: u64, max: u64) -> Result<Duration, ConfigError> {
+        self.ranged(key, min, max).map(Duration::from_millis)
     }
 
     fn ranged(&self, key: &'static str, min: u64, max: u64) -> Result<u64, ConfigError> {
