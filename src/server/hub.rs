@@ -106,13 +106,8 @@ impl Mailbox {
         false
     }
 
-    /// Evicts the connection (once), counting and logging why.
-    pub fn evict_because(&self, why: &'static str) {
-        if !self.evict.is_cancelled() {
-            ::metrics::counter!(super::metrics::EVICTIONS).increment(1);
-            tracing::info!(user = %self.user, why, "client cannot keep up; evicting connection");
-        }
-        self.evict.cancel();
+    fn evict_because(&self, why: &'static str) {
+        evict(&self.evict, self.user, why);
     }
 
     /// Queues an ephemeral frame, or drops it if the queue is full; a stuck connection is
@@ -122,6 +117,15 @@ impl Mailbox {
             self.evict_because("oldest queued frame waited too long");
         }
     }
+}
+
+/// Evicts `user`'s connection behind `token` (counted and logged once, however many notice).
+pub fn evict(token: &CancellationToken, user: UserId, why: &'static str) {
+    if !token.is_cancelled() {
+        ::metrics::counter!(super::metrics::EVICTIONS).increment(1);
+        tracing::info!(user = %user, why, "client cannot keep up; evicting connection");
+    }
+    token.cancel();
 }
 
 /// The routing tables.

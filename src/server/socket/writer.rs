@@ -20,7 +20,7 @@ use crate::{
     },
     server::{
         committer::encode,
-        hub::Outgoing,
+        hub::{self, Outgoing, queue::Receiver},
         store::{Store, StoreError},
     },
 };
@@ -73,7 +73,7 @@ const EVICTED_REASON: &str = "cannot keep up; reconnect and resume";
 /// socket fails.
 pub async fn run<W>(
     sink: W,
-    mut queue: crate::server::hub::queue::Receiver<Outgoing>,
+    mut queue: Receiver<Outgoing>,
     evict: CancellationToken,
     store: Store,
     user: UserId,
@@ -93,8 +93,8 @@ pub async fn run<W>(
         let item = tokio::select! {
             biased;
             () = evict.cancelled() => {
-                queue.close();
-                Outgoing::Close(close_code::TOO_SLOW, EVICTED_REASON)
+                writer.evicted(&mut queue).await;
+                break;
             }
             next = queue.recv() => match next {
                 Some(item) => item,
@@ -103,15 +103,11 @@ pub async fn run<W>(
         };
         // Frames are queued on the socket as they come and flushed once the queue is empty:
         // under load one write carries many frames instead of one system call per frame.
-        // A write blocked on a peer that stopped reading must not outlive its eviction: the
-        // close frame waits for room a while, then the socket is dropped (the client sees the
-        // connection end, reconnects and resumes).
+        // A write blocked on a peer that stopped reading must not outlive its eviction.
         let handled = tokio::select! {
             biased;
             () = evict.cancelled() => {
-                queue.close();
-                let closing = writer.close(close_code::TOO_SLOW, EVICTED_REASON);
-                let _ = tokio::time::timeout(EVICTED_CLOSE_WAIT, closing).await;
+                writer.evicted(&mut queue).await;
                 break;
             }
             handled = async {
@@ -125,12 +121,8 @@ pub async fn run<W>(
             Ok(()) => {}
             Err(Stop::Done) => break,
             Err(Stop::Slow) => {
-                ::metrics::counter!(crate::server::metrics::EVICTIONS).increment(1);
-                tracing::info!(user = %writer.user, "a write waited too long; evicting connection");
-                evict.cancel();
-                queue.close();
-                let closing = writer.close(close_code::TOO_SLOW, EVICTED_REASON);
-                let _ = tokio::time::timeout(EVICTED_CLOSE_WAIT, closing).await;
+                hub::evict(&evict, writer.user, "a write waited too long");
+                writer.evicted(&mut queue).await;
                 break;
             }
             Err(Stop::Store(err)) => {
@@ -188,6 +180,15 @@ where
         };
         let _ = self.sink.send(Message::Close(Some(frame))).await;
         Err(Stop::Done)
+    }
+
+    /// Says goodbye to an evicted client: frees its queue first, then lets the close frame
+    /// wait for room a while before the socket is dropped (the client sees the connection
+    /// end, reconnects and resumes).
+    async fn evicted(&mut self, queue: &mut Receiver<Outgoing>) {
+        queue.close();
+        let closing = self.close(close_code::TOO_SLOW, EVICTED_REASON);
+        let _ = tokio::time::timeout(EVICTED_CLOSE_WAIT, closing).await;
     }
 
     async fn handle(&mut self, item: Outgoing) -> Result<(), Stop> {
