@@ -84,9 +84,8 @@ impl Refusal {
 /// HTTP or became a WebSocket) frees it.
 #[derive(Debug)]
 pub struct Ticket {
-    /// The caps it counts against.
-    capacity: Arc<Capacity>,
-    /// Its place in its address's count, shared with the requests on the connection.
+    /// Its place in its address's count, shared with the requests on the connection; it also
+    /// holds the caps the ticket counts against.
     address: AddressSlot,
 }
 
@@ -164,7 +163,6 @@ impl Capacity {
         }
         ::metrics::gauge!(crate::server::metrics::TCP_CONNECTIONS_OPEN).increment(1.0);
         Ok(Ticket {
-            capacity: Arc::clone(self),
             address: AddressSlot(Arc::new(SlotState {
                 capacity: Arc::clone(self),
                 ip,
@@ -244,7 +242,7 @@ impl Ticket {
 impl Drop for Ticket {
     fn drop(&mut self) {
         self.address.release();
-        self.capacity.open.fetch_sub(1, Ordering::AcqRel);
+        self.address.0.capacity.open.fetch_sub(1, Ordering::AcqRel);
         ::metrics::gauge!(crate::server::metrics::TCP_CONNECTIONS_OPEN).decrement(1.0);
     }
 }
