@@ -16,22 +16,11 @@ use std::{
 };
 
 use futures::{SinkExt, StreamExt};
-use harness::{Device, TestServer, messages};
+use harness::{Device, TestServer, messages, room};
 use switchboard::protocol::{
     self, ClientFrame, ClientMsgId, ConvId, Cursor, PROTOCOL_VERSION, Seq, ServerFrame, close_code,
 };
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
-
-/// Creates a public room from `owner` and returns its id.
-async fn room(owner: &mut Device, name: &str) -> ConvId {
-    owner
-        .send(&ClientFrame::CreateRoom {
-            name: name.into(),
-            public: true,
-        })
-        .await;
-    owner.conversation().await
-}
 
 /// Joins `conv` and waits until the server has announced it.
 async fn join(device: &mut Device, conv: ConvId) {
@@ -112,7 +101,7 @@ async fn a_stalled_reader_is_evicted_and_resumes_while_a_briefly_slow_one_is_lef
     let (b, _) = server.user("paused").await;
     let (c, _) = server.user("stopped").await;
     let (mut talker, _) = server.device(&a, vec![]).await;
-    let conv = room(&mut talker, "backlog").await;
+    let conv = room(&mut talker, "backlog", true).await;
     let (mut brief, _) = server.device(&b, vec![]).await;
     join(&mut brief, conv).await;
     let (mut stalled, _) = server.device(&c, vec![]).await;
