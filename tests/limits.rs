@@ -101,6 +101,15 @@ fn refusal(err: tungstenite::Error) -> (u16, Option<String>) {
     }
 }
 
+/// Opens `/ws` for `cookie` expecting a refusal; checks it is `status` with a positive
+/// `Retry-After`.
+async fn assert_upgrade_refused(server: &TestServer, cookie: &str, status: u16) {
+    let err = server.try_browser_ws(cookie).await.unwrap_err();
+    let (got, retry_after) = refusal(err);
+    assert_eq!(got, status);
+    assert!(retry_after.is_some_and(|s| s.parse::<u32>().unwrap() > 0));
+}
+
 /// Opens `/ws` over an existing TCP connection, with the browser's Origin and `cookie`, and
 /// reads the hello.
 async fn ws_over(
@@ -260,25 +269,14 @@ async fn a_user_over_the_socket_cap_is_refused_429_until_one_of_theirs_closes() 
     let mut first = server.ws(&laptop).await;
     let _second = server.ws(&laptop).await;
     let _third = server.ws(&phone).await;
-    let version = PROTOCOL_VERSION.to_string();
-    let origin = server.origin();
-    let err = server
-        .try_ws(&version, Some(&origin), Some(&phone), None)
-        .await
-        .unwrap_err();
-    let (status, retry_after) = refusal(err);
-    assert_eq!(status, 429);
-    assert!(retry_after.is_some_and(|s| s.parse::<u32>().unwrap() > 0));
+    assert_upgrade_refused(&server, &phone, 429).await;
     // Someone else is not affected.
     server.connect().await;
     // Once one closes, there is room again (the server notices the close shortly after).
     first.close(None).await.unwrap();
     let deadline = Instant::now() + PATIENCE;
     loop {
-        match server
-            .try_ws(&version, Some(&origin), Some(&phone), None)
-            .await
-        {
+        match server.try_browser_ws(&phone).await {
             Ok(_) => break,
             Err(err) => {
                 assert_eq!(refusal(err).0, 429);
@@ -346,15 +344,7 @@ async fn websockets_over_the_global_cap_get_503_while_healthz_answers() {
     for _ in 0..20 {
         open.push(server.ws(&cookie).await);
     }
-    let version = PROTOCOL_VERSION.to_string();
-    let origin = server.origin();
-    let err = server
-        .try_ws(&version, Some(&origin), Some(&cookie), None)
-        .await
-        .unwrap_err();
-    let (status, retry_after) = refusal(err);
-    assert_eq!(status, 503);
-    assert!(retry_after.is_some_and(|s| s.parse::<u32>().unwrap() > 0));
+    assert_upgrade_refused(&server, &cookie, 503).await;
     let health = reqwest::get(server.url("/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
     let metrics = reqwest::get(server.url("/metrics")).await.unwrap();
