@@ -4,14 +4,15 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "harness/binary.rs"]
+mod binary;
 #[path = "harness/server.rs"]
 mod harness;
 #[path = "harness/http.rs"]
 mod http;
 
 use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
+    process::{Child, Stdio},
     time::{Duration, Instant},
 };
 
@@ -182,8 +183,6 @@ async fn a_stalled_reader_is_evicted_and_resumes_while_a_briefly_slow_one_is_lef
 
 // --- The byte budget, measured on the server process ---------------------------------------
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
-
 /// Resident memory of `pid`, in bytes.
 fn rss(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -198,10 +197,7 @@ fn rss(pid: u32) -> u64 {
 
 /// Starts the server binary with defaults except for what a load of this size needs.
 fn start_binary(dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env_remove("SWITCHBOARD_CONFIG")
+    let mut child = binary::command(dir)
         .env("SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0")
         .env(
             "SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS",
@@ -211,19 +207,10 @@ fn start_binary(dir: &std::path::Path) -> (Child, String) {
         .env("SWITCHBOARD_LIMITS_MESSAGES_PER_SECOND", "100000")
         // This test is about bytes, not request rates: the read budget is out of the way.
         .env("SWITCHBOARD_LIMITS_READS_PER_SECOND", "1000000")
-        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().expect("server exited early").unwrap();
-        if let Some(rest) = line.split("addr=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let addr = binary::listening_addr(&mut child);
     (child, addr)
 }
 
