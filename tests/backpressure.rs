@@ -307,7 +307,7 @@ async fn a_client_asking_for_history_without_reading_is_held_to_its_byte_budget(
 
     let mut hoarder = open(&addr, &hoarder_cookie, true).await;
     send(&mut hoarder, &ClientFrame::JoinRoom { conv }).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for(&mut hoarder, |f| matches!(f, ServerFrame::Conversation(_))).await;
     let pid = child.id();
     let before = rss(pid);
 
@@ -332,9 +332,13 @@ async fn a_client_asking_for_history_without_reading_is_held_to_its_byte_budget(
             }
         }
     });
+    // Sampled for at least 4 s and until the flood is over (bounded: 60 s), so a slow machine
+    // that stretches the flood does not hide its peak.
     let mut peak = before;
     let sampling = Instant::now();
-    while sampling.elapsed() < Duration::from_secs(4) {
+    while (sampling.elapsed() < Duration::from_secs(4) || !flood.is_finished())
+        && sampling.elapsed() < Duration::from_secs(60)
+    {
         peak = peak.max(rss(pid));
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
