@@ -195,7 +195,13 @@ impl ServerProcess {
 
 /// The body of `GET path` from `addr`, if it answered at all.
 async fn get(addr: SocketAddr, path: &str) -> Option<String> {
-    Some(answer(addr, path).await?.split_once("\r\n\r\n")?.1.to_owned())
+    Some(
+        answer(addr, path)
+            .await?
+            .split_once("\r\n\r\n")?
+            .1
+            .to_owned(),
+    )
 }
 
 /// Whether the node at `addr` answers `/readyz` with 200.
