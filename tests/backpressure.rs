@@ -4,34 +4,24 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "harness/binary.rs"]
+mod binary;
 #[path = "harness/server.rs"]
 mod harness;
 #[path = "harness/http.rs"]
 mod http;
 
 use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
+    process::{Child, Stdio},
     time::{Duration, Instant},
 };
 
 use futures::{SinkExt, StreamExt};
-use harness::{Device, TestServer, messages};
+use harness::{Device, TestServer, messages, room};
 use switchboard::protocol::{
     self, ClientFrame, ClientMsgId, ConvId, Cursor, PROTOCOL_VERSION, Seq, ServerFrame, close_code,
 };
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
-
-/// Creates a public room from `owner` and returns its id.
-async fn room(owner: &mut Device, name: &str) -> ConvId {
-    owner
-        .send(&ClientFrame::CreateRoom {
-            name: name.into(),
-            public: true,
-        })
-        .await;
-    owner.conversation().await
-}
 
 /// Joins `conv` and waits until the server has announced it.
 async fn join(device: &mut Device, conv: ConvId) {
@@ -112,7 +102,7 @@ async fn a_stalled_reader_is_evicted_and_resumes_while_a_briefly_slow_one_is_lef
     let (b, _) = server.user("paused").await;
     let (c, _) = server.user("stopped").await;
     let (mut talker, _) = server.device(&a, vec![]).await;
-    let conv = room(&mut talker, "backlog").await;
+    let conv = room(&mut talker, "backlog", true).await;
     let (mut brief, _) = server.device(&b, vec![]).await;
     join(&mut brief, conv).await;
     let (mut stalled, _) = server.device(&c, vec![]).await;
@@ -193,8 +183,6 @@ async fn a_stalled_reader_is_evicted_and_resumes_while_a_briefly_slow_one_is_lef
 
 // --- The byte budget, measured on the server process ---------------------------------------
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
-
 /// Resident memory of `pid`, in bytes.
 fn rss(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -209,10 +197,7 @@ fn rss(pid: u32) -> u64 {
 
 /// Starts the server binary with defaults except for what a load of this size needs.
 fn start_binary(dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env_remove("SWITCHBOARD_CONFIG")
+    let mut child = binary::command(dir)
         .env("SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0")
         .env(
             "SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS",
@@ -222,19 +207,10 @@ fn start_binary(dir: &std::path::Path) -> (Child, String) {
         .env("SWITCHBOARD_LIMITS_MESSAGES_PER_SECOND", "100000")
         // This test is about bytes, not request rates: the read budget is out of the way.
         .env("SWITCHBOARD_LIMITS_READS_PER_SECOND", "1000000")
-        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().expect("server exited early").unwrap();
-        if let Some(rest) = line.split("addr=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let addr = binary::listening_addr(&mut child);
     (child, addr)
 }
 
@@ -331,7 +307,7 @@ async fn a_client_asking_for_history_without_reading_is_held_to_its_byte_budget(
 
     let mut hoarder = open(&addr, &hoarder_cookie, true).await;
     send(&mut hoarder, &ClientFrame::JoinRoom { conv }).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for(&mut hoarder, |f| matches!(f, ServerFrame::Conversation(_))).await;
     let pid = child.id();
     let before = rss(pid);
 
@@ -356,9 +332,13 @@ async fn a_client_asking_for_history_without_reading_is_held_to_its_byte_budget(
             }
         }
     });
+    // Sampled for at least 4 s and until the flood is over (bounded: 60 s), so a slow machine
+    // that stretches the flood does not hide its peak.
     let mut peak = before;
     let sampling = Instant::now();
-    while sampling.elapsed() < Duration::from_secs(4) {
+    while (sampling.elapsed() < Duration::from_secs(4) || !flood.is_finished())
+        && sampling.elapsed() < Duration::from_secs(60)
+    {
         peak = peak.max(rss(pid));
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

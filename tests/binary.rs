@@ -4,7 +4,7 @@
 
 use std::{
     io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     time::{Duration, Instant},
 };
 
@@ -12,44 +12,13 @@ use futures::StreamExt;
 use switchboard::protocol::{self, PROTOCOL_VERSION, ServerFrame, close_code};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
+#[path = "harness/binary.rs"]
+mod binary;
 #[path = "harness/http.rs"]
 mod http;
 
+use binary::{command, listening_addr};
 use http::register;
-
-const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
-
-/// The binary with a clean environment: no config file unless `--config` is given.
-fn command(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env_remove("SWITCHBOARD_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
-
-/// Waits for the "listening" log line and returns the address it names.
-fn listening_addr(child: &mut Child) -> String {
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let line = lines
-            .next()
-            .expect("server exited before listening")
-            .unwrap();
-        if line.contains("listening") {
-            let addr = line.split("addr=").nth(1).expect("addr field").trim();
-            let addr = addr.split_whitespace().next().unwrap().to_owned();
-            // Keep draining stdout so the server never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines {});
-            return addr;
-        }
-    }
-    panic!("no listening line within 30 s");
-}
 
 fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
     let deadline = Instant::now() + limit;

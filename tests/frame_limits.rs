@@ -12,11 +12,9 @@ mod harness;
 
 use std::time::{Duration, Instant};
 
-use harness::{Device, TestServer, next_frame};
+use harness::{Device, TestServer, room};
 use switchboard::{
-    protocol::{
-        ClientFrame, ConvId, Cursor, ErrorCode, PROTOCOL_VERSION, Seq, ServerFrame, UserId,
-    },
+    protocol::{ClientFrame, ConvId, Cursor, ErrorCode, Seq, ServerFrame, UserId},
     server::config::Config,
 };
 
@@ -90,17 +88,6 @@ async fn two_devices(server: &TestServer, name: &str) -> (UserId, Vec<Device>) {
     let (a, _) = server.device(&cookie, vec![]).await;
     let (b, _) = server.device(&cookie, vec![]).await;
     (id, vec![a, b])
-}
-
-/// Creates a room from `owner` and returns its id.
-async fn room(owner: &mut Device, name: &str, public: bool) -> ConvId {
-    owner
-        .send(&ClientFrame::CreateRoom {
-            name: name.into(),
-            public,
-        })
-        .await;
-    owner.conversation().await
 }
 
 /// The change kinds, each as a flood of 16 frames from `flooder`, after whatever setup it
@@ -282,19 +269,7 @@ async fn try_resume(
     cookie: &str,
     cursors: Vec<Cursor>,
 ) -> Result<Device, ErrorCode> {
-    let mut ws = server
-        .try_ws(
-            &PROTOCOL_VERSION.to_string(),
-            Some(&server.origin()),
-            Some(cookie),
-            None,
-        )
-        .await
-        .unwrap();
-    let ServerFrame::Hello { user, .. } = next_frame(&mut ws).await else {
-        panic!("no hello");
-    };
-    let mut device = Device { ws, user };
+    let mut device = server.greeted(cookie).await;
     device.send(&ClientFrame::Resume { cursors }).await;
     loop {
         match device.next().await {

@@ -8,7 +8,7 @@ mod harness;
 
 use std::time::{Duration, Instant};
 
-use harness::{Device, TestServer, messages, next_close_code};
+use harness::{Device, TestServer, messages, next_close_code, room};
 use switchboard::protocol::{
     ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, EventBody, Seq, ServerFrame, close_code,
 };
@@ -17,17 +17,6 @@ use switchboard::protocol::{
 async fn direct(a: &mut Device, b: switchboard::protocol::UserId) -> ConvId {
     a.send(&ClientFrame::OpenDirect { user: b }).await;
     a.conversation().await
-}
-
-/// Creates a room from `owner` and returns its id.
-async fn room(owner: &mut Device, name: &str, public: bool) -> ConvId {
-    owner
-        .send(&ClientFrame::CreateRoom {
-            name: name.into(),
-            public,
-        })
-        .await;
-    owner.conversation().await
 }
 
 /// Reads frames until `n` message events of `conv` have arrived; returns their (seq, body).

@@ -157,12 +157,16 @@ pub async fn next_frame(ws: &mut Ws) -> Result<ServerFrame, String> {
     }
 }
 
-/// Reads frames until one matches; returns it.
+/// Reads frames until one matches (for at most [`STEP_TIMEOUT`] in all); returns it.
 pub async fn wait_for(
     ws: &mut Ws,
     wanted: impl Fn(&ServerFrame) -> bool,
 ) -> Result<ServerFrame, String> {
+    let deadline = Instant::now() + STEP_TIMEOUT;
     loop {
+        if Instant::now() > deadline {
+            return Err(format!("no wanted frame within {STEP_TIMEOUT:?}"));
+        }
         let frame = next_frame(ws).await?;
         if let ServerFrame::Error { code, message, .. } = &frame {
             return Err(format!("server refused: {}: {message}", code.as_str()));

@@ -670,8 +670,10 @@ async fn slow(options: &Options) -> Result<Vec<Outcome>, String> {
         }
     }
     let mut ws = client::reconnect(&halves[0].rejoin, &seen).await?;
+    // However much the replay holds, it ends within a minute.
+    let synced_deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        match tokio::time::timeout(Duration::from_secs(30), ws.next()).await {
+        match tokio::time::timeout_at(synced_deadline.into(), ws.next()).await {
             Ok(Some(Ok(Message::Text(text)))) => {
                 let text = text.as_str();
                 if let Some((conv, seq)) = client::event_position(text) {
@@ -723,8 +725,10 @@ async fn drain(options: &Options) -> Result<Vec<Outcome>, String> {
             tokio::spawn(async move {
                 let mut ws = client.ws;
                 let mut told = false;
+                // Bounded as a whole, not per frame: a chatty socket cannot keep it going.
+                let deadline = Instant::now() + Duration::from_secs(90);
                 loop {
-                    match tokio::time::timeout(Duration::from_secs(30), ws.next()).await {
+                    match tokio::time::timeout_at(deadline.into(), ws.next()).await {
                         Ok(Some(Ok(Message::Text(text)))) => {
                             told |= text.as_str().contains("\"type\":\"reconnect\"");
                         }

@@ -193,37 +193,42 @@ impl ServerProcess {
     }
 }
 
-/// The body of `GET path` from `addr` (a bare HTTP/1.0 request), if it answered at all.
+/// The body of `GET path` from `addr`, if it answered at all.
 async fn get(addr: SocketAddr, path: &str) -> Option<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-    stream
-        .write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
-        .await
-        .ok()?;
-    let mut answer = String::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
-        .await
-        .ok()?
-        .ok()?;
-    Some(answer.split_once("\r\n\r\n")?.1.to_owned())
+    Some(
+        answer(addr, path)
+            .await?
+            .split_once("\r\n\r\n")?
+            .1
+            .to_owned(),
+    )
 }
 
-/// Whether the node at `addr` answers `/readyz` with 200 (a bare HTTP/1.0 request).
+/// Whether the node at `addr` answers `/readyz` with 200.
 async fn ready(addr: SocketAddr) -> bool {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
-        return false;
-    };
-    if stream
-        .write_all(b"GET /readyz HTTP/1.0\r\n\r\n")
+    answer(addr, "/readyz")
         .await
-        .is_err()
-    {
-        return false;
-    }
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).await.is_ok() && head.ends_with(b"200")
+        .and_then(|text| Some(text.lines().next()?.split_whitespace().nth(1)? == "200"))
+        .unwrap_or(false)
+}
+
+/// The whole answer (status line, headers, body) to a bare HTTP/1.0 `GET path`; `None` if
+/// `addr` did not answer within 10 s.
+async fn answer(addr: SocketAddr, path: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+        stream
+            .write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+            .await
+            .ok()?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.ok()?;
+        Some(answer)
+    };
+    tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .ok()?
 }
 
 /// One process's CPU time, RSS and open fds, from /proc.

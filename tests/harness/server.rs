@@ -195,17 +195,20 @@ impl TestServer {
             .map(|(socket, _)| socket)
     }
 
+    /// Opens `/ws` the way the browser does (current version, its Origin, `cookie`).
+    pub async fn try_browser_ws(&self, cookie: &str) -> Result<Client, tungstenite::Error> {
+        self.try_ws(
+            &PROTOCOL_VERSION.to_string(),
+            Some(&self.origin()),
+            Some(cookie),
+            None,
+        )
+        .await
+    }
+
     /// Opens `/ws` the way the browser does, with `cookie`, and checks the hello.
     pub async fn ws(&self, cookie: &str) -> Client {
-        let mut client = self
-            .try_ws(
-                &PROTOCOL_VERSION.to_string(),
-                Some(&self.origin()),
-                Some(cookie),
-                None,
-            )
-            .await
-            .unwrap();
+        let mut client = self.try_browser_ws(cookie).await.unwrap();
         match next_frame(&mut client).await {
             ServerFrame::Hello { protocol, .. } => assert_eq!(protocol, PROTOCOL_VERSION),
             other => panic!("expected hello, got {other:?}"),
@@ -302,25 +305,22 @@ impl TestServer {
         cookie: &str,
         cursors: Vec<protocol::Cursor>,
     ) -> (Device, Vec<ServerFrame>) {
-        let mut ws = self
-            .try_ws(
-                &PROTOCOL_VERSION.to_string(),
-                Some(&self.origin()),
-                Some(cookie),
-                None,
-            )
-            .await
-            .unwrap();
-        let user = match next_frame(&mut ws).await {
-            ServerFrame::Hello { user, .. } => user,
-            other => panic!("expected hello, got {other:?}"),
-        };
-        let mut device = Device { ws, user };
+        let mut device = self.greeted(cookie).await;
         device
             .send(&protocol::ClientFrame::Resume { cursors })
             .await;
         let replay = device.until(|f| matches!(f, ServerFrame::Synced {})).await;
         (device, replay)
+    }
+
+    /// Opens a device for the session `cookie` and reads its hello; it has not resumed yet.
+    pub async fn greeted(&self, cookie: &str) -> Device {
+        let mut ws = self.try_browser_ws(cookie).await.unwrap();
+        let user = match next_frame(&mut ws).await {
+            ServerFrame::Hello { user, .. } => user,
+            other => panic!("expected hello, got {other:?}"),
+        };
+        Device { ws, user }
     }
 }
 
@@ -404,6 +404,17 @@ impl Device {
             }
         }
     }
+}
+
+/// Creates a room from `owner` and returns its id.
+pub async fn room(owner: &mut Device, name: &str, public: bool) -> protocol::ConvId {
+    owner
+        .send(&protocol::ClientFrame::CreateRoom {
+            name: name.into(),
+            public,
+        })
+        .await;
+    owner.conversation().await
 }
 
 /// The `(seq, body)` of every message event among `frames`, for `conv`.
