@@ -204,8 +204,8 @@ impl Connection {
         }
     }
 
-    /// Refuses unless this user is a member of `conv`.
-    async fn require_member(&self, conv: ConvId) -> Result<(), Refusal> {
+    /// Refuses unless this user is a member of `conv`; the members otherwise.
+    async fn require_member(&self, conv: ConvId) -> Result<Arc<Vec<UserId>>, Refusal> {
         let members = self.hub.members(conv).await?;
         if members.is_empty() {
             Err(refuse(
@@ -218,7 +218,7 @@ impl Connection {
                 format!("you are not in conversation {conv}"),
             ))
         } else {
-            Ok(())
+            Ok(members)
         }
     }
 
@@ -359,14 +359,13 @@ impl Connection {
     }
 
     async fn typing(&self, conv: ConvId) -> Result<(), Refusal> {
-        self.require_member(conv).await?;
+        let members = self.require_member(conv).await?;
         if !self.limits.typing(self.user(), conv) {
             return Err(refuse(
                 ErrorCode::RateLimited,
                 "typing notices about once a second",
             ));
         }
-        let members = self.hub.members(conv).await?;
         let text = encode(&ServerFrame::Typing {
             conv,
             user: self.user(),
