@@ -127,8 +127,9 @@ impl Connection {
     }
 
     /// Charges `frame` to its budget (see [`Limits`]) before it does any work; refuses it
-    /// when the user's budget is spent. `send` and `typing` are charged once they are known
-    /// to be valid, in [`Self::send`] and [`Self::typing`].
+    /// when the user's budget is spent. `send` is charged once its id and body are known to be
+    /// valid, in [`Self::send`]; `typing` once its sender is known to be a member (its budget
+    /// is per conversation), in [`Self::typing`].
     fn admit(&self, frame: &ClientFrame) -> Result<(), Refusal> {
         let (user, limits) = (self.user(), &self.limits);
         let (allowed, what) = match frame {
@@ -267,13 +268,15 @@ impl Connection {
                 ),
             ));
         }
-        self.require_member(conv).await?;
+        // The budget before membership: the members of a conversation not cached (or not
+        // existing) cost a store query, which a flood must not get for free.
         if !self.limits.message(self.user()) {
             return Err(refuse(
                 ErrorCode::RateLimited,
                 "too many messages; slow down",
             ));
         }
+        self.require_member(conv).await?;
         let message = NewMessage {
             conv,
             from: self.user(),
