@@ -60,6 +60,11 @@ async fn detached<T: Send + 'static>(
 /// most rooms are small, and [`MAX_MEMBERS`] bounds the big ones.
 const MEMBERS_CHARGED_AS: usize = 50;
 
+/// How many events a `history` asking for `limit` gets.
+fn history_page(limit: u32) -> u32 {
+    limit.clamp(1, MAX_PAGE)
+}
+
 /// How many rooms a `list_rooms` asking for `limit` gets.
 fn room_page(limit: Option<u32>) -> u32 {
     limit.unwrap_or(ROOM_PAGE).clamp(1, MAX_ROOM_PAGE)
@@ -144,7 +149,7 @@ impl Connection {
                 (limits.read(user, cursors.len()), "too many resumes")
             }
             ClientFrame::History { limit, .. } => (
-                limits.read(user, (*limit).clamp(1, MAX_PAGE) as usize),
+                limits.read(user, history_page(*limit) as usize),
                 "too many history requests",
             ),
             ClientFrame::Members { .. } => (
@@ -354,8 +359,10 @@ impl Connection {
 
     async fn history(&self, conv: ConvId, before: Seq, limit: u32) -> Result<(), Refusal> {
         self.require_member(conv).await?;
-        let limit = limit.clamp(1, MAX_PAGE);
-        let events = self.store.events_before(conv, before, limit).await?;
+        let events = self
+            .store
+            .events_before(conv, before, history_page(limit))
+            .await?;
         let more = events.first().is_some_and(|e| e.seq.0 > 1);
         self.reply(&ServerFrame::History { conv, events, more });
         Ok(())
