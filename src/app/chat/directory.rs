@@ -27,10 +27,15 @@ pub struct RoomDirectory {
     pub loading: bool,
 }
 
+/// The `query` a `list_rooms` for the search box's `text` carries: none for a blank box.
+fn asked(text: &str) -> Option<String> {
+    (!text.trim().is_empty()).then(|| text.to_owned())
+}
+
 impl Chat {
     /// Asks for the first page of public rooms whose name contains `query`.
     pub fn browse(&self, query: String) {
-        let asked = (!query.trim().is_empty()).then(|| query.clone());
+        let asked = asked(&query);
         self.directory.update(|d| {
             d.query = query;
             d.loading = true;
@@ -53,7 +58,7 @@ impl Chat {
         };
         self.directory.update(|d| d.loading = true);
         self.send(ClientFrame::ListRooms {
-            query: (!query.trim().is_empty()).then_some(query),
+            query: asked(&query),
             after: Some(after),
             limit: None,
         });
