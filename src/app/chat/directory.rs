@@ -73,7 +73,8 @@ impl Chat {
         next: Option<ConvId>,
     ) {
         self.directory.update(|d| {
-            if query.unwrap_or_default() != d.query {
+            // Compared as asked: a blank search is sent, and echoed, as none.
+            if query != asked(&d.query) {
                 return;
             }
             match (after, d.rooms.as_mut()) {
@@ -224,6 +225,17 @@ mod tests {
                 chat.directory
                     .with_untracked(|d| d.next.is_none() && !d.loading)
             );
+        });
+    }
+
+    #[test]
+    fn an_answer_to_a_blank_search_is_shown() {
+        Owner::new().with(|| {
+            let chat = Chat::new();
+            chat.browse("  ".into());
+            chat.take_rooms(vec![listing(2)], None, None, None);
+            assert_eq!(shown(&chat), Some(vec![2]));
+            assert!(!chat.directory.with_untracked(|d| d.loading));
         });
     }
 }
