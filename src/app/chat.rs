@@ -28,8 +28,8 @@ use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
 
 use crate::protocol::{
-    ClientFrame, ClientMsgId, ConvId, ConvKind, ConvSummary, Cursor, Event, EventBody, FrameType,
-    Member, Seq, ServerFrame, UserId,
+    ClientFrame, ClientMsgId, ConvId, ConvKind, ConvSummary, Cursor, Event, EventBody, Member, Seq,
+    ServerFrame, UserId,
 };
 
 pub use self::{conversation::ConversationPage, directory::RoomDirectory, sidebar::ChatScreen};
@@ -84,9 +84,9 @@ pub struct Chat {
     pub directory: RwSignal<RoomDirectory>,
     /// Conversations with more members than their member list holds.
     pub crowded: RwSignal<HashSet<ConvId>>,
-    /// Frames gathering before they are sent, by kind and conversation (see `pacing`). Not a
+    /// Conversations whose member-list refresh is waiting to be sent (see `pacing`). Not a
     /// signal: nothing renders it.
-    gathering: StoredValue<HashMap<(FrameType, ConvId), ClientFrame>>,
+    gathering: StoredValue<HashSet<ConvId>>,
     /// The composer's text per conversation, kept while the user looks elsewhere.
     pub drafts: StoredValue<HashMap<ConvId, String>>,
     /// The latest refusal that concerned no message (e.g. joining a private room).
@@ -110,7 +110,7 @@ impl Chat {
             online: RwSignal::new(HashSet::new()),
             directory: RwSignal::new(RoomDirectory::default()),
             crowded: RwSignal::new(HashSet::new()),
-            gathering: StoredValue::new(HashMap::new()),
+            gathering: StoredValue::new(HashSet::new()),
             drafts: StoredValue::new(HashMap::new()),
             notice: RwSignal::new(None),
             loading: RwSignal::new(HashMap::new()),
@@ -336,12 +336,7 @@ impl Chat {
                         | EventBody::Removed { .. }
                 ) && self.members.with_untracked(|m| m.contains_key(&event.conv))
                 {
-                    let conv = event.conv;
-                    self.later(
-                        conv,
-                        ClientFrame::Members { conv },
-                        pacing::MEMBERS_PAUSE_MS,
-                    );
+                    self.refresh_members(event.conv);
                 }
                 if matches!(event.body, EventBody::Message { .. }) {
                     self.typing.update(|t| {

@@ -60,6 +60,11 @@ async fn detached<T: Send + 'static>(
 /// most rooms are small, and [`MAX_MEMBERS`] bounds the big ones.
 const MEMBERS_CHARGED_AS: usize = 50;
 
+/// How many events a `history` asking for `limit` gets.
+fn history_page(limit: u32) -> u32 {
+    limit.clamp(1, MAX_PAGE)
+}
+
 /// How many rooms a `list_rooms` asking for `limit` gets.
 fn room_page(limit: Option<u32>) -> u32 {
     limit.unwrap_or(ROOM_PAGE).clamp(1, MAX_ROOM_PAGE)
@@ -127,8 +132,9 @@ impl Connection {
     }
 
     /// Charges `frame` to its budget (see [`Limits`]) before it does any work; refuses it
-    /// when the user's budget is spent. `send` and `typing` are charged once they are known
-    /// to be valid, in [`Self::send`] and [`Self::typing`].
+    /// when the user's budget is spent. `send` is charged once its id and body are known to be
+    /// valid, in [`Self::send`]; `typing` once its sender is known to be a member (its budget
+    /// is per conversation), in [`Self::typing`].
     fn admit(&self, frame: &ClientFrame) -> Result<(), Refusal> {
         let (user, limits) = (self.user(), &self.limits);
         let (allowed, what) = match frame {
@@ -143,7 +149,7 @@ impl Connection {
                 (limits.read(user, cursors.len()), "too many resumes")
             }
             ClientFrame::History { limit, .. } => (
-                limits.read(user, (*limit).clamp(1, MAX_PAGE) as usize),
+                limits.read(user, history_page(*limit) as usize),
                 "too many history requests",
             ),
             ClientFrame::Members { .. } => (
@@ -204,8 +210,8 @@ impl Connection {
         }
     }
 
-    /// Refuses unless this user is a member of `conv`.
-    async fn require_member(&self, conv: ConvId) -> Result<(), Refusal> {
+    /// Refuses unless this user is a member of `conv`; the members otherwise.
+    async fn require_member(&self, conv: ConvId) -> Result<Arc<Vec<UserId>>, Refusal> {
         let members = self.hub.members(conv).await?;
         if members.is_empty() {
             Err(refuse(
@@ -218,7 +224,7 @@ impl Connection {
                 format!("you are not in conversation {conv}"),
             ))
         } else {
-            Ok(())
+            Ok(members)
         }
     }
 
@@ -267,13 +273,15 @@ impl Connection {
                 ),
             ));
         }
-        self.require_member(conv).await?;
+        // The budget before membership: the members of a conversation not cached (or not
+        // existing) cost a store query, which a flood must not get for free.
         if !self.limits.message(self.user()) {
             return Err(refuse(
                 ErrorCode::RateLimited,
                 "too many messages; slow down",
             ));
         }
+        self.require_member(conv).await?;
         let message = NewMessage {
             conv,
             from: self.user(),
@@ -351,22 +359,23 @@ impl Connection {
 
     async fn history(&self, conv: ConvId, before: Seq, limit: u32) -> Result<(), Refusal> {
         self.require_member(conv).await?;
-        let limit = limit.clamp(1, MAX_PAGE);
-        let events = self.store.events_before(conv, before, limit).await?;
+        let events = self
+            .store
+            .events_before(conv, before, history_page(limit))
+            .await?;
         let more = events.first().is_some_and(|e| e.seq.0 > 1);
         self.reply(&ServerFrame::History { conv, events, more });
         Ok(())
     }
 
     async fn typing(&self, conv: ConvId) -> Result<(), Refusal> {
-        self.require_member(conv).await?;
+        let members = self.require_member(conv).await?;
         if !self.limits.typing(self.user(), conv) {
             return Err(refuse(
                 ErrorCode::RateLimited,
                 "typing notices about once a second",
             ));
         }
-        let members = self.hub.members(conv).await?;
         let text = encode(&ServerFrame::Typing {
             conv,
             user: self.user(),

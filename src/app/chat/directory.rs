@@ -27,10 +27,15 @@ pub struct RoomDirectory {
     pub loading: bool,
 }
 
+/// The `query` a `list_rooms` for the search box's `text` carries: none for a blank box.
+fn asked(text: &str) -> Option<String> {
+    (!text.trim().is_empty()).then(|| text.to_owned())
+}
+
 impl Chat {
     /// Asks for the first page of public rooms whose name contains `query`.
     pub fn browse(&self, query: String) {
-        let asked = (!query.trim().is_empty()).then(|| query.clone());
+        let asked = asked(&query);
         self.directory.update(|d| {
             d.query = query;
             d.loading = true;
@@ -53,7 +58,7 @@ impl Chat {
         };
         self.directory.update(|d| d.loading = true);
         self.send(ClientFrame::ListRooms {
-            query: (!query.trim().is_empty()).then_some(query),
+            query: asked(&query),
             after: Some(after),
             limit: None,
         });
@@ -68,7 +73,8 @@ impl Chat {
         next: Option<ConvId>,
     ) {
         self.directory.update(|d| {
-            if query.unwrap_or_default() != d.query {
+            // Compared as asked: a blank search is sent, and echoed, as none.
+            if query != asked(&d.query) {
                 return;
             }
             match (after, d.rooms.as_mut()) {
@@ -219,6 +225,17 @@ mod tests {
                 chat.directory
                     .with_untracked(|d| d.next.is_none() && !d.loading)
             );
+        });
+    }
+
+    #[test]
+    fn an_answer_to_a_blank_search_is_shown() {
+        Owner::new().with(|| {
+            let chat = Chat::new();
+            chat.browse("  ".into());
+            chat.take_rooms(vec![listing(2)], None, None, None);
+            assert_eq!(shown(&chat), Some(vec![2]));
+            assert!(!chat.directory.with_untracked(|d| d.loading));
         });
     }
 }

@@ -1,11 +1,12 @@
 //! How the page paces what it sends on its own, and what it does when the server says no.
 //!
 //! A person never trips the server's budgets (see `docs/PROTOCOL.md`, rate limits) through
-//! things the page does for them: read marks and member-list refreshes, which follow incoming
-//! events and could otherwise track a busy room's message rate, are coalesced per
-//! conversation: the first starts a short wait and, when it ends, only the latest is sent.
-//! Refusals of such background frames are logged, never shown; refusals of what the person
-//! asked for (joining a room, sending a message) are.
+//! things the page does for them: member-list refreshes, which follow membership events and
+//! could otherwise track a busy room's joins and leaves, are coalesced per conversation: the
+//! first starts a short wait and, when it ends, one refresh is sent. (Read marks go out at
+//! once: one held back was lost when the page was left right after.) Refusals of such
+//! background frames are logged, never shown; refusals of what the person asked for (joining
+//! a room, sending a message) are.
 
 use std::collections::HashMap;
 
@@ -15,37 +16,30 @@ use super::Chat;
 use crate::protocol::{ClientFrame, ClientMsgId, ConvId, ErrorCode, FrameType};
 
 /// How long member-list refreshes for one conversation gather before one is sent, in ms.
-pub(super) const MEMBERS_PAUSE_MS: u64 = 1000;
+const MEMBERS_PAUSE_MS: u64 = 1000;
 
 impl Chat {
-    /// Sends `frame` about `conv` after `pause_ms`, unless another of its kind for `conv` comes
-    /// first: then that one replaces it and goes out at the same time.
-    pub(super) fn later(&self, conv: ConvId, frame: ClientFrame, pause_ms: u64) {
-        let key = (frame.frame_type(), conv);
+    /// Asks for `conv`'s members after [`MEMBERS_PAUSE_MS`], unless a refresh of them is
+    /// already waiting: that one covers this one too.
+    pub(super) fn refresh_members(&self, conv: ConvId) {
         let mut first = false;
-        self.gathering.update_value(|waiting: &mut HashMap<_, _>| {
-            first = waiting.insert(key, frame).is_none();
-        });
+        self.gathering
+            .update_value(|waiting| first = waiting.insert(conv));
         if !first {
             return;
         }
         let chat = *self;
         let flush = move || {
-            let mut frame = None;
-            chat.gathering
-                .update_value(|waiting| frame = waiting.remove(&key));
-            if let Some(frame) = frame {
-                chat.send(frame);
-            }
+            chat.gathering.update_value(|waiting| {
+                waiting.remove(&conv);
+            });
+            chat.send(ClientFrame::Members { conv });
         };
         #[cfg(feature = "hydrate")]
-        set_timeout(flush, std::time::Duration::from_millis(pause_ms));
+        set_timeout(flush, std::time::Duration::from_millis(MEMBERS_PAUSE_MS));
         // Without a browser there is no clock to wait on (and no socket): send at once.
         #[cfg(not(feature = "hydrate"))]
-        {
-            let _ = pause_ms;
-            flush();
-        }
+        flush();
     }
 
     /// A refusal from the server: marks the message it concerns as failed, shows what the

@@ -85,6 +85,18 @@ impl Connection {
             .ok_or_else(|| refuse(ErrorCode::NotFound, format!("no room {conv}")))
     }
 
+    /// Refuses unless `conv` is a room this user is in and owns; `refusal` says what only
+    /// the owner may do.
+    async fn require_owner(&self, conv: ConvId, refusal: &str) -> Result<(), Refusal> {
+        let room = self.room(conv).await?;
+        self.require_member(conv).await?;
+        if room.owner == self.user() {
+            Ok(())
+        } else {
+            Err(refuse(ErrorCode::Forbidden, refusal))
+        }
+    }
+
     pub(super) async fn join(&self, conv: ConvId) -> Result<(), Refusal> {
         let room = self.room(conv).await?;
         if self.hub.is_member(conv, self.user()).await? {
@@ -132,14 +144,8 @@ impl Connection {
     }
 
     pub(super) async fn remove(&self, conv: ConvId, user: UserId) -> Result<(), Refusal> {
-        let room = self.room(conv).await?;
-        self.require_member(conv).await?;
-        if room.owner != self.user() {
-            return Err(refuse(
-                ErrorCode::Forbidden,
-                "only the room's owner removes members",
-            ));
-        }
+        self.require_owner(conv, "only the room's owner removes members")
+            .await?;
         if user == self.user() {
             return Err(refuse(
                 ErrorCode::InvalidRequest,
@@ -159,14 +165,8 @@ impl Connection {
     }
 
     pub(super) async fn rename(&self, conv: ConvId, name: String) -> Result<(), Refusal> {
-        let room = self.room(conv).await?;
-        self.require_member(conv).await?;
-        if room.owner != self.user() {
-            return Err(refuse(
-                ErrorCode::Forbidden,
-                "only the room's owner renames it",
-            ));
-        }
+        self.require_owner(conv, "only the room's owner renames it")
+            .await?;
         let name = room_name(&name)?.to_owned();
         let (store, hub, me, _) = self.owned();
         detached(async move {
