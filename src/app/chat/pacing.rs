@@ -15,11 +15,13 @@ use leptos::prelude::*;
 use super::Chat;
 use crate::protocol::{ClientFrame, ClientMsgId, ConvId, ErrorCode, FrameType};
 
-/// How long member-list refreshes for one conversation gather before one is sent, in ms.
+/// How long member-list refreshes for one conversation gather before one is sent, in ms (only
+/// the browser waits; see `refresh_members`).
+#[cfg(feature = "hydrate")]
 const MEMBERS_PAUSE_MS: u64 = 1000;
 
 impl Chat {
-    /// Asks for `conv`'s members after [`MEMBERS_PAUSE_MS`], unless a refresh of them is
+    /// Asks for `conv`'s members after `MEMBERS_PAUSE_MS`, unless a refresh of them is
     /// already waiting: that one covers this one too.
     pub(super) fn refresh_members(&self, conv: ConvId) {
         let mut first = false;
