@@ -36,7 +36,25 @@ step "browser tests: cargo leptos end-to-end --release"
 # The server under test gets a throw-away database, and a log-in limit per address high enough
 # for one browser registering many test users from 127.0.0.1.
 e2e_dir=$(mktemp -d)
-trap 'rm -rf "$e2e_dir"' EXIT
+# When Playwright fails, cargo-leptos 0.3.6 exits without stopping the server it started, which
+# then holds the port and answers the next run's browser with a stale build. Stop whatever this
+# run started (found by its throw-away database in the environment) on the way out.
+stop_e2e_servers() {
+  local env pid
+  for env in /proc/[0-9]*/environ; do
+    if grep -qsF "$e2e_dir/e2e.db" "$env" 2>/dev/null; then
+      pid=${env#/proc/}; pid=${pid%/environ}
+      [ "$pid" != "$$" ] && kill "$pid" 2>/dev/null || true
+    fi
+  done
+}
+trap 'stop_e2e_servers; rm -rf "$e2e_dir"' EXIT
+e2e_port=$(awk -F'"' '/^site-addr/ { split($2, a, ":"); print a[2] }' Cargo.toml)
+if (exec 3<>"/dev/tcp/127.0.0.1/${e2e_port:-3000}") 2>/dev/null; then
+  echo "127.0.0.1:${e2e_port:-3000} is already in use (a server left from an earlier run?): the" \
+    "browser tests would talk to it instead of this build. Stop it and run again." >&2
+  exit 1
+fi
 export SWITCHBOARD_BIN="$PWD/target/release/switchboard"
 export SWITCHBOARD_DATABASE_PATH="$e2e_dir/e2e.db"
 export SWITCHBOARD_AUTH_LOGIN_ATTEMPTS_PER_ADDRESS=10000
@@ -58,7 +76,7 @@ bash scripts/cluster.sh --nodes 0 >"$services_log" 2>&1 &
 services_pid=$!
 # (Every command in an EXIT trap must succeed: `set -e` applies there too, and a failing one
 # would turn a passing run into exit 1.)
-trap 'kill "$services_pid" 2>/dev/null || true; wait "$services_pid" 2>/dev/null || true; rm -rf "$e2e_dir" "$services_log"' EXIT
+trap 'kill "$services_pid" 2>/dev/null || true; wait "$services_pid" 2>/dev/null || true; stop_e2e_servers; rm -rf "$e2e_dir" "$services_log"' EXIT
 for _ in $(seq 300); do
   grep -q "ready (no nodes" "$services_log" && break
   kill -0 "$services_pid" 2>/dev/null || break
