@@ -8,7 +8,7 @@
 
 use std::{
     net::{Ipv4Addr, SocketAddr},
-    sync::Arc,
+    sync::{Arc, OnceLock},
     time::{Duration, Instant},
 };
 
@@ -17,6 +17,7 @@ use switchboard::server::accounts::Provisioned;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpSocket, TcpStream},
+    runtime::{Builder, Handle, Runtime},
     sync::Semaphore,
     task::JoinSet,
 };
@@ -30,6 +31,24 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connects in flight at once: more only overflow the listen backlog, which then looks like a
 /// refusal the server never made.
 const CONNECTS_IN_FLIGHT: usize = 128;
+
+/// The runtime the attacking sockets run on: a thread of their own, as they would be another
+/// machine's. Spawned on the crowd's runtime, thousands of connect tasks queue ahead of the
+/// crowd's readers, and the crowd's latency then measures the generator, not the server.
+fn attackers() -> Handle {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("attackers")
+                .enable_all()
+                .build()
+                .expect("the attackers' runtime starts")
+        })
+        .handle()
+        .clone()
+}
 
 /// The one source address most of the flood's idle connections share.
 const ONE_ADDRESS: Ipv4Addr = Ipv4Addr::new(127, 0, 1, 1);
@@ -157,6 +176,7 @@ pub async fn flood(
     let gate = Arc::new(Semaphore::new(CONNECTS_IN_FLIGHT));
     let until = window.until;
     let mut tasks = JoinSet::new();
+    let runtime = attackers();
     for i in 0..tcp {
         let source = if i < tcp / 4 {
             spread(2, i)
@@ -164,29 +184,35 @@ pub async fn flood(
             ONE_ADDRESS
         };
         let gate = Arc::clone(&gate);
-        tasks.spawn(async move {
-            let permit = gate.acquire_owned().await;
-            let stream = connect_from(source, addr).await;
-            drop(permit);
-            match stream {
-                Some(stream) => (TCP, hold(stream, until).await),
-                None => (TCP, Fate::Refused),
-            }
-        });
+        tasks.spawn_on(
+            async move {
+                let permit = gate.acquire_owned().await;
+                let stream = connect_from(source, addr).await;
+                drop(permit);
+                match stream {
+                    Some(stream) => (TCP, hold(stream, until).await),
+                    None => (TCP, Fate::Refused),
+                }
+            },
+            &runtime,
+        );
     }
     for i in 0..ws {
         let gate = Arc::clone(&gate);
         let hog = hog.clone();
-        tasks.spawn(async move {
-            let permit = gate.acquire_owned().await;
-            let connect = client::connect(addr, hog_n + i, &hog, false);
-            let upgraded = tokio::time::timeout(CONNECT_TIMEOUT, connect).await;
-            drop(permit);
-            match upgraded {
-                Ok(Ok(client)) => (WS, hold_ws(client.ws, until).await),
-                Ok(Err(_)) | Err(_) => (WS, Fate::Refused),
-            }
-        });
+        tasks.spawn_on(
+            async move {
+                let permit = gate.acquire_owned().await;
+                let connect = client::connect(addr, hog_n + i, &hog, false);
+                let upgraded = tokio::time::timeout(CONNECT_TIMEOUT, connect).await;
+                drop(permit);
+                match upgraded {
+                    Ok(Ok(client)) => (WS, hold_ws(client.ws, until).await),
+                    Ok(Err(_)) | Err(_) => (WS, Fate::Refused),
+                }
+            },
+            &runtime,
+        );
     }
     let (health, ()) = tokio::join!(
         watch_health(addr, window),
@@ -227,19 +253,23 @@ pub async fn slowloris(addr: SocketAddr, n: usize, window: Window) -> Attack {
     let gate = Arc::new(Semaphore::new(CONNECTS_IN_FLIGHT));
     let until = window.until;
     let mut tasks = JoinSet::new();
+    let runtime = attackers();
     for (names, net, head) in groups {
         for i in 0..n {
             let gate = Arc::clone(&gate);
             let head = head.clone();
-            tasks.spawn(async move {
-                let permit = gate.acquire_owned().await;
-                let stream = connect_from(spread(net, i), addr).await;
-                drop(permit);
-                match stream {
-                    Some(stream) => (names, trickle(stream, head, until).await),
-                    None => (names, Fate::Refused),
-                }
-            });
+            tasks.spawn_on(
+                async move {
+                    let permit = gate.acquire_owned().await;
+                    let stream = connect_from(spread(net, i), addr).await;
+                    drop(permit);
+                    match stream {
+                        Some(stream) => (names, trickle(stream, head, until).await),
+                        None => (names, Fate::Refused),
+                    }
+                },
+                &runtime,
+            );
         }
     }
     let (health, ()) = tokio::join!(
