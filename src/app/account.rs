@@ -274,10 +274,20 @@ pub fn RegisterPage() -> impl IntoView {
 pub fn SettingsPage() -> impl IntoView {
     let action = ServerAction::<ChangePassword>::new();
     let error = failure(action.value());
-    let done = move || matches!(action.value().get(), Some(Ok(())));
+    let done = move || match action.value().get() {
+        Some(Ok(changed)) => Some(format!(
+            "Password changed. {} other session(s) logged out, {} access token(s) revoked.",
+            changed.sessions_ended, changed.tokens_revoked
+        )),
+        _ => None,
+    };
     view! {
         <section class="card auth">
             <h1>"Change password"</h1>
+            <p class="aside" data-testid="password-warning">
+                "Changing your password logs out your other sessions and revokes all your access \
+                 tokens; bots and scripts using them will need new ones."
+            </p>
             <ActionForm action attr:class="form">
                 <FormError error />
                 <Input
@@ -302,9 +312,7 @@ pub fn SettingsPage() -> impl IntoView {
                     "Change password"
                 </button>
                 <p class="form-ok" role="status" data-testid="form-ok">
-                    {move || {
-                        done().then_some("Password changed. Your other sessions were logged out.")
-                    }}
+                    {done}
                 </p>
             </ActionForm>
         </section>
