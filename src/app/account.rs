@@ -1,8 +1,12 @@
-//! Account pages and controls: register, log in, log out, change password.
+//! Account pages and controls: register, log in, log out, change password, access tokens.
 //!
 //! Every form is an `ActionForm` posting to an `/api` server function, so it works as a plain
 //! HTML form before the WASM has loaded (or without it): the server redirects back with the
 //! error in the URL, and the page renders it next to the field it concerns.
+
+mod tokens;
+
+use tokens::TokensSection;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -269,7 +273,7 @@ pub fn RegisterPage() -> impl IntoView {
     }
 }
 
-/// `/settings`: change password.
+/// `/settings`: change password, access tokens.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let action = ServerAction::<ChangePassword>::new();
@@ -316,5 +320,6 @@ pub fn SettingsPage() -> impl IntoView {
                 </p>
             </ActionForm>
         </section>
+        <TokensSection />
     }
 }
