@@ -172,6 +172,29 @@ fn Input(
     }
 }
 
+/// A form's submit button, disabled while its action runs, and the status line under it.
+#[component]
+fn SubmitRow(
+    /// The button's text.
+    label: &'static str,
+    /// Whether the form's action is running.
+    #[prop(into)]
+    pending: Signal<bool>,
+    /// The status line's `data-testid`.
+    testid: &'static str,
+    /// What the status line shows (reactive).
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <button type="submit" disabled=move || pending.get()>
+            {label}
+        </button>
+        <p class="form-ok" role="status" data-testid=testid>
+            {children()}
+        </p>
+    }
+}
+
 /// The form-level error: anything not tied to one field.
 #[component]
 fn FormError(error: Signal<Option<ApiError>>) -> impl IntoView {
@@ -312,12 +335,9 @@ pub fn SettingsPage() -> impl IntoView {
                     error
                     maxlength=*auth::PASSWORD_LEN.end()
                 />
-                <button type="submit" disabled=move || action.pending().get()>
-                    "Change password"
-                </button>
-                <p class="form-ok" role="status" data-testid="form-ok">
+                <SubmitRow label="Change password" pending=action.pending() testid="form-ok">
                     {done}
-                </p>
+                </SubmitRow>
             </ActionForm>
         </section>
         <TokensSection />

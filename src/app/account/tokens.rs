@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::{FormError, Input, failure};
+use super::{FormError, Input, SubmitRow, failure};
 use crate::auth::{
     self, Field, TokenInfo,
     tokens::{CreateToken, RevokeToken, list_tokens},
@@ -66,12 +66,9 @@ pub fn TokensSection() -> impl IntoView {
                 <p class="field-error" role="alert" data-testid="expires_in_secs-error">
                     {expiry_error}
                 </p>
-                <button type="submit" disabled=move || create.pending().get()>
-                    "Create token"
-                </button>
-                <p class="form-ok" role="status" data-testid="token-secret">
+                <SubmitRow label="Create token" pending=create.pending() testid="token-secret">
                     {secret}
-                </p>
+                </SubmitRow>
             </ActionForm>
             <Transition fallback=|| ()>
                 <ul class="tokens" data-testid="token-list">
