@@ -36,6 +36,9 @@ pub const PASSWORD_LEN: std::ops::RangeInclusive<usize> = 8..=128;
 /// Access-token names are 1 to 64 characters.
 pub const TOKEN_NAME_MAX: usize = 64;
 
+/// The longest lifetime an access token may be given, in seconds (one year).
+pub const TOKEN_LIFETIME_MAX_SECS: u64 = 365 * 24 * 60 * 60;
+
 /// Who is logged in, as the UI shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
@@ -58,6 +61,17 @@ pub struct TokenInfo {
     pub created_at: i64,
     /// Last time it opened a connection, Unix seconds.
     pub last_used_at: Option<i64>,
+    /// When it stops working, Unix seconds; `None`: until revoked.
+    pub expires_at: Option<i64>,
+}
+
+/// What a password change ended, so the page can say so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChanged {
+    /// The user's other sessions that were logged out.
+    pub sessions_ended: usize,
+    /// The access tokens that were revoked (all of the user's).
+    pub tokens_revoked: usize,
 }
 
 /// A form field an error can be shown next to.
@@ -74,6 +88,8 @@ pub enum Field {
     CurrentPassword,
     /// An access token's name.
     TokenName,
+    /// An access token's lifetime.
+    TokenExpiry,
 }
 
 /// Every way an `/api` call can fail. Serialised as JSON `{"error": "<kind>", ...}`.
@@ -252,6 +268,24 @@ pub fn token_name(raw: &str) -> Result<String, ApiError> {
         ));
     }
     Ok(name.to_owned())
+}
+
+/// Checks an access token's lifetime as typed: empty means no expiry, else whole seconds from 1
+/// to [`TOKEN_LIFETIME_MAX_SECS`].
+pub fn token_lifetime(raw: &str) -> Result<Option<u64>, ApiError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    match raw.parse::<u64>() {
+        Ok(secs) if (1..=TOKEN_LIFETIME_MAX_SECS).contains(&secs) => Ok(Some(secs)),
+        _ => Err(ApiError::invalid(
+            Field::TokenExpiry,
+            format!(
+                "A token lives 1 to {TOKEN_LIFETIME_MAX_SECS} seconds (one year), or until revoked"
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -170,6 +170,12 @@ async fn sessions(store: &Store) {
         store.session(b"s1").await.unwrap().unwrap().last_seen_at,
         1_500
     );
+    store.touch_session(s1, 1_200).await.unwrap();
+    assert_eq!(
+        store.session(b"s1").await.unwrap().unwrap().last_seen_at,
+        1_500,
+        "a use never moves back"
+    );
 
     store.revoke_session(s1, 1_600).await.unwrap();
     store.revoke_session(s1, 1_700).await.unwrap();
@@ -193,12 +199,40 @@ async fn sessions(store: &Store) {
         .create_session(other, b"d1", 2_000, 9_000)
         .await
         .unwrap();
+    let carols_token = store
+        .create_token(carol, "bot", b"ct", 2_000, None)
+        .await
+        .unwrap();
+    let daves_token = store
+        .create_token(other, "bot", b"dt", 2_000, None)
+        .await
+        .unwrap();
     let mut revoked = store
         .set_password(carol, "new-hash", s3, 2_100)
         .await
         .unwrap();
-    revoked.sort_unstable();
-    assert_eq!(revoked, vec![s2, s4], "s1 was already revoked; s3 is kept");
+    revoked.sessions.sort_unstable();
+    assert_eq!(
+        revoked.sessions,
+        vec![s2, s4],
+        "s1 was already revoked; s3 is kept"
+    );
+    assert_eq!(revoked.tokens, vec![carols_token], "every token of hers");
+    assert!(
+        store
+            .use_token(b"ct", 2_200)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+    let daves = store.use_token(b"dt", 2_200).await.unwrap().unwrap();
+    assert_eq!(daves.id, daves_token);
+    assert!(!daves.revoked, "another user's token is untouched");
+    let by_id = store.session_by_id(s3).await.unwrap().expect("s3 by id");
+    assert_eq!((by_id.user.id, by_id.revoked), (carol, false));
+    assert!(store.session_by_id(s2).await.unwrap().unwrap().revoked);
+    assert!(store.session_by_id(-1).await.unwrap().is_none());
     assert_eq!(
         store.password_hash(carol).await.unwrap().as_deref(),
         Some("new-hash")
@@ -214,26 +248,38 @@ async fn tokens(store: &Store) {
     let erin = user(store, "Erin").await;
     let frank = user(store, "Frank").await;
     let t1 = store
-        .create_token(erin, "laptop", b"t1", 3_000)
+        .create_token(erin, "laptop", b"t1", 3_000, None)
         .await
         .unwrap();
-    let t2 = store.create_token(erin, "ci", b"t2", 3_001).await.unwrap();
+    let t2 = store
+        .create_token(erin, "ci", b"t2", 3_001, Some(9_001))
+        .await
+        .unwrap();
+    let expiring = store.use_token(b"t2", 3_002).await.unwrap().expect("t2");
+    assert_eq!(expiring.expires_at, Some(9_001));
 
     let used = store.use_token(b"t1", 3_500).await.unwrap().expect("t1");
     assert_eq!(used.id, t1);
     assert_eq!(used.user.id, erin);
     assert!(!used.revoked);
+    assert_eq!(used.expires_at, None);
     assert!(store.use_token(b"no such", 3_500).await.unwrap().is_none());
 
     // Newest first; a use not yet flushed to the database still shows.
     let listed = store.tokens(erin).await.unwrap();
     let summary: Vec<_> = listed
         .iter()
-        .map(|t| (t.id, t.name.as_str(), t.created_at, t.last_used_at))
+        .map(|t| {
+            let times = (t.created_at, t.last_used_at, t.expires_at);
+            (t.id, t.name.as_str(), times)
+        })
         .collect();
     assert_eq!(
         summary,
-        vec![(t2, "ci", 3_001, None), (t1, "laptop", 3_000, Some(3_500))]
+        vec![
+            (t2, "ci", (3_001, Some(3_002), Some(9_001))),
+            (t1, "laptop", (3_000, Some(3_500), None))
+        ]
     );
 
     assert!(
@@ -945,7 +991,7 @@ async fn postgres_token_uses_are_flushed() {
     let stores = nodes(&server.url, 2).await;
     let owner = user(&stores[0], "Tess").await;
     let id = stores[0]
-        .create_token(owner, "cli", b"tok", 50)
+        .create_token(owner, "cli", b"tok", 50, None)
         .await
         .unwrap();
     stores[0].use_token(b"tok", 60).await.unwrap().unwrap();

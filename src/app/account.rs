@@ -1,8 +1,12 @@
-//! Account pages and controls: register, log in, log out, change password.
+//! Account pages and controls: register, log in, log out, change password, access tokens.
 //!
 //! Every form is an `ActionForm` posting to an `/api` server function, so it works as a plain
 //! HTML form before the WASM has loaded (or without it): the server redirects back with the
 //! error in the URL, and the page renders it next to the field it concerns.
+
+mod tokens;
+
+use tokens::TokensSection;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -168,6 +172,29 @@ fn Input(
     }
 }
 
+/// A form's submit button, disabled while its action runs, and the status line under it.
+#[component]
+fn SubmitRow(
+    /// The button's text.
+    label: &'static str,
+    /// Whether the form's action is running.
+    #[prop(into)]
+    pending: Signal<bool>,
+    /// The status line's `data-testid`.
+    testid: &'static str,
+    /// What the status line shows (reactive).
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <button type="submit" disabled=move || pending.get()>
+            {label}
+        </button>
+        <p class="form-ok" role="status" data-testid=testid>
+            {children()}
+        </p>
+    }
+}
+
 /// The form-level error: anything not tied to one field.
 #[component]
 fn FormError(error: Signal<Option<ApiError>>) -> impl IntoView {
@@ -269,15 +296,25 @@ pub fn RegisterPage() -> impl IntoView {
     }
 }
 
-/// `/settings`: change password.
+/// `/settings`: change password, access tokens.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let action = ServerAction::<ChangePassword>::new();
     let error = failure(action.value());
-    let done = move || matches!(action.value().get(), Some(Ok(())));
+    let done = move || match action.value().get() {
+        Some(Ok(changed)) => Some(format!(
+            "Password changed. {} other session(s) logged out, {} access token(s) revoked.",
+            changed.sessions_ended, changed.tokens_revoked
+        )),
+        _ => None,
+    };
     view! {
         <section class="card auth">
             <h1>"Change password"</h1>
+            <p class="aside" data-testid="password-warning">
+                "Changing your password logs out your other sessions and revokes all your access \
+                 tokens; bots and scripts using them will need new ones."
+            </p>
             <ActionForm action attr:class="form">
                 <FormError error />
                 <Input
@@ -298,15 +335,11 @@ pub fn SettingsPage() -> impl IntoView {
                     error
                     maxlength=*auth::PASSWORD_LEN.end()
                 />
-                <button type="submit" disabled=move || action.pending().get()>
-                    "Change password"
-                </button>
-                <p class="form-ok" role="status" data-testid="form-ok">
-                    {move || {
-                        done().then_some("Password changed. Your other sessions were logged out.")
-                    }}
-                </p>
+                <SubmitRow label="Change password" pending=action.pending() testid="form-ok">
+                    {done}
+                </SubmitRow>
             </ActionForm>
         </section>
+        <TokensSection />
     }
 }

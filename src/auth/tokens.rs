@@ -5,12 +5,21 @@ use leptos::prelude::*;
 
 use super::{ApiError, TokenInfo};
 
-/// Creates a token named `name` and returns its secret, which is shown this once only.
+/// Creates a token named `name` and returns its secret, which is shown this once only. It
+/// expires `expires_in_secs` seconds from now (1 s to a year), or never when that is absent or
+/// empty.
 #[server(prefix = "/api", endpoint = "create_token")]
-pub async fn create_token(name: String) -> Result<String, ApiError> {
+pub async fn create_token(
+    name: String,
+    #[server(default)] expires_in_secs: String,
+) -> Result<String, ApiError> {
+    let lifetime = super::token_lifetime(&expires_in_secs)?;
     let call = super::ssr::Call::current()?;
     let identity = call.require_identity().await?;
-    call.state.accounts.create_token(&identity, &name).await
+    call.state
+        .accounts
+        .create_token(&identity, &name, lifetime)
+        .await
 }
 
 /// The caller's live tokens (names and dates, never the secrets).

@@ -6,17 +6,26 @@
 //! [`HASH_CONCURRENCY`] at a time so a flood of log-ins cannot exhaust memory or starve the
 //! runtime's workers.
 //!
-//! Log-ins are rate-limited per account and per client address; unknown users are verified
-//! against a dummy hash so that timing does not reveal which usernames exist.
+//! Log-ins are throttled per (account, address), per account and per address (`throttle`);
+//! unknown users are verified against a dummy hash so that timing does not reveal which usernames
+//! exist.
+//!
+//! Credentials end what hangs on them: logging out, a password change (every other session and
+//! every access token) and revoking a token close their sockets at once (close 4001), and every
+//! socket carries its credential's [`expiry::Expiry`], which closes it when the session or token
+//! expires or the session goes idle.
 
+pub mod expiry;
 pub mod password;
 mod secret;
+pub mod throttle;
+mod tokens;
 
 use std::{
     net::IpAddr,
     num::NonZeroU32,
     sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -25,9 +34,11 @@ use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock};
 use super::{
     config::Config,
     live::{Credential, Live},
-    store::{CredentialRowId, NewUser, Store, StoreError, UserRecord},
+    store::{NewUser, Store, StoreError, UserRecord},
 };
-use crate::auth::{self, Account, ApiError, Field, TokenInfo};
+use crate::auth::{self, Account, ApiError, Field, PasswordChanged};
+use expiry::Expiry;
+use throttle::{Throttle, ThrottleSettings, Wait};
 
 pub use secret::{SESSION_COOKIE, TOKEN_PREFIX};
 
@@ -44,6 +55,8 @@ pub struct Identity {
     pub user: UserRecord,
     /// The session or token that proved it; revoking it ends the connection.
     pub credential: Credential,
+    /// When that credential ends by itself, so that a socket opened with it closes then.
+    pub expiry: Expiry,
 }
 
 /// A user made by [`Accounts::provision`], with the access token that authenticates it.
@@ -74,8 +87,8 @@ pub struct Accounts {
     live: Arc<Live>,
     /// Argon2id hashing and verification.
     passwords: password::Passwords,
-    /// Log-in attempts per case-folded username.
-    per_account: DefaultKeyedRateLimiter<String>,
+    /// Log-in failures per (account, address) and per account.
+    throttle: Throttle,
     /// Log-in and register attempts per client address.
     per_address: DefaultKeyedRateLimiter<IpAddr>,
     /// Absolute session lifetime.
@@ -108,7 +121,11 @@ impl Accounts {
             store,
             live,
             passwords: password::Passwords::new(HASH_CONCURRENCY),
-            per_account: governor::RateLimiter::keyed(per_minute(config.login_per_account)),
+            throttle: Throttle::new(ThrottleSettings {
+                free_per_pair: config.login_failures_per_pair,
+                failures_per_account: config.login_failures_per_account,
+                max_lock: config.login_backoff_max,
+            }),
             per_address: governor::RateLimiter::keyed(per_minute(config.login_per_address)),
             session_ttl: config.session_ttl,
             session_idle: config.session_idle,
@@ -174,8 +191,16 @@ impl Accounts {
     ) -> Result<NewSession, ApiError> {
         Self::limit(&self.per_address, &from)?;
         let key = username.trim().to_ascii_lowercase();
-        Self::limit(&self.per_account, &key)?;
-        let found = if auth::username_key(&key).is_ok() {
+        // Only a name of the right shape can be an account; others fail without being tracked.
+        let tracked = auth::username_key(&key).is_ok();
+        if tracked {
+            self.throttle
+                .check(&key, from, Instant::now())
+                .map_err(|Wait(wait)| ApiError::RateLimited {
+                    retry_after_secs: wait.as_secs().max(1),
+                })?;
+        }
+        let found = if tracked {
             self.store
                 .user_with_password(&key)
                 .await
@@ -193,9 +218,13 @@ impl Accounts {
         match found {
             Some((user, _)) if verified => {
                 tracing::info!(user = %user.id, "logged in");
+                self.throttle.succeeded(&key, from);
                 self.start_session(user).await
             }
             _ => {
+                if tracked {
+                    self.throttle.failed(&key, from, Instant::now());
+                }
                 tracing::info!(%from, "failed log-in");
                 Err(ApiError::BadCredentials)
             }
@@ -231,39 +260,54 @@ impl Accounts {
         };
         let at = now();
         let idle = self.session_idle.as_secs() as i64;
-        if session.revoked || at >= session.expires_at || at - session.last_seen_at > idle {
+        let deadline = expiry::session_deadline(session.last_seen_at, session.expires_at, idle);
+        if session.revoked || at >= deadline {
             return Ok(None);
         }
-        if at - session.last_seen_at >= TOUCH_EVERY_SECS {
+        // Often enough that a short idle timeout cannot pass between two writes.
+        let mut last_seen = session.last_seen_at;
+        if at - last_seen >= TOUCH_EVERY_SECS.min(idle / 4) {
             self.store
                 .touch_session(session.id, at)
                 .await
                 .map_err(internal)?;
+            last_seen = at;
         }
         Ok(Some(Identity {
             user: session.user,
             credential: Credential::Session(session.id),
+            expiry: Expiry::session(
+                self.store.clone(),
+                session.id,
+                last_seen,
+                session.expires_at,
+                idle,
+            ),
         }))
     }
 
     /// The access token in an `Authorization: Bearer` header. `Ok(None)` when there is no such
-    /// header; [`ApiError::Unauthenticated`] when there is one that is malformed, unknown or
-    /// revoked.
+    /// header; [`ApiError::Unauthenticated`] when there is one that is malformed, unknown,
+    /// revoked or expired.
     pub async fn from_bearer(&self, headers: &HeaderMap) -> Result<Option<Identity>, ApiError> {
         let Some(value) = headers.get(header::AUTHORIZATION) else {
             return Ok(None);
         };
         let token = secret::bearer_token(value).ok_or(ApiError::Unauthenticated)?;
+        let at = now();
         match self
             .store
-            .use_token(&secret::digest(token), now())
+            .use_token(&secret::digest(token), at)
             .await
             .map_err(internal)?
         {
-            Some(record) if !record.revoked => Ok(Some(Identity {
-                user: record.user,
-                credential: Credential::Token(record.id),
-            })),
+            Some(record) if !record.revoked && record.expires_at.is_none_or(|end| at < end) => {
+                Ok(Some(Identity {
+                    user: record.user,
+                    credential: Credential::Token(record.id),
+                    expiry: Expiry::token(record.expires_at),
+                }))
+            }
             _ => Err(ApiError::Unauthenticated),
         }
     }
@@ -282,14 +326,15 @@ impl Accounts {
         Ok(secret::clear_cookie(self.secure_cookie))
     }
 
-    /// Changes the password after checking the current one; revokes every other session of the
-    /// user and closes their sockets. The session making the change stays logged in.
+    /// Changes the password after checking the current one; revokes every other session and
+    /// every access token of the user and closes their sockets. The session making the change
+    /// stays logged in.
     pub async fn change_password(
         &self,
         identity: &Identity,
         current: &str,
         new: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<PasswordChanged, ApiError> {
         auth::check_password(new, Field::Password)?;
         let Credential::Session(keep) = identity.credential else {
             return Err(ApiError::Unauthenticated);
@@ -312,11 +357,21 @@ impl Accounts {
             .set_password(identity.user.id, &hash, keep, now())
             .await
             .map_err(internal)?;
-        for id in &revoked {
-            self.live.revoke(Credential::Session(*id));
+        let sessions = revoked.sessions.iter().map(|id| Credential::Session(*id));
+        let tokens = revoked.tokens.iter().map(|id| Credential::Token(*id));
+        for credential in sessions.chain(tokens) {
+            self.live.revoke(credential);
         }
-        tracing::info!(user = %identity.user.id, revoked = revoked.len(), "password changed");
-        Ok(())
+        tracing::info!(
+            user = %identity.user.id,
+            sessions = revoked.sessions.len(),
+            tokens = revoked.tokens.len(),
+            "password changed"
+        );
+        Ok(PasswordChanged {
+            sessions_ended: revoked.sessions.len(),
+            tokens_revoked: revoked.tokens.len(),
+        })
     }
 
     /// The account with this username (ignoring case), if any.
@@ -330,89 +385,6 @@ impl Accounts {
             .await
             .map_err(internal)?
             .map(|(user, _)| account(user)))
-    }
-
-    /// Creates a personal access token; the returned secret is shown once and never again.
-    pub async fn create_token(&self, identity: &Identity, name: &str) -> Result<String, ApiError> {
-        let name = auth::token_name(name)?;
-        let token = secret::access_token();
-        self.store
-            .create_token(identity.user.id, &name, &secret::digest(&token), now())
-            .await
-            .map_err(internal)?;
-        Ok(token)
-    }
-
-    /// Creates `count` users named `<prefix><n>` with one access token each, for load tests and
-    /// service accounts (see `switchboard admin provision`). Their password is random and thrown
-    /// away (one hash shared by the batch, which is as unguessable as one per user), so they can
-    /// only authenticate with their tokens. All or nothing: a taken name creates none.
-    pub async fn provision(
-        &self,
-        prefix: &str,
-        count: usize,
-    ) -> Result<Vec<Provisioned>, ApiError> {
-        let unusable = self.passwords.hash(&secret::access_token()).await?;
-        let mut names = Vec::with_capacity(count);
-        for n in 0..count {
-            let username = format!("{prefix}{n}");
-            let key = auth::username_key(&username)?;
-            let token = secret::access_token();
-            names.push((username, key, token));
-        }
-        let rows: Vec<_> = names
-            .iter()
-            .map(|(username, key, token)| {
-                let user = NewUser {
-                    username,
-                    username_key: key,
-                    display_name: username,
-                    password_hash: &unusable,
-                };
-                (user, secret::digest(token))
-            })
-            .collect();
-        let ids = self
-            .store
-            .create_users_with_tokens(&rows, "provisioned", now())
-            .await
-            .map_err(|err| match err {
-                StoreError::Conflict(_) => ApiError::UsernameTaken,
-                other => internal(other),
-            })?;
-        Ok(ids
-            .into_iter()
-            .zip(names)
-            .map(|(id, (username, _, token))| Provisioned {
-                id,
-                username,
-                token,
-            })
-            .collect())
-    }
-
-    /// The user's live access tokens.
-    pub async fn tokens(&self, identity: &Identity) -> Result<Vec<TokenInfo>, ApiError> {
-        self.store.tokens(identity.user.id).await.map_err(internal)
-    }
-
-    /// Revokes one of the user's tokens and closes the sockets it opened.
-    pub async fn revoke_token(
-        &self,
-        identity: &Identity,
-        id: CredentialRowId,
-    ) -> Result<(), ApiError> {
-        if self
-            .store
-            .revoke_token(identity.user.id, id, now())
-            .await
-            .map_err(internal)?
-        {
-            self.live.revoke(Credential::Token(id));
-            Ok(())
-        } else {
-            Err(ApiError::NotFound)
-        }
     }
 }
 

@@ -35,7 +35,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("auth.session_ttl_secs", "2592000"),
     ("auth.session_idle_secs", "604800"),
     ("auth.secure_cookie", "false"),
-    ("auth.login_attempts_per_account", "5"),
+    ("auth.login_failures_per_pair", "5"),
+    ("auth.login_failures_per_account", "10"),
+    ("auth.login_backoff_max_secs", "900"),
     ("auth.login_attempts_per_address", "20"),
     ("limits.max_frame_bytes", "65536"),
     ("limits.outbound_bytes", "4194304"),
@@ -102,8 +104,14 @@ pub struct Config {
     pub session_idle: Duration,
     /// Mark the session cookie `Secure` (set when the site is served over HTTPS).
     pub secure_cookie: bool,
-    /// Log-in attempts allowed per account per minute.
-    pub login_per_account: u32,
+    /// Failed log-ins one address may make on one account before each further one locks the
+    /// pair exponentially longer.
+    pub login_failures_per_pair: u32,
+    /// Failed log-ins per account per minute, all addresses together, before only addresses
+    /// that have not failed on it are tried.
+    pub login_failures_per_account: u32,
+    /// The longest one (account, address) pair is locked after failures.
+    pub login_backoff_max: Duration,
     /// Log-in and register attempts allowed per client address per minute.
     pub login_per_address: u32,
     /// The largest text frame a client may send, in bytes.
@@ -278,18 +286,21 @@ impl Config {
             allowed_origins: src.origins("websocket.allowed_origins")?,
             heartbeat: src.millis("websocket.heartbeat_ms", 1_000, 300_000)?,
             allow_token_without_origin: src.parse("websocket.allow_token_without_origin")?,
-            session_ttl: Duration::from_secs(src.ranged(
-                "auth.session_ttl_secs",
-                60,
-                31_536_000,
-            )?),
+            session_ttl: Duration::from_secs(src.ranged("auth.session_ttl_secs", 1, 31_536_000)?),
             session_idle: Duration::from_secs(src.ranged(
                 "auth.session_idle_secs",
-                60,
+                1,
                 31_536_000,
             )?),
             secure_cookie: src.parse("auth.secure_cookie")?,
-            login_per_account: src.ranged("auth.login_attempts_per_account", 1, 10_000)? as u32,
+            login_failures_per_pair: src.ranged("auth.login_failures_per_pair", 0, 1_000)? as u32,
+            login_failures_per_account: src.ranged("auth.login_failures_per_account", 1, 100_000)?
+                as u32,
+            login_backoff_max: Duration::from_secs(src.ranged(
+                "auth.login_backoff_max_secs",
+                1,
+                86_400,
+            )?),
             login_per_address: src.ranged("auth.login_attempts_per_address", 1, 100_000)? as u32,
             max_frame_bytes: src.ranged("limits.max_frame_bytes", 1_024, 16 << 20)? as usize,
             outbound_bytes: src.ranged("limits.outbound_bytes", 64 << 10, 1 << 30)? as usize,

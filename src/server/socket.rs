@@ -77,6 +77,8 @@ pub struct Peer {
     pub user: UserId,
     /// Cancelled when the session or token behind the connection is revoked.
     pub ended: CancellationToken,
+    /// When that session or token expires by itself (or the session goes idle).
+    pub expiry: super::accounts::expiry::Expiry,
 }
 
 /// Runs one accepted WebSocket connection to completion.
@@ -194,6 +196,8 @@ async fn read_loop<R, E>(
 
     let idle_limit = settings.heartbeat * 3;
     let resume_by = tokio::time::Instant::now() + settings.handshake;
+    // One timer for the credential's life, armed once (it re-arms itself if a session slides).
+    let mut expired = peer.expiry.expired();
     loop {
         // Before `resume`, the handshake deadline may come sooner than the heartbeat's.
         let wait = if conn.resumed {
@@ -211,6 +215,10 @@ async fn read_loop<R, E>(
             () = mailbox.evict.cancelled() => return,
             () = peer.ended.cancelled() => {
                 say(&mailbox, Outgoing::Close(close_code::SESSION_ENDED, "session ended; log in again")).await;
+                return;
+            }
+            reason = &mut expired => {
+                say(&mailbox, Outgoing::Close(close_code::SESSION_ENDED, reason)).await;
                 return;
             }
             next = tokio::time::timeout(wait, stream.next()) => next,
@@ -279,7 +287,13 @@ async fn read_loop<R, E>(
                 match protocol::decode_client(text.as_str()) {
                     // Boxed: request handling awaits the store, and that future inline would
                     // make every idle connection's task several kilobytes larger.
-                    Ok(frame) => Box::pin(conn.handle(frame)).await,
+                    Ok(frame) => {
+                        // A request (not a heartbeat) keeps the session from going idle.
+                        if !matches!(frame, protocol::ClientFrame::Ping { .. }) {
+                            peer.expiry.note_use();
+                        }
+                        Box::pin(conn.handle(frame)).await
+                    }
                     Err(err) => {
                         tracing::debug!(%err, "refused client frame");
                         super::metrics::rejected(err.code());
@@ -328,6 +342,7 @@ mod tests {
             offered,
             user: UserId(1),
             ended: CancellationToken::new(),
+            expiry: crate::server::accounts::expiry::Expiry::never(),
         }
     }
 

@@ -99,6 +99,17 @@ pub struct TokenRecord {
     pub user: UserRecord,
     /// Set once the token is revoked.
     pub revoked: bool,
+    /// When it stops working, Unix seconds; `None` lives until revoked.
+    pub expires_at: Option<i64>,
+}
+
+/// What a password change revoked, so that the sockets of each can be closed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Revoked {
+    /// The user's other sessions (row ids).
+    pub sessions: Vec<CredentialRowId>,
+    /// Every live access token of the user (row ids).
+    pub tokens: Vec<CredentialRowId>,
 }
 
 /// A message for the group committer to store.
@@ -233,15 +244,15 @@ impl Store {
         on_backend!(self, db => db.password_hash(user).await)
     }
 
-    /// Replaces a user's password hash and revokes every other session of theirs, in one
-    /// transaction. Returns the ids of the sessions it revoked.
+    /// Replaces a user's password hash and revokes every other session and every access token
+    /// of theirs, in one transaction. Returns what it revoked.
     pub async fn set_password(
         &self,
         user: UserId,
         password_hash: &str,
         keep_session: CredentialRowId,
         now: i64,
-    ) -> Result<Vec<CredentialRowId>, StoreError> {
+    ) -> Result<Revoked, StoreError> {
         on_backend!(self, db => db.set_password(user, password_hash, keep_session, now).await)
     }
 
@@ -261,7 +272,15 @@ impl Store {
         on_backend!(self, db => db.session(token_hash).await)
     }
 
-    /// Records that a session was used (for the idle timeout).
+    /// The session with this row id (how a socket re-reads its session at its deadline).
+    pub async fn session_by_id(
+        &self,
+        id: CredentialRowId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        on_backend!(self, db => db.session_by_id(id).await)
+    }
+
+    /// Records that a session was used (for the idle timeout); never moves it back.
     pub async fn touch_session(&self, id: CredentialRowId, now: i64) -> Result<(), StoreError> {
         on_backend!(self, db => db.touch_session(id, now).await)
     }
@@ -271,15 +290,17 @@ impl Store {
         on_backend!(self, db => db.revoke_session(id, now).await)
     }
 
-    /// Stores a new access token under the hash of its value.
+    /// Stores a new access token under the hash of its value, valid until `expires_at` (Unix
+    /// seconds; `None`: until revoked).
     pub async fn create_token(
         &self,
         user: UserId,
         name: &str,
         token_hash: &[u8],
         now: i64,
+        expires_at: Option<i64>,
     ) -> Result<CredentialRowId, StoreError> {
-        on_backend!(self, db => db.create_token(user, name, token_hash, now).await)
+        on_backend!(self, db => db.create_token(user, name, token_hash, now, expires_at).await)
     }
 
     /// The access token whose value hashes to `token_hash`; marks it used.

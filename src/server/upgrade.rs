@@ -88,6 +88,7 @@ pub async fn ws_upgrade(
         offered: query.v.and_then(|v| v.parse().ok()).map(ProtocolVersion),
         user: identity.user.id,
         ended: registration.ended.clone(),
+        expiry: identity.expiry,
     };
     let settings = SocketSettings {
         max_frame_bytes: state.config.max_frame_bytes,

@@ -22,8 +22,8 @@ use sqlx::{
 };
 
 use super::{
-    CredentialRowId, NewUser, SessionRecord, StoreError, TokenRecord, UserRecord,
-    rows::{is_unique_violation, session_from, user_from},
+    CredentialRowId, NewUser, Revoked, SessionRecord, StoreError, TokenRecord, UserRecord,
+    rows::{is_unique_violation, session_from, session_query, user_from},
     token_uses::TokenUses,
 };
 use crate::{auth::TokenInfo, protocol::UserId};
@@ -137,18 +137,20 @@ async fn insert_token<'e, E>(
     name: &str,
     token_hash: &[u8],
     now: i64,
+    expires_at: Option<i64>,
 ) -> Result<CredentialRowId, StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Postgres>,
 {
     Ok(sqlx::query_scalar(
-        "INSERT INTO access_tokens (token_hash, user_id, name, created_at)
-         VALUES ($1, $2, $3, $4) RETURNING id",
+        "INSERT INTO access_tokens (token_hash, user_id, name, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(token_hash)
     .bind(user.0)
     .bind(name)
     .bind(now)
+    .bind(expires_at)
     .fetch_one(exec)
     .await?)
 }
@@ -194,7 +196,7 @@ impl Postgres {
         let mut ids = Vec::with_capacity(users.len());
         for (user, token_hash) in users {
             let id = insert_user(&mut *tx, user, now).await?.id;
-            insert_token(&mut *tx, id, token_name, token_hash, now).await?;
+            insert_token(&mut *tx, id, token_name, token_hash, now, None).await?;
             ids.push(id);
         }
         tx.commit().await?;
@@ -231,7 +233,7 @@ impl Postgres {
         password_hash: &str,
         keep_session: CredentialRowId,
         now: i64,
-    ) -> Result<Vec<CredentialRowId>, StoreError> {
+    ) -> Result<Revoked, StoreError> {
         let mut tx = self.pool.begin().await?;
         // Takes the user's row lock first, so two changes of one password are serialised.
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
@@ -249,8 +251,20 @@ impl Postgres {
         .bind(keep_session)
         .fetch_all(&mut *tx)
         .await?;
+        let tokens: Vec<i64> = sqlx::query_scalar(
+            "UPDATE access_tokens SET revoked_at = $1
+             WHERE user_id = $2 AND revoked_at IS NULL
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(user.0)
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(revoked)
+        Ok(Revoked {
+            sessions: revoked,
+            tokens,
+        })
     }
 
     pub async fn create_session(
@@ -274,15 +288,21 @@ impl Postgres {
     }
 
     pub async fn session(&self, token_hash: &[u8]) -> Result<Option<SessionRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT s.id, s.last_seen_at, s.expires_at, s.revoked_at IS NOT NULL AS revoked,
-                    u.id AS user_id, u.username, u.display_name
-             FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(&session_query("token_hash = $1"))
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(session_from).transpose()?)
+    }
+
+    pub async fn session_by_id(
+        &self,
+        id: CredentialRowId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(&session_query("id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.as_ref().map(session_from).transpose()?)
     }
 
@@ -311,8 +331,9 @@ impl Postgres {
         name: &str,
         token_hash: &[u8],
         now: i64,
+        expires_at: Option<i64>,
     ) -> Result<CredentialRowId, StoreError> {
-        insert_token(&self.pool, user, name, token_hash, now).await
+        insert_token(&self.pool, user, name, token_hash, now, expires_at).await
     }
 
     pub async fn use_token(
@@ -321,7 +342,7 @@ impl Postgres {
         now: i64,
     ) -> Result<Option<TokenRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT t.id, t.revoked_at IS NOT NULL AS revoked, t.last_used_at,
+            "SELECT t.id, t.revoked_at IS NOT NULL AS revoked, t.last_used_at, t.expires_at,
                     u.id AS user_id, u.username, u.display_name
              FROM access_tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = $1",
@@ -337,7 +358,7 @@ impl Postgres {
 
     pub async fn tokens(&self, user: UserId) -> Result<Vec<TokenInfo>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, name, created_at, last_used_at FROM access_tokens
+            "SELECT id, name, created_at, last_used_at, expires_at FROM access_tokens
              WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id DESC",
         )
         .bind(user.0)

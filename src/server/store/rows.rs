@@ -68,6 +68,17 @@ pub(super) fn user_from<R: Columns>(row: &R) -> Result<UserRecord, sqlx::Error> 
 
 /// A session from the columns `id`, `last_seen_at`, `expires_at`, `revoked` and its user's
 /// (see [`user_from`]).
+/// The query for one session and its user (the columns [`session_from`] reads), with the
+/// filter on `s.` appended by the backend in its placeholder style (`id = ?`, `token_hash = $1`).
+pub(super) fn session_query(filter: &str) -> String {
+    format!(
+        "SELECT s.id, s.last_seen_at, s.expires_at, s.revoked_at IS NOT NULL AS revoked, \
+                u.id AS user_id, u.username, u.display_name \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.{filter}"
+    )
+}
+
 pub(super) fn session_from<R: Columns>(row: &R) -> Result<SessionRecord, sqlx::Error> {
     Ok(SessionRecord {
         id: row.int("id")?,

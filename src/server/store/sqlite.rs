@@ -18,8 +18,8 @@ use sqlx::{
 };
 
 use super::{
-    CredentialRowId, NewUser, SessionRecord, StoreError, TokenRecord, UserRecord,
-    rows::{is_unique_violation, session_from, user_from},
+    CredentialRowId, NewUser, Revoked, SessionRecord, StoreError, TokenRecord, UserRecord,
+    rows::{is_unique_violation, session_from, session_query, user_from},
     token_uses::TokenUses,
 };
 use crate::{auth::TokenInfo, protocol::UserId};
@@ -178,17 +178,20 @@ async fn insert_token<'e, E>(
     name: &str,
     token_hash: &[u8],
     now: i64,
+    expires_at: Option<i64>,
 ) -> Result<CredentialRowId, StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
 {
     let done = sqlx::query(
-        "INSERT INTO access_tokens (token_hash, user_id, name, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO access_tokens (token_hash, user_id, name, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?)",
     )
     .bind(token_hash)
     .bind(user.0)
     .bind(name)
     .bind(now)
+    .bind(expires_at)
     .execute(exec)
     .await?;
     Ok(done.last_insert_rowid())
@@ -254,7 +257,7 @@ impl Sqlite {
         let mut ids = Vec::with_capacity(users.len());
         for (user, token_hash) in users {
             let id = insert_user(&mut *tx, user, now).await?.id;
-            insert_token(&mut *tx, id, token_name, token_hash, now).await?;
+            insert_token(&mut *tx, id, token_name, token_hash, now, None).await?;
             ids.push(id);
         }
         tx.commit().await?;
@@ -291,7 +294,7 @@ impl Sqlite {
         password_hash: &str,
         keep_session: CredentialRowId,
         now: i64,
-    ) -> Result<Vec<CredentialRowId>, StoreError> {
+    ) -> Result<Revoked, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
             .bind(password_hash)
@@ -308,8 +311,20 @@ impl Sqlite {
         .bind(keep_session)
         .fetch_all(&mut *tx)
         .await?;
+        let tokens: Vec<i64> = sqlx::query_scalar(
+            "UPDATE access_tokens SET revoked_at = ?
+             WHERE user_id = ? AND revoked_at IS NULL
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(user.0)
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(revoked)
+        Ok(Revoked {
+            sessions: revoked,
+            tokens,
+        })
     }
 
     pub async fn create_session(
@@ -334,20 +349,27 @@ impl Sqlite {
     }
 
     pub async fn session(&self, token_hash: &[u8]) -> Result<Option<SessionRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT s.id, s.last_seen_at, s.expires_at, s.revoked_at IS NOT NULL AS revoked,
-                    u.id AS user_id, u.username, u.display_name
-             FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = ?",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(&session_query("token_hash = ?"))
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(session_from).transpose()?)
+    }
+
+    pub async fn session_by_id(
+        &self,
+        id: CredentialRowId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(&session_query("id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.as_ref().map(session_from).transpose()?)
     }
 
     pub async fn touch_session(&self, id: CredentialRowId, now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id = ?")
+        // Never back: a socket may record a use older than one a request recorded.
+        sqlx::query("UPDATE sessions SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?")
             .bind(now)
             .bind(id)
             .execute(&self.pool)
@@ -370,8 +392,9 @@ impl Sqlite {
         name: &str,
         token_hash: &[u8],
         now: i64,
+        expires_at: Option<i64>,
     ) -> Result<CredentialRowId, StoreError> {
-        insert_token(&self.pool, user, name, token_hash, now).await
+        insert_token(&self.pool, user, name, token_hash, now, expires_at).await
     }
 
     pub async fn use_token(
@@ -380,7 +403,7 @@ impl Sqlite {
         now: i64,
     ) -> Result<Option<TokenRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT t.id, t.revoked_at IS NOT NULL AS revoked, t.last_used_at,
+            "SELECT t.id, t.revoked_at IS NOT NULL AS revoked, t.last_used_at, t.expires_at,
                     u.id AS user_id, u.username, u.display_name
              FROM access_tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = ?",
@@ -396,7 +419,7 @@ impl Sqlite {
 
     pub async fn tokens(&self, user: UserId) -> Result<Vec<TokenInfo>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, name, created_at, last_used_at FROM access_tokens
+            "SELECT id, name, created_at, last_used_at, expires_at FROM access_tokens
              WHERE user_id = ? AND revoked_at IS NULL ORDER BY id DESC",
         )
         .bind(user.0)

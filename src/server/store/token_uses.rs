@@ -43,8 +43,8 @@ impl TokenUses {
         tokio::spawn(flush(Arc::downgrade(&self.0), db, write));
     }
 
-    /// The token of a `use_token` row (columns `id`, `revoked`, `last_used_at` and its user's),
-    /// recording this use when the stored one is over a minute old.
+    /// The token of a `use_token` row (columns `id`, `revoked`, `last_used_at`, `expires_at` and
+    /// its user's), recording this use when the stored one is over a minute old.
     pub(super) fn note_use<R: Columns>(
         &self,
         row: &R,
@@ -54,6 +54,7 @@ impl TokenUses {
             id: row.int("id")?,
             user: user_from(row)?,
             revoked: row.flag("revoked")?,
+            expires_at: row.opt_int("expires_at")?,
         };
         let last_used = row.opt_int("last_used_at")?;
         if !record.revoked && last_used.is_none_or(|at| now - at >= GRANULARITY_SECS) {
@@ -62,7 +63,7 @@ impl TokenUses {
         Ok(record)
     }
 
-    /// Token rows (columns `id`, `name`, `created_at`, `last_used_at`) as listed to their owner,
+    /// Token rows (columns `id`, `name`, `created_at`, `last_used_at`, `expires_at`) as listed to their owner,
     /// with the uses not yet written merged in.
     pub(super) fn merge<R: Columns>(&self, rows: &[R]) -> Result<Vec<TokenInfo>, sqlx::Error> {
         let pending = self.lock();
@@ -75,6 +76,7 @@ impl TokenUses {
                     name: row.text("name")?,
                     created_at: row.int("created_at")?,
                     last_used_at: stored.max(pending.get(&id).copied()),
+                    expires_at: row.opt_int("expires_at")?,
                 })
             })
             .collect()

@@ -1,0 +1,3 @@
+-- Access tokens may expire: Unix seconds after which the token is refused, or NULL for a token
+-- that lives until it is revoked (every token created before this migration).
+ALTER TABLE access_tokens ADD COLUMN expires_at INTEGER;
