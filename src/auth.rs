@@ -13,6 +13,7 @@ pub mod change_password;
 pub mod current_user;
 #[allow(missing_docs)]
 pub mod find_user;
+pub mod form_error;
 #[allow(missing_docs)]
 pub mod login;
 pub mod logout;
