@@ -77,9 +77,9 @@ async fn read_up_to(device: &mut Device, conv: ConvId, after: i64, until: i64) -
 
 /// The server's eviction count, from `/metrics`.
 async fn evictions(server: &TestServer) -> u64 {
-    let text = reqwest::get(server.url("/metrics"))
+    let text = server
+        .admin_get("/metrics")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
