@@ -24,7 +24,12 @@ fn client() -> reqwest::Client {
 }
 
 /// POSTs `body` to `/api/<endpoint>` with exactly the given headers.
-async fn post(server: &TestServer, endpoint: &str, headers: &[(&str, &str)], body: &str) -> Response {
+async fn post(
+    server: &TestServer,
+    endpoint: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Response {
     let mut request = client()
         .post(server.url(&format!("/api/{endpoint}")))
         .body(body.to_owned());
@@ -48,15 +53,28 @@ async fn posts_from_another_site_or_a_sibling_port_change_nothing_and_get_403() 
     let server = TestServer::start().await;
     let cookie = server.register("victim", PASSWORD).await;
     let before = account_and_tokens(&server, &cookie).await;
-    assert!(before.0.contains("victim") && before.1 == "[]", "{before:?}");
+    assert!(
+        before.0.contains("victim") && before.1 == "[]",
+        "{before:?}"
+    );
     let sibling = format!("http://127.0.0.1:{}", server.addr.port() + 1);
-    for origin in ["http://evil.example", sibling.as_str(), "null", "http://localhost"] {
+    for origin in [
+        "http://evil.example",
+        sibling.as_str(),
+        "null",
+        "http://localhost",
+    ] {
         for (endpoint, body) in [("create_token", "name=stolen"), ("logout", "")] {
             for accept in ["text/html", "application/json"] {
                 let response = post(
                     &server,
                     endpoint,
-                    &[("origin", origin), ("cookie", &cookie), ("accept", accept), FORM],
+                    &[
+                        ("origin", origin),
+                        ("cookie", &cookie),
+                        ("accept", accept),
+                        FORM,
+                    ],
                     body,
                 )
                 .await;
@@ -74,7 +92,11 @@ async fn text_plain_and_a_missing_content_type_are_refused_even_from_the_own_ori
     let server = TestServer::start().await;
     let cookie = server.register("plain", PASSWORD).await;
     let origin = server.origin();
-    for content_type in [Some("text/plain"), Some("multipart/form-data; boundary=x"), None] {
+    for content_type in [
+        Some("text/plain"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
         let mut headers = vec![("origin", origin.as_str()), ("cookie", cookie.as_str())];
         if let Some(content_type) = content_type {
             headers.push(("content-type", content_type));
@@ -89,7 +111,9 @@ async fn text_plain_and_a_missing_content_type_are_refused_even_from_the_own_ori
 async fn without_origin_a_cookie_is_refused_but_a_bearer_token_alone_is_let_through() {
     let server = TestServer::start().await;
     let cookie = server.register("scripted", PASSWORD).await;
-    let created = server.api("create_token", Some(&cookie), &[("name", "bot")]).await;
+    let created = server
+        .api("create_token", Some(&cookie), &[("name", "bot")])
+        .await;
     assert_eq!(created.status, 200, "{}", created.body);
     let token: String = serde_json::from_str(&created.body).unwrap();
     let bearer = format!("Bearer {token}");
@@ -106,7 +130,13 @@ async fn without_origin_a_cookie_is_refused_but_a_bearer_token_alone_is_let_thro
     .await;
     assert_eq!(anonymous.status(), 403, "no Origin and no credential");
 
-    let with_token = post(&server, "current_user", &[("authorization", &bearer), FORM], "").await;
+    let with_token = post(
+        &server,
+        "current_user",
+        &[("authorization", &bearer), FORM],
+        "",
+    )
+    .await;
     // Past the check; `/api` itself knows callers by their cookie only, so this one is nobody.
     let status = with_token.status();
     let body = with_token.text().await.unwrap();
@@ -171,7 +201,13 @@ fn location(headers: &HeaderMap) -> &str {
 async fn log_in_csrf_from_another_site_sets_no_session_while_the_own_form_still_works() {
     let server = TestServer::start().await;
     server.register("owner", PASSWORD).await;
-    let forged = form_login(&server, "http://evil.example", "http://evil.example/", PASSWORD).await;
+    let forged = form_login(
+        &server,
+        "http://evil.example",
+        "http://evil.example/",
+        PASSWORD,
+    )
+    .await;
     assert_eq!(forged.status(), 403);
     assert!(forged.headers().get("set-cookie").is_none());
 
@@ -214,14 +250,32 @@ async fn an_error_text_in_the_url_never_reaches_the_form() {
     });
     let encoded = base64::engine::general_purpose::URL_SAFE.encode(planted.to_string());
     for path in ["/login", "/register"] {
-        let api = if path == "/login" { "/api/login" } else { "/api/register" };
+        let api = if path == "/login" {
+            "/api/login"
+        } else {
+            "/api/register"
+        };
         let url = server.url(&format!("{path}?__path={api}&__err={encoded}"));
-        let html = client().get(url).send().await.unwrap().text().await.unwrap();
+        let html = client()
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(html.contains("<form"), "{html}");
         assert!(!html.contains("555-0100"), "{path}: {html}");
     }
     let url = server.url("/login?error=CALL%20555-0100");
-    let html = client().get(url).send().await.unwrap().text().await.unwrap();
+    let html = client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!html.contains("555-0100"), "{html}");
 }
 
@@ -275,7 +329,13 @@ async fn every_answer_carries_the_security_headers_and_pages_a_fresh_nonce() {
         "",
     )
     .await;
-    let refused = post(&server, "logout", &[("origin", "http://evil.example"), FORM], "").await;
+    let refused = post(
+        &server,
+        "logout",
+        &[("origin", "http://evil.example"), FORM],
+        "",
+    )
+    .await;
     for response in [&api, &refused] {
         let headers = response.headers();
         assert_eq!(header(headers, "x-frame-options"), "DENY");
@@ -322,16 +382,25 @@ async fn until_ready_is(server: &TestServer, status: u16) {
 
 #[tokio::test]
 async fn readyz_answers_without_waiting_for_the_write_lock_yet_notices_a_database_that_stays_locked()
-{
+ {
     use sqlx::{Connection, sqlite::SqliteConnectOptions};
     let server = TestServer::start().await;
     until_ready_is(&server, 200).await;
     let options = SqliteConnectOptions::new().filename(&server.state.config.database_path);
-    let mut holder = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut holder).await.unwrap();
+    let mut holder = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
     // Taking the write lock per probe would wait out the 5 s busy timeout and then say 503.
     let ready = server.admin_get("/readyz").await;
-    assert_eq!(ready.status(), 200, "answered from the last background check");
+    assert_eq!(
+        ready.status(),
+        200,
+        "answered from the last background check"
+    );
     until_ready_is(&server, 503).await;
     sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
     until_ready_is(&server, 200).await;

@@ -85,7 +85,9 @@ fn rules(field: Field) -> String {
             USERNAME_LEN.end()
         ),
         Field::DisplayName => {
-            format!("Display names are at most {DISPLAY_NAME_MAX} characters, without control characters")
+            format!(
+                "Display names are at most {DISPLAY_NAME_MAX} characters, without control characters"
+            )
         }
         Field::Password | Field::CurrentPassword => format!(
             "Passwords are {} to {} characters",
@@ -130,13 +132,13 @@ mod tests {
         ];
         for err in errors {
             let back = round_trip(&err).expect("every code is known");
-            assert_eq!(
-                std::mem::discriminant(&back),
-                std::mem::discriminant(&err)
-            );
+            assert_eq!(std::mem::discriminant(&back), std::mem::discriminant(&err));
             assert_eq!(back.field(), err.field());
             let shown = back.to_string();
-            assert!(!shown.contains("555") && !shown.contains("attacker"), "{shown}");
+            assert!(
+                !shown.contains("555") && !shown.contains("attacker"),
+                "{shown}"
+            );
         }
     }
 

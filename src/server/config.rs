@@ -226,7 +226,9 @@ impl Config {
             admin_listen: src.optional("server.admin_listen")?,
             admin_token: match src.text("server.admin_token")? {
                 (v, _) if v.is_empty() => None,
-                (v, _) if (16..=256).contains(&v.len()) && v.chars().all(|c| c.is_ascii_graphic()) => {
+                (v, _)
+                    if (16..=256).contains(&v.len()) && v.chars().all(|c| c.is_ascii_graphic()) =>
+                {
                     Some(v)
                 }
                 (v, origin) => {

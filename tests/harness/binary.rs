@@ -18,7 +18,10 @@ pub fn command(dir: &std::path::Path) -> Command {
     cmd.current_dir(dir)
         .env_remove("RUST_LOG")
         .env_remove("SWITCHBOARD_CONFIG")
-        .env("SWITCHBOARD_SERVER_ADMIN_TOKEN", "test-admin-token-0123456789")
+        .env(
+            "SWITCHBOARD_SERVER_ADMIN_TOKEN",
+            "test-admin-token-0123456789",
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd

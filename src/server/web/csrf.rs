@@ -168,7 +168,10 @@ mod tests {
     fn the_content_type_is_judged_without_parameters_or_case() {
         let ok = headers(&[
             ("origin", "http://127.0.0.1:3000"),
-            ("content-type", "Application/X-WWW-Form-Urlencoded; charset=UTF-8"),
+            (
+                "content-type",
+                "Application/X-WWW-Form-Urlencoded; charset=UTF-8",
+            ),
         ]);
         assert_eq!(origins().check(&Method::POST, &ok), Ok(()));
         let json = headers(&[

@@ -34,7 +34,11 @@ use crate::auth::{
 const FRAMEWORK_PARAMS: [&str; 2] = ["__err", "__path"];
 
 /// The middleware: rewrites the `Location` of every redirect answering an `/api` request.
-pub async fn rewrite(State(origins): State<Arc<Origins>>, request: Request, next: Next) -> Response {
+pub async fn rewrite(
+    State(origins): State<Arc<Origins>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     if !api || !response.status().is_redirection() {
@@ -108,7 +112,10 @@ fn decode_error(encoded: &str) -> Option<ApiError> {
         &URL_SAFE,
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
     );
-    let unpadded = encoded.replace("%3D", "").replace("%3d", "").replace('=', "");
+    let unpadded = encoded
+        .replace("%3D", "")
+        .replace("%3d", "")
+        .replace('=', "");
     let bytes = engine.decode(unpadded).ok()?;
     serde_json::from_slice(&bytes).ok()
 }

@@ -143,7 +143,10 @@ mod tests {
     #[test]
     fn the_socket_of_each_allowed_origin_may_be_connected_to() {
         let config = Config {
-            allowed_origins: vec!["http://127.0.0.1:3000".into(), "https://chat.example".into()],
+            allowed_origins: vec![
+                "http://127.0.0.1:3000".into(),
+                "https://chat.example".into(),
+            ],
             ..Config::default()
         };
         let csp = Policy::new(&config).page(&CspNonce("n0nce".into()));
