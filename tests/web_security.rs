@@ -2,6 +2,7 @@
 //! port, real HTTP. Cross-site posts (another site, a sibling port on the same host, `text/plain`,
 //! no content type, no Origin), log-in CSRF, the no-JS form flow's redirects and error texts,
 //! the security headers, and the admin endpoints.
+#![cfg(feature = "ssr")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "harness/server.rs"]
