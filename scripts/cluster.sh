@@ -102,6 +102,9 @@ fi
 binary=target/release/switchboard
 [ -x "$binary" ] || { echo "no $binary: run without --no-build" >&2; exit 1; }
 
+# /readyz and /metrics answer on a node's port only with this token (server.admin_token).
+admin_token=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+log "admin token (Authorization: Bearer …) for /readyz, /metrics: $admin_token"
 origins=""
 for i in $(seq 0 $((nodes - 1))); do
   origins+="${origins:+,}http://127.0.0.1:$((port + i)),http://localhost:$((port + i))"
@@ -114,6 +117,7 @@ for i in $(seq 1 "$nodes"); do
   SWITCHBOARD_CLUSTER_REDIS_URL="$redis_url" \
   SWITCHBOARD_CLUSTER_NODE_ID="node$i" \
   SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS="$origins" \
+  SWITCHBOARD_SERVER_ADMIN_TOKEN="$admin_token" \
     "$binary" >"$dir/node$i.log" 2>&1 &
   pids+=($!)
   log "node$i: http://127.0.0.1:$node_port (log: $dir/node$i.log)"
@@ -121,10 +125,10 @@ done
 for i in $(seq 1 "$nodes"); do
   node_port=$((port + i - 1))
   for _ in $(seq 300); do
-    curl -fsS "http://127.0.0.1:$node_port/readyz" >/dev/null 2>&1 && break
+    curl -fsS -H "Authorization: Bearer $admin_token" "http://127.0.0.1:$node_port/readyz" >/dev/null 2>&1 && break
     sleep 0.1
   done
-  curl -fsS "http://127.0.0.1:$node_port/readyz" >/dev/null || { log "node$i is not ready; its log:"; tail -20 "$dir/node$i.log"; exit 1; }
+  curl -fsS -H "Authorization: Bearer $admin_token" "http://127.0.0.1:$node_port/readyz" >/dev/null || { log "node$i is not ready; its log:"; tail -20 "$dir/node$i.log"; exit 1; }
 done
 log "$nodes nodes ready; ctrl-c stops the cluster"
 wait -n "${pids[@]}" || true

@@ -24,6 +24,8 @@ use self::{
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::web::headers::adopt_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -13,6 +13,7 @@ pub mod change_password;
 pub mod current_user;
 #[allow(missing_docs)]
 pub mod find_user;
+pub mod form_error;
 #[allow(missing_docs)]
 pub mod login;
 pub mod logout;
@@ -279,13 +280,13 @@ pub fn token_lifetime(raw: &str) -> Result<Option<u64>, ApiError> {
     }
     match raw.parse::<u64>() {
         Ok(secs) if (1..=TOKEN_LIFETIME_MAX_SECS).contains(&secs) => Ok(Some(secs)),
-        _ => Err(ApiError::invalid(
-            Field::TokenExpiry,
-            format!(
-                "A token lives 1 to {TOKEN_LIFETIME_MAX_SECS} seconds (one year), or until revoked"
-            ),
-        )),
+        _ => Err(ApiError::invalid(Field::TokenExpiry, token_lifetime_rule())),
     }
+}
+
+/// The rule [`token_lifetime`] enforces, in the words a form shows.
+pub fn token_lifetime_rule() -> String {
+    format!("A token lives 1 to {TOKEN_LIFETIME_MAX_SECS} seconds (one year), or until revoked")
 }
 
 #[cfg(test)]

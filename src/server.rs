@@ -6,6 +6,7 @@
 //! accepted, capped and timed by [`listener`]; the `/ws` upgrade lives in [`upgrade`].
 
 pub mod accounts;
+pub mod admin;
 pub mod bus;
 pub mod committer;
 pub mod config;
@@ -18,13 +19,14 @@ pub mod shutdown;
 pub mod socket;
 pub mod store;
 pub mod upgrade;
+pub mod web;
 
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     Router,
     body::Body,
-    extract::{FromRef, State},
+    extract::FromRef,
     http::{StatusCode, header},
     response::Response,
     routing::get,
@@ -118,6 +120,8 @@ pub struct AppState {
     pub capacity: Arc<Capacity>,
     /// What every connection routes through: hub, store, committer, limits.
     pub services: Services,
+    /// What `/readyz` answers from, without touching the database itself.
+    pub readiness: Arc<admin::Readiness>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -164,6 +168,7 @@ impl AppState {
             limits: Arc::new(Limits::new(&config)),
         };
         Ok(Self {
+            readiness: admin::Readiness::start(&store),
             leptos_options: leptos_options(&config),
             services,
             accounts: Arc::new(Accounts::new(store, Arc::clone(&live), &config)),
@@ -267,28 +272,18 @@ fn static_files(state: &AppState) -> Router {
 /// The name of the WASM/JS bundle, as set by `output-name` in Cargo.toml.
 const OUTPUT_NAME: &str = "switchboard";
 
-/// `/healthz`, `/readyz` and `/metrics`: on the main listener, or on `server.admin_listen`.
+/// `/healthz`, `/readyz` and `/metrics` without a token, for `server.admin_listen`.
 pub fn admin_router(state: AppState) -> Router {
-    admin_routes().with_state(state)
-}
-
-fn admin_routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
+    admin::routes().with_state(state)
 }
 
 /// The complete HTTP surface: pages, `/api` server functions, `/ws`, the built site's static
-/// files, and the admin endpoints unless `server.admin_listen` puts them elsewhere.
+/// files, and the admin endpoints behind `server.admin_token` (see [`admin`]); all of it behind
+/// the browser protections of [`web`].
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let base = if state.config.admin_listen.is_some() {
-        Router::new()
-    } else {
-        admin_routes()
-    };
-    base.route(WS_PATH, get(upgrade::ws_upgrade))
+    let app = admin::on_main_listener(&state)
+        .route(WS_PATH, get(upgrade::ws_upgrade))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -301,8 +296,8 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
-        ))
-        .with_state(state)
+        ));
+    web::protect(app, &state.config).with_state(state)
 }
 
 /// Server functions answer every error with 500; this gives each [`ApiError`] its own status
@@ -441,39 +436,4 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         );
     }
     Ok(())
-}
-
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-/// `/metrics`: Prometheus text format (see [`metrics`] for the names).
-async fn metrics_text() -> ([(header::HeaderName, &'static str); 1], String) {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics::render(),
-    )
-}
-
-/// `/readyz`: 200 when this server should get traffic (the database takes writes, in cluster
-/// mode Redis answers and the bus is subscribed, and it is not draining), 503 with the reason
-/// otherwise. `/healthz` only says the process is up.
-async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if state.shutdown.is_triggered() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "draining");
-    }
-    if let Err(err) = state.services.store.ping().await {
-        tracing::warn!(%err, "readiness: database not writable");
-        return (StatusCode::SERVICE_UNAVAILABLE, "database not writable");
-    }
-    if let Some(bus) = state.services.hub.bus()
-        && let Err(err) = bus.ping().await
-    {
-        tracing::warn!(%err, "readiness: cluster bus unavailable");
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "cluster bus (Redis) unavailable",
-        );
-    }
-    (StatusCode::OK, "ready")
 }

@@ -77,12 +77,7 @@ async fn read_up_to(device: &mut Device, conv: ConvId, after: i64, until: i64) -
 
 /// The server's eviction count, from `/metrics`.
 async fn evictions(server: &TestServer) -> u64 {
-    let text = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.admin_get("/metrics").await.text().await.unwrap();
     text.lines()
         .find(|l| l.starts_with("switchboard_evictions_total"))
         .and_then(|l| l.split_whitespace().last())

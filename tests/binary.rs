@@ -481,12 +481,10 @@ fn a_database_that_is_not_ours_or_is_newer_is_refused_untouched() {
 async fn readyz_says_ready_and_healthz_says_up() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, addr) = start_server(dir.path(), &dir.path().join("ready.db"));
-    let ready = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
+    let ready = http::admin_get(&addr, "/readyz").await.unwrap();
     assert_eq!(ready.status(), 200);
     assert_eq!(ready.text().await.unwrap(), "ready");
-    let health = reqwest::get(format!("http://{addr}/healthz"))
-        .await
-        .unwrap();
+    let health = http::admin_get(&addr, "/healthz").await.unwrap();
     assert_eq!(health.status(), 200);
     child.kill().unwrap();
     wait_exit(&mut child, Duration::from_secs(10));

@@ -105,6 +105,7 @@ fn spawn_node(
         )
         .env("SWITCHBOARD_CLUSTER_SWEEP_MS", "500")
         .env("SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS", ORIGIN)
+        .env("SWITCHBOARD_SERVER_ADMIN_TOKEN", http::ADMIN_TOKEN)
         .env("SWITCHBOARD_LIMITS_MESSAGES_PER_SECOND", "100000")
         .env("SWITCHBOARD_LIMITS_OUTBOUND_BYTES", "268435456")
         .env("SWITCHBOARD_AUTH_LOGIN_ATTEMPTS_PER_ADDRESS", "100000")
@@ -201,7 +202,7 @@ impl Drop for Cluster {
 }
 
 async fn status(addr: &str, path: &str) -> u16 {
-    match reqwest::get(format!("http://{addr}{path}")).await {
+    match http::admin_get(addr, path).await {
         Ok(response) => response.status().as_u16(),
         Err(_) => 0,
     }
@@ -209,7 +210,7 @@ async fn status(addr: &str, path: &str) -> u16 {
 
 /// A metric's value from a node's `/metrics`.
 async fn metric(addr: &str, name: &str) -> Option<f64> {
-    let text = reqwest::get(format!("http://{addr}/metrics"))
+    let text = http::admin_get(addr, "/metrics")
         .await
         .ok()?
         .text()

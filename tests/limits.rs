@@ -15,7 +15,7 @@ use std::{
 };
 
 use futures::{SinkExt, StreamExt};
-use harness::{TestServer, next_close_code, next_frame};
+use harness::{ADMIN_TOKEN, TestServer, next_close_code, next_frame};
 use switchboard::protocol::{
     ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, close_code, encode_client,
 };
@@ -37,9 +37,10 @@ async fn connect_from(host: u8, server: SocketAddr) -> TcpStream {
     socket.connect(server).await.unwrap()
 }
 
-/// A plain `GET path` on a kept-alive connection.
+/// A plain `GET path` on a kept-alive connection (with the admin token, for `/healthz`).
 fn get(path: &str) -> Vec<u8> {
-    format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").into_bytes()
+    format!("GET {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\r\n")
+        .into_bytes()
 }
 
 /// Reads one response: its status line and headers, and its body (by `Content-Length`).
@@ -189,9 +190,13 @@ async fn a_request_body_that_does_not_arrive_in_time_is_answered_408_and_closed(
     let server = TestServer::start_with(|c| c.body_timeout = Duration::from_millis(1000)).await;
     let mut tcp = connect_from(1, server.addr).await;
     tcp.write_all(
-        b"POST /api/login HTTP/1.1\r\nHost: test\r\n\
-          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n\
-          username=a",
+        format!(
+            "POST /api/login HTTP/1.1\r\nHost: test\r\nOrigin: {}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n\
+             username=a",
+            server.origin()
+        )
+        .as_bytes(),
     )
     .await
     .unwrap();
@@ -349,9 +354,9 @@ async fn websockets_over_the_global_cap_get_503_while_healthz_answers() {
         open.push(server.ws(&cookie).await);
     }
     assert_upgrade_refused(&server, &cookie, 503).await;
-    let health = reqwest::get(server.url("/healthz")).await.unwrap();
+    let health = server.admin_get("/healthz").await;
     assert_eq!(health.status(), 200);
-    let metrics = reqwest::get(server.url("/metrics")).await.unwrap();
+    let metrics = server.admin_get("/metrics").await;
     let text = metrics.text().await.unwrap();
     assert!(
         text.contains(r#"switchboard_refused_connections_total{reason="websocket_capacity"}"#),

@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::Message;
 #[tokio::test]
 async fn healthz_answers_ok() {
     let server = TestServer::start().await;
-    let body = reqwest::get(server.url("/healthz")).await.unwrap();
+    let body = server.admin_get("/healthz").await;
     assert_eq!(body.status(), 200);
     assert_eq!(body.text().await.unwrap(), "ok");
 }

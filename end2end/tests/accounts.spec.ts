@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { PASSWORD, logIn, register, uniqueName } from './helpers';
 
 test('register, log out, log in again: the socket connects only while logged in', async ({

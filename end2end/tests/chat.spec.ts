@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { newUser, openDirect, openFromSidebar, register, say, uniqueName } from './helpers';
 
 test('a direct message goes from one user to another, and back, as text', async ({ browser }) => {

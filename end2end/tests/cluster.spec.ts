@@ -3,7 +3,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { newUser, openDirect, openFromSidebar, say } from './helpers';
 import { freePort } from './own-server';
 

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { newUser, openDirect, openFromSidebar, register, say, uniqueName } from './helpers';
 
 test('drafts are kept per conversation; Shift+Enter is a newline; over-long messages are refused before sending', async ({

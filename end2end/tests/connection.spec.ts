@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { OwnServer } from './own-server';
 import { register, uniqueName } from './helpers';
 

@@ -1,4 +1,5 @@
-// cargo-leptos starts the server and runs Playwright at once; wait until it answers.
+// cargo-leptos starts the server and runs Playwright at once; wait until it serves pages
+// (/healthz is not public without server.admin_token).
 import { BASE_URL } from '../playwright.config';
 
 export default async function globalSetup(): Promise<void> {
@@ -6,7 +7,7 @@ export default async function globalSetup(): Promise<void> {
   let last = '';
   while (Date.now() < deadline) {
     try {
-      const response = await fetch(`${BASE_URL}/healthz`);
+      const response = await fetch(`${BASE_URL}/login`);
       if (response.ok) return;
       last = `HTTP ${response.status}`;
     } catch (err) {

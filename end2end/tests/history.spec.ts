@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { newUser, openConversationId, openDirect, openFromSidebar, say, sendMany } from './helpers';
 
 test('scrolling up loads older history without moving what is on screen', async ({ browser }) => {

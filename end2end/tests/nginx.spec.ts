@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { newUser, openDirect, openFromSidebar, say } from './helpers';
 import { Nginx } from './nginx';
 import { freePort, OwnServer } from './own-server';

@@ -58,7 +58,7 @@ http {
         throw new Error(`nginx exited with ${child.exitCode}: ${readFileSync(join(dir, 'error.log'), 'utf8')}`);
       }
       try {
-        if ((await fetch(`${nginx.url}/healthz`)).ok) return nginx;
+        if ((await fetch(`${nginx.url}/login`)).ok) return nginx;
       } catch {
         // not listening yet
       }

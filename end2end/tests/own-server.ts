@@ -51,7 +51,7 @@ export class OwnServer {
     return server;
   }
 
-  /** Starts the process and waits until /healthz answers. */
+  /** Starts the process and waits until it serves pages (/healthz is not public). */
   async launch(): Promise<void> {
     const child = spawn(serverBinary(), [], {
       cwd: ROOT,
@@ -70,7 +70,7 @@ export class OwnServer {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
       try {
-        if ((await fetch(`${this.url}/healthz`)).ok) return;
+        if ((await fetch(`${this.url}/login`)).ok) return;
       } catch {
         // not listening yet
       }

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { newUser, openFromSidebar, say, uniqueName } from './helpers';
 
 test('three people in a room: found by browsing, joined, everyone sees every message once, in one order', async ({

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { newUser, openDirect, openFromSidebar, register, say, uniqueName } from './helpers';
 
 // Screenshots of the main screens, attached to the test report. `SCREENSHOT_DIR` also writes

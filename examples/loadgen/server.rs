@@ -78,6 +78,7 @@ impl ServerProcess {
                 .env("SWITCHBOARD_DATABASE_PATH", &db)
                 .env("SWITCHBOARD_SERVER_LISTEN", addrs[node].to_string())
                 .env("SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS", &origins)
+                .env("SWITCHBOARD_SERVER_ADMIN_TOKEN", ADMIN_TOKEN)
                 .env("SWITCHBOARD_SERVER_SITE_ROOT", dir.path())
                 // Load clients ping rarely; they send far more than a person does.
                 .env("SWITCHBOARD_WEBSOCKET_HEARTBEAT_MS", "300000")
@@ -212,14 +213,21 @@ async fn ready(addr: SocketAddr) -> bool {
         .unwrap_or(false)
 }
 
-/// The whole answer (status line, headers, body) to a bare HTTP/1.0 `GET path`; `None` if
-/// `addr` did not answer within 10 s.
+/// The admin token the servers are started with: `/metrics`, `/readyz` and `/healthz` are
+/// served on the main listener only to requests carrying it.
+pub const ADMIN_TOKEN: &str = "loadgen-admin-token-0123456789";
+
+/// The whole answer (status line, headers, body) to a bare HTTP/1.0 `GET path` with the admin
+/// token; `None` if `addr` did not answer within 10 s.
 async fn answer(addr: SocketAddr, path: &str) -> Option<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
         stream
-            .write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+            .write_all(
+                format!("GET {path} HTTP/1.0\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\r\n")
+                    .as_bytes(),
+            )
             .await
             .ok()?;
         let mut answer = String::new();

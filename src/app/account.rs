@@ -2,7 +2,9 @@
 //!
 //! Every form is an `ActionForm` posting to an `/api` server function, so it works as a plain
 //! HTML form before the WASM has loaded (or without it): the server redirects back with the
-//! error in the URL, and the page renders it next to the field it concerns.
+//! error as a fixed code in the URL (`?error=...`, see [`crate::auth::form_error`]), and the page
+//! renders that code's own message next to the field it concerns. A message is never taken from
+//! the URL: the framework's `__err` is ignored.
 
 mod tokens;
 
@@ -117,12 +119,24 @@ fn SignedIn(account: Account) -> impl IntoView {
     }
 }
 
-/// The error of an action's last result, if it failed.
-fn failure<T>(value: MappedSignal<Option<Result<T, ApiError>>>) -> Signal<Option<ApiError>>
+/// The error to show on a form: its action's last failure once it has been dispatched here, and
+/// before that the no-JS post's error code from the URL. The value the framework decoded from
+/// the URL's `__err` (which anyone can write) is never shown.
+fn failure<S>(action: ServerAction<S>) -> Signal<Option<ApiError>>
 where
-    T: Clone + Send + Sync + 'static,
+    S: leptos::server_fn::ServerFn<Error = ApiError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
 {
-    Signal::derive(move || value.get().and_then(Result::err))
+    let query = leptos_router::hooks::use_query_map();
+    Signal::derive(move || {
+        if action.version().get() > 0 {
+            return action.value().get().and_then(Result::err);
+        }
+        query.with(|q| {
+            let code = q.get_str(auth::form_error::ERROR_PARAM)?;
+            auth::form_error::from_query(code, q.get_str(auth::form_error::RETRY_PARAM))
+        })
+    })
 }
 
 /// One labelled input with its error underneath, linked for screen readers.
@@ -215,7 +229,7 @@ fn FormError(error: Signal<Option<ApiError>>) -> impl IntoView {
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<Login>::new();
-    let error = failure(action.value());
+    let error = failure(action);
     view! {
         <section class="card auth">
             <h1>"Log in"</h1>
@@ -251,7 +265,7 @@ pub fn LoginPage() -> impl IntoView {
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let action = ServerAction::<Register>::new();
-    let error = failure(action.value());
+    let error = failure(action);
     view! {
         <section class="card auth">
             <h1>"Create your account"</h1>
@@ -300,7 +314,7 @@ pub fn RegisterPage() -> impl IntoView {
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let action = ServerAction::<ChangePassword>::new();
-    let error = failure(action.value());
+    let error = failure(action);
     let done = move || match action.value().get() {
         Some(Ok(changed)) => Some(format!(
             "Password changed. {} other session(s) logged out, {} access token(s) revoked.",

@@ -19,6 +19,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("server.site_root", "target/site"),
     ("server.shutdown_grace_ms", "10000"),
     ("server.admin_listen", ""),
+    ("server.admin_token", ""),
     ("server.log_format", "text"),
     ("server.header_timeout_ms", "10000"),
     ("server.body_timeout_ms", "30000"),
@@ -67,6 +68,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Where `/metrics`, `/healthz` and `/readyz` are served instead of `listen`, if set.
     pub admin_listen: Option<SocketAddr>,
+    /// The bearer token that opens `/metrics`, `/healthz` and `/readyz` on `listen` (never
+    /// needed on `admin_listen`); without one they are not served on `listen` at all, so that
+    /// nobody on the public address can read metrics or make the server probe its database.
+    pub admin_token: Option<String>,
     /// Log lines as human-readable text, or as one JSON object per line.
     pub log_json: bool,
     /// A request's head (request line and headers) must arrive within this, counted from the
@@ -227,6 +232,25 @@ impl Config {
             listen: src.parse("server.listen")?,
             site_root: src.parse("server.site_root")?,
             admin_listen: src.optional("server.admin_listen")?,
+            admin_token: match src.text("server.admin_token")? {
+                (v, _) if v.is_empty() => None,
+                (v, _)
+                    if (16..=256).contains(&v.len()) && v.chars().all(|c| c.is_ascii_graphic()) =>
+                {
+                    Some(v)
+                }
+                (v, origin) => {
+                    return Err(invalid(
+                        "server.admin_token",
+                        origin,
+                        "(hidden)".to_owned(),
+                        format!(
+                            "must be 16 to 256 printable ASCII characters, no spaces (got {} characters)",
+                            v.len()
+                        ),
+                    ));
+                }
+            },
             log_json: match src.text("server.log_format")? {
                 (v, _) if v == "text" => false,
                 (v, _) if v == "json" => true,

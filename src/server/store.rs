@@ -211,6 +211,12 @@ impl Store {
         sqlite::backup(path, to).await
     }
 
+    /// Whether this is the SQLite file, whose readiness probe takes the write lock (so it is run
+    /// in the background, not for each `/readyz`).
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self.backend, Backend::Sqlite(_))
+    }
+
     /// Whether the database answers and accepts writes (for readiness checks).
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_backend!(self, db => db.ping().await)

@@ -11,12 +11,17 @@ use std::{
 /// The binary built for these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
-/// The binary with a clean environment: no config file unless `--config` is given.
+/// The binary with a clean environment: no config file unless `--config` is given, and the
+/// admin token `http::ADMIN_TOKEN` (which opens `/healthz`, `/readyz`, `/metrics`).
 pub fn command(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir)
         .env_remove("RUST_LOG")
         .env_remove("SWITCHBOARD_CONFIG")
+        .env(
+            "SWITCHBOARD_SERVER_ADMIN_TOKEN",
+            "test-admin-token-0123456789",
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd

@@ -16,6 +16,10 @@ use tokio_tungstenite::{
     tungstenite::{self, Message, client::IntoClientRequest, http::HeaderValue},
 };
 
+/// The admin token every test server is configured with (`server.admin_token`), which opens
+/// `/healthz`, `/readyz` and `/metrics` on its main listener.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
 /// A WebSocket client connection.
 pub type Client = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -60,6 +64,7 @@ impl TestServer {
             database_path: dir.path().join("switchboard.db"),
             // Tests register many users from 127.0.0.1; the flood test sets its own limit.
             login_per_address: 100_000,
+            admin_token: Some(ADMIN_TOKEN.into()),
             ..Config::default()
         };
         tweak(&mut config);
@@ -79,6 +84,16 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// GETs an admin endpoint (`/healthz`, `/readyz`, `/metrics`) with the admin token.
+    pub async fn admin_get(&self, path: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .get(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// POSTs a form to `/api/<endpoint>` as a script would (JSON answer, no redirect).
@@ -111,6 +126,7 @@ impl TestServer {
             .post(self.url(&format!("/api/{endpoint}")))
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", "application/json")
+            .header("origin", self.origin())
             .body(body);
         if let Some(cookie) = cookie {
             request = request.header("cookie", cookie);

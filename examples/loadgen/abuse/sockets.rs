@@ -240,7 +240,7 @@ pub async fn slowloris(addr: SocketAddr, n: usize, window: Window) -> Attack {
     tokio::time::sleep_until(window.start.into()).await;
     let body_head = |length: usize| {
         format!(
-            "POST /api/register HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+            "POST /api/register HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {length}\r\n\r\n"
         )
         .into_bytes()
@@ -325,7 +325,13 @@ async fn healthz(addr: SocketAddr) -> Option<Duration> {
     let probe = async {
         let mut stream = TcpStream::connect(addr).await.ok()?;
         stream
-            .write_all(b"GET /healthz HTTP/1.0\r\n\r\n")
+            .write_all(
+                format!(
+                    "GET /healthz HTTP/1.0\r\nAuthorization: Bearer {}\r\n\r\n",
+                    crate::server::ADMIN_TOKEN
+                )
+                .as_bytes(),
+            )
             .await
             .ok()?;
         let mut status = [0u8; 12];

@@ -23,7 +23,7 @@ const LIFETIMES: &[(&str, &str)] = &[
 pub fn TokensSection() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
-    let error = failure(create.value());
+    let error = failure(create);
     let expiry_error = move || {
         error
             .get()
