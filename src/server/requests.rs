@@ -10,11 +10,12 @@
 //! costs the store nothing. Room and membership changes live in `rooms.rs`.
 
 mod limits;
+mod order;
 mod rooms;
 
 use std::{sync::Arc, time::Duration};
 
-pub use self::limits::Limits;
+pub use self::{limits::Limits, order::SendHold};
 use super::{
     committer::{Committer, encode, now_ms},
     hub::{ConnId, Hub, Mailbox, Outgoing},
@@ -41,6 +42,8 @@ pub struct Connection {
     pub limits: Arc<Limits>,
     /// Whether `resume` has been received (live delivery started).
     pub resumed: bool,
+    /// After a send refused for rate, holds back the others so that resending keeps order.
+    pub sends: SendHold,
 }
 
 /// Runs a store-then-hub change to completion on its own task, so that the hub's tables never
@@ -308,7 +311,7 @@ impl Connection {
     }
 
     async fn send(
-        &self,
+        &mut self,
         client_msg_id: ClientMsgId,
         conv: ConvId,
         body: String,
@@ -332,7 +335,15 @@ impl Connection {
         }
         // The budget before membership: the members of a conversation not cached (or not
         // existing) cost a store query, which a flood must not get for free.
+        let now = std::time::Instant::now();
+        if let Err(wait) = self.sends.check(&client_msg_id, now) {
+            return Err(limited(
+                "an earlier message was refused; send it again first",
+                wait,
+            ));
+        }
         if let Err(wait) = self.limits.message(self.user()) {
+            self.sends.refused(client_msg_id, wait, now);
             return Err(limited("too many messages", wait));
         }
         self.require_member(conv).await?;

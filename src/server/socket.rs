@@ -109,6 +109,7 @@ pub async fn serve<W, R, E>(
         committer: services.committer,
         limits: services.limits,
         resumed: false,
+        sends: super::requests::SendHold::default(),
     };
 
     let write = writer::run(
@@ -262,6 +263,15 @@ async fn read_loop<R, E>(
                     say(
                         &mailbox,
                         Outgoing::Close(close_code::INVALID_PAYLOAD, "text frame is not UTF-8"),
+                    )
+                    .await;
+                } else if text.contains("Space limit exceeded") {
+                    // Far over the limit: the library refused it at its header. Say so as for
+                    // any frame too large (a client still writing it may miss this).
+                    super::metrics::rejected(ErrorCode::FrameTooLarge);
+                    say(
+                        &mailbox,
+                        Outgoing::Close(close_code::MESSAGE_TOO_BIG, "frame too large"),
                     )
                     .await;
                 }
