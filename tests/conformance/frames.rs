@@ -7,6 +7,9 @@ use switchboard::protocol::{
     ClientFrame, ConvId, ErrorCode, Event, EventBody, FrameType, Req, Seq, ServerFrame,
 };
 
+/// Tells a request's expected answer.
+type IsAnswer = fn(&ServerFrame) -> bool;
+
 /// Sends `json` (a request carrying `"req":"<req>"`) and returns the frames up to its answer,
 /// asserting that the answer echoes `req` and nothing before it carries one.
 async fn ask(device: &mut Device, json: &str, req: &str) -> (Vec<ServerFrame>, ServerFrame) {
@@ -53,7 +56,7 @@ async fn every_request_with_a_req_gets_one_answer_echoing_it() {
         "{ack:?}"
     );
 
-    let answers: Vec<(String, fn(&ServerFrame) -> bool)> = vec![
+    let answers: Vec<(String, IsAnswer)> = vec![
         (r#"{"type":"list_rooms","req":"d"}"#.into(), |f| {
             matches!(f, ServerFrame::Rooms { .. })
         }),
