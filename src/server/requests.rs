@@ -7,10 +7,12 @@
 //! stays open.
 //!
 //! Before a frame does anything it is charged to its user's budget (`limits.rs`), so a flood
-//! costs the store nothing. Room and membership changes live in `rooms.rs`.
+//! costs the store nothing. Room and membership changes live in `rooms.rs`, the answers that only
+//! read in `reads.rs`, and what keeps a sender's order after a rate refusal in `order.rs`.
 
 mod limits;
 mod order;
+mod reads;
 mod rooms;
 
 use std::{sync::Arc, time::Duration};
@@ -22,8 +24,8 @@ use super::{
     store::{NewMessage, Store, StoreError},
 };
 use crate::protocol::{
-    self, ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, MAX_MEMBERS, MAX_PAGE,
-    MAX_ROOM_PAGE, MAX_ROOM_QUERY_CHARS, ROOM_PAGE, Req, Seq, ServerFrame, UserId,
+    self, ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, MAX_PAGE, MAX_ROOM_PAGE, ROOM_PAGE,
+    Req, Seq, ServerFrame, UserId,
 };
 
 /// Everything a connection's reader needs to act on frames.
@@ -60,7 +62,7 @@ async fn detached<T: Send + 'static>(
 }
 
 /// How many items a `members` request is charged as: its size is not known before the query,
-/// most rooms are small, and [`MAX_MEMBERS`] bounds the big ones.
+/// most rooms are small, and [`crate::protocol::MAX_MEMBERS`] bounds the big ones.
 const MEMBERS_CHARGED_AS: usize = 50;
 
 /// How many events a `history` asking for `limit` gets.
@@ -377,75 +379,6 @@ impl Connection {
             self.mailbox.push(Outgoing::Added(conv));
         }
         Ok(conv)
-    }
-
-    /// Answers with up to [`MAX_MEMBERS`] members by username, and whether there are more:
-    /// the answer to a huge room stays one bounded frame.
-    async fn members(&self, conv: ConvId, req: Option<&Req>) -> Result<(), Refusal> {
-        self.require_member(conv).await?;
-        let mut members = self.hub.member_list(conv, MAX_MEMBERS + 1).await?;
-        let more = members.len() > MAX_MEMBERS as usize;
-        members.truncate(MAX_MEMBERS as usize);
-        self.reply(
-            &ServerFrame::Members {
-                conv,
-                members,
-                more,
-            },
-            req,
-        );
-        Ok(())
-    }
-
-    /// Answers with one page of the public rooms, newest first, filtered by name.
-    async fn list_rooms(
-        &self,
-        query: Option<String>,
-        after: Option<ConvId>,
-        limit: Option<u32>,
-        req: Option<&Req>,
-    ) -> Result<(), Refusal> {
-        let query = query.filter(|q| !q.trim().is_empty());
-        if query
-            .as_ref()
-            .is_some_and(|q| q.chars().count() > MAX_ROOM_QUERY_CHARS)
-        {
-            return Err(refuse(
-                ErrorCode::InvalidRequest,
-                format!("a room search is at most {MAX_ROOM_QUERY_CHARS} characters"),
-            ));
-        }
-        let page = self
-            .store
-            .public_rooms(query.as_deref().map(str::trim), after, room_page(limit))
-            .await?;
-        self.reply(
-            &ServerFrame::Rooms {
-                rooms: page.rooms,
-                query,
-                after,
-                next: page.next,
-            },
-            req,
-        );
-        Ok(())
-    }
-
-    async fn history(
-        &self,
-        conv: ConvId,
-        before: Seq,
-        limit: u32,
-        req: Option<&Req>,
-    ) -> Result<(), Refusal> {
-        self.require_member(conv).await?;
-        let events = self
-            .store
-            .events_before(conv, before, history_page(limit))
-            .await?;
-        let more = events.first().is_some_and(|e| e.seq.0 > 1);
-        self.reply(&ServerFrame::History { conv, events, more }, req);
-        Ok(())
     }
 
     async fn typing(&self, conv: ConvId) -> Result<(), Refusal> {
