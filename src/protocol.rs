@@ -12,6 +12,7 @@
 mod frame_type;
 mod frames;
 mod ids;
+mod request;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,9 @@ pub use self::{
         ServerFrame,
     },
     ids::{ClientMsgId, ConvId, ProtocolVersion, Seq, UserId},
+    request::{
+        Reply, Req, Request, decode_reply, decode_request, encode_reply, encode_request, req_of,
+    },
 };
 
 /// The protocol version this build speaks. Bump it on any incompatible change to the frames.
@@ -53,6 +57,10 @@ pub const MAX_ROOM_QUERY_CHARS: usize = MAX_ROOM_NAME_CHARS;
 
 /// The most members one `members` answer lists (the rest are counted by `more`).
 pub const MAX_MEMBERS: u32 = 500;
+
+/// How many heartbeat intervals in a row the server may receive nothing from a client (not
+/// even the pong to its WebSocket ping) before it closes the connection.
+pub const HEARTBEAT_MISSES: u32 = 2;
 
 /// How many recent events a conversation new to a client arrives with.
 pub const RECENT_PAGE: u32 = 50;
@@ -166,9 +174,9 @@ pub fn decode_client(text: &str) -> Result<ClientFrame, DecodeError> {
     decode(text, ClientFrame::TYPES)
 }
 
-/// Decodes one server frame.
+/// Decodes one server frame, ignoring the `req` it may echo (see [`decode_reply`]).
 pub fn decode_server(text: &str) -> Result<ServerFrame, DecodeError> {
-    decode(text, ServerFrame::TYPES)
+    decode_reply(text).map(|reply| reply.frame)
 }
 
 /// Encodes one client frame.
@@ -277,7 +285,9 @@ pub(crate) mod tests {
                 message: "slow down".into(),
                 client_msg_id: Some(ClientMsgId("m1".into())),
                 refused: Some(FrameType::Send),
+                retry_after_ms: Some(20),
             },
+            ServerFrame::Done { conv: ConvId(4) },
             ServerFrame::Ack {
                 client_msg_id: ClientMsgId("m1".into()),
                 conv: ConvId(4),

@@ -185,7 +185,7 @@ enum Wake {
     Socket(Option<Result<Message, WebSocketError>>),
     /// The UI queued a frame.
     Command(ClientFrame),
-    /// Nothing happened for one heartbeat interval.
+    /// The wait ran out: nothing was received for one heartbeat interval.
     Quiet,
 }
 
@@ -257,11 +257,18 @@ async fn session(
         }
     }
 
-    // Silence for one interval sends a ping; silence for a second one means the path is dead.
+    // The server keeps the connection alive with WebSocket pings, which the browser answers
+    // by itself, so this tab never has to send to stay connected. To notice a dead server it
+    // counts silence from the last frame *received* (what the UI sends does not reset it):
+    // one interval of it sends an app-level ping (the server answers with a pong), a second
+    // one means the path is dead. A tab that is receiving is never silent, so never misfires.
     let mut pinged = false;
     let mut nonce: u64 = 0;
+    let mut heard = js_sys::Date::now();
     loop {
-        let next = match wake(&mut stream, queued, heartbeat_ms).await {
+        let silent = (js_sys::Date::now() - heard).max(0.0);
+        let left = (f64::from(heartbeat_ms) - silent).max(0.0) as u32;
+        let next = match wake(&mut stream, queued, left).await {
             Wake::Command(frame) => {
                 let text = protocol::encode_client(&frame);
                 if sink.send(Message::Text(text)).await.is_err() {
@@ -284,11 +291,14 @@ async fn session(
                     return Ended::Lost;
                 }
                 pinged = true;
+                // The second interval of silence is counted from the ping.
+                heard = js_sys::Date::now();
             }
             Some(None) => return Ended::Lost,
             Some(Some(Err(error))) => return ended_by(&error, true),
             Some(Some(Ok(Message::Text(text)))) => {
                 pinged = false;
+                heard = js_sys::Date::now();
                 match protocol::decode_server(&text) {
                     Ok(ServerFrame::Reconnect { retry_after_ms }) => {
                         return Ended::ServerAsked(retry_after_ms);
@@ -317,7 +327,10 @@ async fn session(
                     Err(err) => leptos::logging::warn!("undecodable server frame: {err}"),
                 }
             }
-            Some(Some(Ok(Message::Bytes(_)))) => pinged = false,
+            Some(Some(Ok(Message::Bytes(_)))) => {
+                pinged = false;
+                heard = js_sys::Date::now();
+            }
         }
     }
 }

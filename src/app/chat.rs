@@ -432,6 +432,7 @@ impl Chat {
                 message,
                 client_msg_id,
                 refused,
+                ..
             } => self.refused(code, message, client_msg_id, refused),
             _ => {}
         }

@@ -18,8 +18,10 @@ pub struct Cursor {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
-    /// Application-level heartbeat; the server answers with [`ServerFrame::Pong`] echoing `nonce`.
-    /// Browsers cannot send WebSocket ping frames, so liveness is checked at this level.
+    /// Application-level liveness check; the server answers with [`ServerFrame::Pong`] echoing
+    /// `nonce`. The server itself keeps a connection alive with WebSocket pings, which
+    /// browsers answer on their own; this lets a client (which cannot see those) learn that
+    /// the server is still there, and measure the round trip.
     Ping {
         /// Chosen by the client to match the answer to the question.
         nonce: u64,
@@ -273,8 +275,11 @@ pub enum ServerFrame {
         server_version: String,
         /// The user this connection belongs to, fixed at the upgrade for its whole life.
         user: UserId,
-        /// How often the client should send [`ClientFrame::Ping`], in milliseconds. A client that
-        /// hears nothing for two intervals treats the connection as dead and reconnects.
+        /// The heartbeat interval, in milliseconds: the server sends a WebSocket ping after one
+        /// interval in which it received nothing, and closes the connection after
+        /// [`super::HEARTBEAT_MISSES`] such intervals in a row. A client that receives nothing
+        /// for one interval may send [`ClientFrame::Ping`]; after two, it treats the
+        /// connection as dead and reconnects.
         heartbeat_ms: u32,
     },
     /// Answer to [`ClientFrame::Ping`].
@@ -369,6 +374,16 @@ pub enum ServerFrame {
         /// The kind of frame refused, when the refusal answers one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         refused: Option<FrameType>,
+        /// For `rate_limited`: how long until the budget admits one more frame of that kind.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u32>,
+    },
+    /// A request carrying a `req` that has no answer frame of its own (room and membership
+    /// changes, `open_direct`, `typing`, `read`) is done: its effects (a `conversation`, the
+    /// events, `gone`) were queued before this. Sent only to requests with a `req`.
+    Done {
+        /// The conversation the request made, joined or changed.
+        conv: ConvId,
     },
     /// The server is going away (shutdown or drain); reconnect after `retry_after_ms`.
     Reconnect {
@@ -395,6 +410,7 @@ impl ServerFrame {
         "read_state",
         "error",
         "reconnect",
+        "done",
     ];
 
     /// A refusal without a message id.
@@ -404,6 +420,7 @@ impl ServerFrame {
             message: message.into(),
             client_msg_id: None,
             refused: None,
+            retry_after_ms: None,
         }
     }
 }

@@ -20,7 +20,7 @@ use super::{
     hub::{Hub, Mailbox, Outgoing},
     store::{NewMessage, Outcome, Store},
 };
-use crate::protocol::{self, ErrorCode, Event, EventBody, FrameType, ServerFrame};
+use crate::protocol::{self, ErrorCode, Event, EventBody, FrameType, Req, ServerFrame};
 
 /// The most messages stored in one transaction.
 pub const MAX_BATCH: usize = 128;
@@ -35,6 +35,16 @@ struct Pending {
     message: NewMessage,
     /// The sending connection, for the ack.
     reply: Mailbox,
+    /// The `send`'s request id, echoed on its ack or error.
+    req: Option<Req>,
+}
+
+impl Pending {
+    /// Queues `frame` for the sender as the answer to this send.
+    fn answer(&self, frame: &ServerFrame) {
+        let text = protocol::encode_reply(frame, self.req.as_ref());
+        self.reply.push(Outgoing::Frame(text.into()));
+    }
 }
 
 /// The handle readers submit sends through.
@@ -64,10 +74,14 @@ impl Committer {
         Self { queue }
     }
 
-    /// Queues a message; the ack (or error) goes to `reply`. Waits only if the committer is
-    /// [`QUEUE`] messages behind.
-    pub async fn submit(&self, message: NewMessage, reply: Mailbox) {
-        let pending = Pending { message, reply };
+    /// Queues a message; the ack (or error), echoing `req`, goes to `reply`. Waits only if the
+    /// committer is [`QUEUE`] messages behind.
+    pub async fn submit(&self, message: NewMessage, reply: Mailbox, req: Option<Req>) {
+        let pending = Pending {
+            message,
+            reply,
+            req,
+        };
         if let Err(mpsc::error::SendError(pending)) = self.queue.send(pending).await {
             refuse(&pending, "the server is shutting down; try again");
         }
@@ -75,14 +89,13 @@ impl Committer {
 }
 
 fn refuse(pending: &Pending, why: &str) {
-    pending
-        .reply
-        .push(Outgoing::Frame(encode(&ServerFrame::Error {
-            code: ErrorCode::Unavailable,
-            message: why.to_owned(),
-            client_msg_id: Some(pending.message.client_msg_id.clone()),
-            refused: Some(FrameType::Send),
-        })));
+    pending.answer(&ServerFrame::Error {
+        code: ErrorCode::Unavailable,
+        message: why.to_owned(),
+        client_msg_id: Some(pending.message.client_msg_id.clone()),
+        refused: Some(FrameType::Send),
+        retry_after_ms: None,
+    });
 }
 
 async fn run(store: Store, hub: Arc<Hub>, mut incoming: mpsc::Receiver<Pending>) {
@@ -106,23 +119,20 @@ async fn run(store: Store, hub: Arc<Hub>, mut incoming: mpsc::Receiver<Pending>)
             Ok(stored) => {
                 for (pending, appended) in batch.iter().zip(stored) {
                     if appended.outcome == Outcome::NotMember {
-                        pending
-                            .reply
-                            .push(Outgoing::Frame(encode(&ServerFrame::Error {
-                                code: ErrorCode::Forbidden,
-                                message: format!("you are not in conversation {}", appended.conv),
-                                client_msg_id: Some(pending.message.client_msg_id.clone()),
-                                refused: Some(FrameType::Send),
-                            })));
+                        pending.answer(&ServerFrame::Error {
+                            code: ErrorCode::Forbidden,
+                            message: format!("you are not in conversation {}", appended.conv),
+                            client_msg_id: Some(pending.message.client_msg_id.clone()),
+                            refused: Some(FrameType::Send),
+                            retry_after_ms: None,
+                        });
                         continue;
                     }
-                    pending
-                        .reply
-                        .push(Outgoing::Frame(encode(&ServerFrame::Ack {
-                            client_msg_id: pending.message.client_msg_id.clone(),
-                            conv: appended.conv,
-                            seq: appended.seq,
-                        })));
+                    pending.answer(&ServerFrame::Ack {
+                        client_msg_id: pending.message.client_msg_id.clone(),
+                        conv: appended.conv,
+                        seq: appended.seq,
+                    });
                     if appended.outcome == Outcome::Duplicate {
                         continue;
                     }

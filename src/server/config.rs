@@ -99,7 +99,8 @@ pub struct Config {
     pub sweep: Duration,
     /// Exact `Origin` values allowed to open `/ws` (scheme, host and port; no path).
     pub allowed_origins: Vec<String>,
-    /// Interval at which clients are asked to ping; two silent intervals mean a dead connection.
+    /// The heartbeat interval: the server pings a connection silent this long and closes one
+    /// silent for two intervals.
     pub heartbeat: Duration,
     /// Whether a request with no `Origin` (a bot, a CLI) may open `/ws` with an access token.
     pub allow_token_without_origin: bool,

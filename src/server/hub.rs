@@ -29,7 +29,7 @@ use super::{
     committer::encode,
     store::{Store, StoreError},
 };
-use crate::protocol::{ConvId, Cursor, Member, Seq, ServerFrame, UserId};
+use crate::protocol::{ConvId, Cursor, Member, Req, Seq, ServerFrame, UserId};
 
 /// A connection's number, unique in this process.
 pub type ConnId = u64;
@@ -54,8 +54,11 @@ pub enum Outgoing {
         /// deliver nothing later of this conversation even if routed from an older member list.
         departs: Option<UserId>,
     },
-    /// Replay what the client lacks (its cursors), announce what it does not know, then `synced`.
-    Resume(Vec<Cursor>),
+    /// Replay what the client lacks (its cursors), announce what it does not know, tell it
+    /// its read positions, then `synced` (echoing the `resume`'s `req`).
+    Resume(Vec<Cursor>, Option<Req>),
+    /// A WebSocket ping: the reader heard nothing for a heartbeat interval.
+    Ping,
     /// `conv` has events up to `seq` that may not have been routed here (cluster catch-up):
     /// deliver whatever the client lacks up to there, from the store.
     Upto(ConvId, Seq),
@@ -75,8 +78,8 @@ impl queue::Cost for Outgoing {
         ITEM_OVERHEAD
             + match self {
                 Self::Frame(text) | Self::Ephemeral(text) | Self::Event { text, .. } => text.len(),
-                Self::Resume(cursors) => cursors.len() * std::mem::size_of::<Cursor>(),
-                Self::Upto(..) | Self::Added(_) | Self::Gone(_) | Self::Close(..) => 0,
+                Self::Resume(cursors, _) => cursors.len() * std::mem::size_of::<Cursor>(),
+                Self::Upto(..) | Self::Added(_) | Self::Gone(_) | Self::Close(..) | Self::Ping => 0,
             }
     }
 }
@@ -213,13 +216,19 @@ impl Hub {
         self.next.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Starts live delivery to a connection. Its `resume` marker is queued under the same lock
-    /// as fan-out, so every live event lands behind it. `true` if the user just came online
-    /// (here and, as far as this node knows, on every other node).
-    pub fn subscribe(&self, id: ConnId, mailbox: Mailbox, cursors: Vec<Cursor>) -> bool {
+    /// Starts live delivery to a connection. Its `resume` marker (with the request's `req`)
+    /// is queued under the same lock as fan-out, so every live event lands behind it. `true`
+    /// if the user just came online (here and, as far as this node knows, on every other node).
+    pub fn subscribe(
+        &self,
+        id: ConnId,
+        mailbox: Mailbox,
+        cursors: Vec<Cursor>,
+        req: Option<Req>,
+    ) -> bool {
         let mut tables = self.lock();
         let user = mailbox.user;
-        mailbox.push(Outgoing::Resume(cursors));
+        mailbox.push(Outgoing::Resume(cursors, req));
         tables.conns.insert(id, mailbox);
         let conns = tables.by_user.entry(user).or_default();
         conns.push(id);

@@ -7,22 +7,25 @@
 //! stays open.
 //!
 //! Before a frame does anything it is charged to its user's budget (`limits.rs`), so a flood
-//! costs the store nothing. Room and membership changes live in `rooms.rs`.
+//! costs the store nothing. Room and membership changes live in `rooms.rs`, the answers that only
+//! read in `reads.rs`, and what keeps a sender's order after a rate refusal in `order.rs`.
 
 mod limits;
+mod order;
+mod reads;
 mod rooms;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
-pub use self::limits::Limits;
+pub use self::{limits::Limits, order::SendHold};
 use super::{
     committer::{Committer, encode, now_ms},
     hub::{ConnId, Hub, Mailbox, Outgoing},
     store::{NewMessage, Store, StoreError},
 };
 use crate::protocol::{
-    ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, MAX_MEMBERS, MAX_PAGE, MAX_ROOM_PAGE,
-    MAX_ROOM_QUERY_CHARS, ROOM_PAGE, Seq, ServerFrame, UserId,
+    self, ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, MAX_PAGE, MAX_ROOM_PAGE, ROOM_PAGE,
+    Req, Seq, ServerFrame, UserId,
 };
 
 /// Everything a connection's reader needs to act on frames.
@@ -41,6 +44,8 @@ pub struct Connection {
     pub limits: Arc<Limits>,
     /// Whether `resume` has been received (live delivery started).
     pub resumed: bool,
+    /// After a send refused for rate, holds back the others so that resending keeps order.
+    pub sends: SendHold,
 }
 
 /// Runs a store-then-hub change to completion on its own task, so that the hub's tables never
@@ -57,7 +62,7 @@ async fn detached<T: Send + 'static>(
 }
 
 /// How many items a `members` request is charged as: its size is not known before the query,
-/// most rooms are small, and [`MAX_MEMBERS`] bounds the big ones.
+/// most rooms are small, and [`crate::protocol::MAX_MEMBERS`] bounds the big ones.
 const MEMBERS_CHARGED_AS: usize = 50;
 
 /// How many events a `history` asking for `limit` gets.
@@ -72,16 +77,41 @@ fn room_page(limit: Option<u32>) -> u32 {
 
 /// A refusal to send back.
 struct Refusal {
+    /// Why, for the client's code.
     code: ErrorCode,
+    /// Why, for a person.
     message: String,
+    /// For `rate_limited`: how long until the budget admits one more such frame.
+    retry_after: Option<Duration>,
 }
 
 fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
     Refusal {
         code,
         message: message.into(),
+        retry_after: None,
     }
 }
+
+/// A `rate_limited` refusal for a frame that may pass again in `wait`.
+fn limited(what: &str, wait: Duration) -> Refusal {
+    Refusal {
+        retry_after: Some(wait),
+        ..refuse(ErrorCode::RateLimited, format!("{what}; wait a moment"))
+    }
+}
+
+/// `wait` in whole milliseconds, rounded up so that a client waiting that long is admitted.
+fn millis_up(wait: Duration) -> u32 {
+    let ms = wait.as_micros().div_ceil(1000);
+    u32::try_from(ms).unwrap_or(u32::MAX)
+}
+
+/// What a request that went through owes its sender besides its own effects: requests with
+/// an answer frame (`pong`, `ack`, `synced`, `rooms`, `members`, `history`) send it themselves,
+/// echoing `req`; the others name the conversation they touched, and get a `done` when they
+/// carried a `req`.
+type Outcome = Result<Option<ConvId>, Refusal>;
 
 impl From<StoreError> for Refusal {
     fn from(err: StoreError) -> Self {
@@ -105,29 +135,56 @@ impl Connection {
         )
     }
 
-    fn reply(&self, frame: &ServerFrame) {
-        self.mailbox.push(Outgoing::Frame(encode(frame)));
+    /// Queues `frame` as the answer to the request `req`.
+    fn reply(&self, frame: &ServerFrame, req: Option<&Req>) {
+        let text = protocol::encode_reply(frame, req);
+        self.mailbox.push(Outgoing::Frame(text.into()));
     }
 
-    /// Acts on one frame. `Ping` is answered by the socket loop itself.
-    pub async fn handle(&mut self, frame: ClientFrame) {
+    /// Acts on one frame whose request id is `req`. Every refusal names the frame's type,
+    /// its `client_msg_id` and its `req` when it has them.
+    pub async fn handle(&mut self, frame: ClientFrame, req: Option<Req>) {
         let client_msg_id = match &frame {
             ClientFrame::Send { client_msg_id, .. } => Some(client_msg_id.clone()),
             _ => None,
         };
         let refused = frame.frame_type();
-        let outcome = match self.admit(&frame) {
-            Ok(()) => self.dispatch(frame).await,
-            Err(refusal) => Err(refusal),
+        let outcome = if req.as_ref().is_some_and(|req| !req.is_valid()) {
+            Err(refuse(
+                ErrorCode::InvalidRequest,
+                format!(
+                    "req is an integer or a string of at most {} characters",
+                    Req::MAX_CHARS
+                ),
+            ))
+        } else {
+            match self.admit(&frame) {
+                Ok(()) => self.dispatch(frame, req.as_ref()).await,
+                Err(refusal) => Err(refusal),
+            }
         };
-        if let Err(refusal) = outcome {
-            super::metrics::rejected(refusal.code);
-            self.reply(&ServerFrame::Error {
-                code: refusal.code,
-                message: refusal.message,
-                client_msg_id,
-                refused: Some(refused),
-            });
+        // An invalid req is not echoed: it is what was refused.
+        let req = req.filter(Req::is_valid);
+        match outcome {
+            Ok(Some(conv)) => {
+                if req.is_some() {
+                    self.reply(&ServerFrame::Done { conv }, req.as_ref());
+                }
+            }
+            Ok(None) => {}
+            Err(refusal) => {
+                super::metrics::rejected(refusal.code);
+                self.reply(
+                    &ServerFrame::Error {
+                        code: refusal.code,
+                        message: refusal.message,
+                        client_msg_id,
+                        refused: Some(refused),
+                        retry_after_ms: refusal.retry_after.map(millis_up),
+                    },
+                    req.as_ref(),
+                );
+            }
         }
     }
 
@@ -137,7 +194,7 @@ impl Connection {
     /// is per conversation), in [`Self::typing`].
     fn admit(&self, frame: &ClientFrame) -> Result<(), Refusal> {
         let (user, limits) = (self.user(), &self.limits);
-        let (allowed, what) = match frame {
+        let (admission, what) = match frame {
             ClientFrame::CreateRoom { .. }
             | ClientFrame::JoinRoom { .. }
             | ClientFrame::Leave { .. }
@@ -162,51 +219,53 @@ impl Connection {
             ),
             ClientFrame::Read { .. } => (limits.mark(user), "too many read marks"),
             ClientFrame::Ping { .. } | ClientFrame::Send { .. } | ClientFrame::Typing { .. } => {
-                (true, "")
+                (Ok(()), "")
             }
         };
-        if allowed {
-            Ok(())
-        } else {
-            Err(refuse(
-                ErrorCode::RateLimited,
-                format!("{what}; wait a moment"),
-            ))
-        }
+        admission.map_err(|wait| limited(what, wait))
     }
 
-    async fn dispatch(&mut self, frame: ClientFrame) -> Result<(), Refusal> {
+    async fn dispatch(&mut self, frame: ClientFrame, req: Option<&Req>) -> Outcome {
+        let done = |conv| move |()| Some(conv);
         match frame {
             ClientFrame::Ping { nonce } => {
-                self.reply(&ServerFrame::Pong { nonce });
-                Ok(())
+                self.reply(&ServerFrame::Pong { nonce }, req);
+                Ok(None)
             }
-            ClientFrame::Resume { cursors } => self.resume(cursors).await,
+            ClientFrame::Resume { cursors } => self.resume(cursors, req).await.map(|()| None),
             ClientFrame::Send {
                 client_msg_id,
                 conv,
                 body,
-            } => self.send(client_msg_id, conv, body).await,
-            ClientFrame::OpenDirect { user } => self.open_direct(user).await,
-            ClientFrame::CreateRoom { name, public } => self.create_room(name, public).await,
+            } => self
+                .send(client_msg_id, conv, body, req)
+                .await
+                .map(|()| None),
+            ClientFrame::OpenDirect { user } => self.open_direct(user).await.map(Some),
+            ClientFrame::CreateRoom { name, public } => {
+                self.create_room(name, public).await.map(Some)
+            }
             ClientFrame::ListRooms {
                 query,
                 after,
                 limit,
-            } => self.list_rooms(query, after, limit).await,
-            ClientFrame::JoinRoom { conv } => self.join(conv).await,
-            ClientFrame::Invite { conv, user } => self.invite(conv, user).await,
-            ClientFrame::Leave { conv } => self.leave(conv).await,
-            ClientFrame::Remove { conv, user } => self.remove(conv, user).await,
-            ClientFrame::RenameRoom { conv, name } => self.rename(conv, name).await,
-            ClientFrame::Members { conv } => self.members(conv).await,
+            } => self
+                .list_rooms(query, after, limit, req)
+                .await
+                .map(|()| None),
+            ClientFrame::JoinRoom { conv } => self.join(conv).await.map(done(conv)),
+            ClientFrame::Invite { conv, user } => self.invite(conv, user).await.map(done(conv)),
+            ClientFrame::Leave { conv } => self.leave(conv).await.map(done(conv)),
+            ClientFrame::Remove { conv, user } => self.remove(conv, user).await.map(done(conv)),
+            ClientFrame::RenameRoom { conv, name } => self.rename(conv, name).await.map(done(conv)),
+            ClientFrame::Members { conv } => self.members(conv, req).await.map(|()| None),
             ClientFrame::History {
                 conv,
                 before,
                 limit,
-            } => self.history(conv, before, limit).await,
-            ClientFrame::Typing { conv } => self.typing(conv).await,
-            ClientFrame::Read { conv, seq } => self.read(conv, seq).await,
+            } => self.history(conv, before, limit, req).await.map(|()| None),
+            ClientFrame::Typing { conv } => self.typing(conv).await.map(done(conv)),
+            ClientFrame::Read { conv, seq } => self.read(conv, seq).await.map(done(conv)),
         }
     }
 
@@ -228,13 +287,15 @@ impl Connection {
         }
     }
 
-    async fn resume(&mut self, cursors: Vec<Cursor>) -> Result<(), Refusal> {
+    async fn resume(&mut self, cursors: Vec<Cursor>, req: Option<&Req>) -> Result<(), Refusal> {
         if self.resumed {
             return Err(refuse(ErrorCode::InvalidRequest, "already resumed"));
         }
         self.resumed = true;
         let user = self.user();
-        let came_online = self.hub.subscribe(self.id, self.mailbox.clone(), cursors);
+        let came_online = self
+            .hub
+            .subscribe(self.id, self.mailbox.clone(), cursors, req.cloned());
         let contacts = self.store.contacts(user).await?;
         for contact in self.hub.online_among(&contacts) {
             self.mailbox.push_ephemeral(encode(&ServerFrame::Presence {
@@ -252,10 +313,11 @@ impl Connection {
     }
 
     async fn send(
-        &self,
+        &mut self,
         client_msg_id: ClientMsgId,
         conv: ConvId,
         body: String,
+        req: Option<&Req>,
     ) -> Result<(), Refusal> {
         if !client_msg_id.is_valid() {
             return Err(refuse(
@@ -275,11 +337,16 @@ impl Connection {
         }
         // The budget before membership: the members of a conversation not cached (or not
         // existing) cost a store query, which a flood must not get for free.
-        if !self.limits.message(self.user()) {
-            return Err(refuse(
-                ErrorCode::RateLimited,
-                "too many messages; slow down",
+        let now = std::time::Instant::now();
+        if let Err(wait) = self.sends.check(&client_msg_id, now) {
+            return Err(limited(
+                "an earlier message was refused; send it again first",
+                wait,
             ));
+        }
+        if let Err(wait) = self.limits.message(self.user()) {
+            self.sends.refused(client_msg_id, wait, now);
+            return Err(limited("too many messages", wait));
         }
         self.require_member(conv).await?;
         let message = NewMessage {
@@ -288,11 +355,13 @@ impl Connection {
             client_msg_id,
             body,
         };
-        self.committer.submit(message, self.mailbox.clone()).await;
+        self.committer
+            .submit(message, self.mailbox.clone(), req.cloned())
+            .await;
         Ok(())
     }
 
-    async fn open_direct(&self, other: UserId) -> Result<(), Refusal> {
+    async fn open_direct(&self, other: UserId) -> Result<ConvId, Refusal> {
         if other == self.user() {
             return Err(refuse(
                 ErrorCode::InvalidRequest,
@@ -309,72 +378,13 @@ impl Connection {
         } else {
             self.mailbox.push(Outgoing::Added(conv));
         }
-        Ok(())
-    }
-
-    /// Answers with up to [`MAX_MEMBERS`] members by username, and whether there are more:
-    /// the answer to a huge room stays one bounded frame.
-    async fn members(&self, conv: ConvId) -> Result<(), Refusal> {
-        self.require_member(conv).await?;
-        let mut members = self.hub.member_list(conv, MAX_MEMBERS + 1).await?;
-        let more = members.len() > MAX_MEMBERS as usize;
-        members.truncate(MAX_MEMBERS as usize);
-        self.reply(&ServerFrame::Members {
-            conv,
-            members,
-            more,
-        });
-        Ok(())
-    }
-
-    /// Answers with one page of the public rooms, newest first, filtered by name.
-    async fn list_rooms(
-        &self,
-        query: Option<String>,
-        after: Option<ConvId>,
-        limit: Option<u32>,
-    ) -> Result<(), Refusal> {
-        let query = query.filter(|q| !q.trim().is_empty());
-        if query
-            .as_ref()
-            .is_some_and(|q| q.chars().count() > MAX_ROOM_QUERY_CHARS)
-        {
-            return Err(refuse(
-                ErrorCode::InvalidRequest,
-                format!("a room search is at most {MAX_ROOM_QUERY_CHARS} characters"),
-            ));
-        }
-        let page = self
-            .store
-            .public_rooms(query.as_deref().map(str::trim), after, room_page(limit))
-            .await?;
-        self.reply(&ServerFrame::Rooms {
-            rooms: page.rooms,
-            query,
-            after,
-            next: page.next,
-        });
-        Ok(())
-    }
-
-    async fn history(&self, conv: ConvId, before: Seq, limit: u32) -> Result<(), Refusal> {
-        self.require_member(conv).await?;
-        let events = self
-            .store
-            .events_before(conv, before, history_page(limit))
-            .await?;
-        let more = events.first().is_some_and(|e| e.seq.0 > 1);
-        self.reply(&ServerFrame::History { conv, events, more });
-        Ok(())
+        Ok(conv)
     }
 
     async fn typing(&self, conv: ConvId) -> Result<(), Refusal> {
         let members = self.require_member(conv).await?;
-        if !self.limits.typing(self.user(), conv) {
-            return Err(refuse(
-                ErrorCode::RateLimited,
-                "typing notices about once a second",
-            ));
+        if let Err(wait) = self.limits.typing(self.user(), conv) {
+            return Err(limited("typing notices about once a second", wait));
         }
         let text = encode(&ServerFrame::Typing {
             conv,

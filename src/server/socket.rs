@@ -31,7 +31,8 @@ use super::{
     store::Store,
 };
 use crate::protocol::{
-    self, ErrorCode, PROTOCOL_VERSION, ProtocolVersion, ServerFrame, UserId, close_code,
+    self, ErrorCode, HEARTBEAT_MISSES, PROTOCOL_VERSION, ProtocolVersion, ServerFrame, UserId,
+    close_code,
 };
 
 /// How long the writer may take to flush its queue once the connection is ending.
@@ -48,7 +49,8 @@ pub struct SocketSettings {
     /// How much the outgoing queue may hold, in bytes and in waiting time, before the
     /// connection counts as unable to keep up and is evicted.
     pub budget: super::hub::queue::Budget,
-    /// The heartbeat interval announced in the hello; three silent intervals end the connection.
+    /// The heartbeat interval announced in the hello: after one interval in which nothing
+    /// arrived the server pings; [`HEARTBEAT_MISSES`] in a row end the connection.
     pub heartbeat: Duration,
     /// How long after the upgrade the client has to send `resume`; a socket that has not is
     /// closed with [`close_code::NO_RESUME`], so that idle upgraded sockets cannot pile up.
@@ -109,6 +111,7 @@ pub async fn serve<W, R, E>(
         committer: services.committer,
         limits: services.limits,
         resumed: false,
+        sends: super::requests::SendHold::default(),
     };
 
     let write = writer::run(
@@ -194,16 +197,21 @@ async fn read_loop<R, E>(
         heartbeat_ms: u32::try_from(settings.heartbeat.as_millis()).unwrap_or(u32::MAX),
     })));
 
-    let idle_limit = settings.heartbeat * 3;
     let resume_by = tokio::time::Instant::now() + settings.handshake;
     // One timer for the credential's life, armed once (it re-arms itself if a session slides).
     let mut expired = peer.expiry.expired();
+    // Liveness is the server's job: any frame from the client (text, binary, ping, or the pong
+    // to our ping) counts as life. After an interval of silence the client gets a WebSocket
+    // ping, which browsers and WebSocket libraries answer by themselves.
+    let mut heard = tokio::time::Instant::now();
+    let mut missed = 0u32;
     loop {
+        let beat = heard + settings.heartbeat * (missed + 1);
         // Before `resume`, the handshake deadline may come sooner than the heartbeat's.
-        let wait = if conn.resumed {
-            idle_limit
+        let wake = if conn.resumed {
+            beat
         } else {
-            idle_limit.min(resume_by.saturating_duration_since(tokio::time::Instant::now()))
+            beat.min(resume_by)
         };
         let next = tokio::select! {
             () = shutdown.triggered() => {
@@ -221,7 +229,7 @@ async fn read_loop<R, E>(
                 say(&mailbox, Outgoing::Close(close_code::SESSION_ENDED, reason)).await;
                 return;
             }
-            next = tokio::time::timeout(wait, stream.next()) => next,
+            next = tokio::time::timeout_at(wake, stream.next()) => next,
         };
         let message = match next {
             Err(_elapsed) if !conn.resumed && tokio::time::Instant::now() >= resume_by => {
@@ -241,7 +249,13 @@ async fn read_loop<R, E>(
                 .await;
                 return;
             }
+            Err(_elapsed) if tokio::time::Instant::now() < beat => continue,
             Err(_elapsed) => {
+                missed += 1;
+                if missed < HEARTBEAT_MISSES {
+                    mailbox.push(Outgoing::Ping);
+                    continue;
+                }
                 say(
                     &mailbox,
                     Outgoing::Close(close_code::NORMAL, "no heartbeat"),
@@ -259,10 +273,23 @@ async fn read_loop<R, E>(
                         Outgoing::Close(close_code::INVALID_PAYLOAD, "text frame is not UTF-8"),
                     )
                     .await;
+                } else if text.contains("Space limit exceeded") {
+                    // Far over the limit: the library refused it at its header. Say so as for
+                    // any frame too large (a client still writing it may miss this).
+                    super::metrics::rejected(ErrorCode::FrameTooLarge);
+                    say(
+                        &mailbox,
+                        Outgoing::Close(close_code::MESSAGE_TOO_BIG, "frame too large"),
+                    )
+                    .await;
                 }
                 return;
             }
-            Ok(Some(Ok(message))) => message,
+            Ok(Some(Ok(message))) => {
+                heard = tokio::time::Instant::now();
+                missed = 0;
+                message
+            }
         };
         match message {
             Message::Text(text) => {
@@ -284,23 +311,23 @@ async fn read_loop<R, E>(
                     .await;
                     return;
                 }
-                match protocol::decode_client(text.as_str()) {
+                match protocol::decode_request(text.as_str()) {
                     // Boxed: request handling awaits the store, and that future inline would
                     // make every idle connection's task several kilobytes larger.
-                    Ok(frame) => {
+                    Ok(request) => {
                         // A request (not a heartbeat) keeps the session from going idle.
-                        if !matches!(frame, protocol::ClientFrame::Ping { .. }) {
+                        if !matches!(request.frame, protocol::ClientFrame::Ping { .. }) {
                             peer.expiry.note_use();
                         }
-                        Box::pin(conn.handle(frame)).await
+                        Box::pin(conn.handle(request.frame, request.req)).await
                     }
                     Err(err) => {
                         tracing::debug!(%err, "refused client frame");
                         super::metrics::rejected(err.code());
-                        mailbox.push(Outgoing::Frame(encode(&ServerFrame::error(
-                            err.code(),
-                            err.to_string(),
-                        ))));
+                        let refusal = ServerFrame::error(err.code(), err.to_string());
+                        let req = protocol::req_of(text.as_str());
+                        let text = protocol::encode_reply(&refusal, req.as_ref());
+                        mailbox.push(Outgoing::Frame(text.into()));
                     }
                 }
             }
@@ -311,7 +338,8 @@ async fn read_loop<R, E>(
                     "frames are JSON text; binary frames are not part of the protocol",
                 ))));
             }
-            // The WebSocket library answers pings itself; pongs need no answer.
+            // The WebSocket library answers pings itself; pongs need no answer. Both count
+            // as life (above).
             Message::Ping(_) | Message::Pong(_) => {}
             Message::Close(_) => return,
         }
@@ -539,6 +567,44 @@ mod tests {
             }
         ));
         assert_eq!(next_close(&mut rx).await, close_code::NO_RESUME);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_silent_client_is_pinged_and_closed_only_after_missing_the_pings() {
+        let settings = SocketSettings {
+            heartbeat: Duration::from_millis(200),
+            ..SETTINGS
+        };
+        let (tx, mut rx, task) =
+            start_with(Some(PROTOCOL_VERSION), Shutdown::new(), settings).await;
+        next_frame(&mut rx).await;
+        tx.unbounded_send(text(r#"{"type":"resume","cursors":[]}"#))
+            .unwrap();
+        // A client that answers every ping (and sends nothing else) is kept.
+        let mut pongs = 0;
+        while pongs < 5 {
+            match rx.next().await {
+                Some(Message::Ping(_)) => {
+                    tx.unbounded_send(Ok(Message::Pong(Default::default())))
+                        .unwrap();
+                    pongs += 1;
+                }
+                Some(Message::Text(_)) => {}
+                other => panic!("a client answering pings was dropped: {other:?}"),
+            }
+        }
+        // Then it stops answering: one more ping, and the close.
+        let mut pings = 0;
+        let code = loop {
+            match rx.next().await {
+                Some(Message::Ping(_)) => pings += 1,
+                Some(Message::Close(Some(frame))) => break frame.code,
+                other => panic!("expected a ping or the close, got {other:?}"),
+            }
+        };
+        assert_eq!(code, close_code::NORMAL);
+        assert_eq!(pings, HEARTBEAT_MISSES - 1);
         task.await.unwrap();
     }
 

@@ -257,12 +257,19 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
+/// The next data or close message, skipping the server's heartbeat pings (tungstenite answers
+/// them by itself while the stream is read).
 pub async fn next_message(client: &mut Client) -> Message {
-    tokio::time::timeout(Duration::from_secs(5), client.next())
-        .await
-        .expect("server answered within 5 s")
-        .expect("socket still open")
-        .expect("no transport error")
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), client.next())
+            .await
+            .expect("server answered within 5 s")
+            .expect("socket still open")
+            .expect("no transport error");
+        if !matches!(message, Message::Ping(_) | Message::Pong(_)) {
+            return message;
+        }
+    }
 }
 
 pub async fn next_frame(client: &mut Client) -> ServerFrame {

@@ -25,7 +25,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock};
 
 use crate::{
     protocol::{ConvId, UserId},
@@ -67,9 +67,22 @@ fn at_least_one(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
 }
 
-/// Takes `n` cells from `key`'s bucket in `table` if they are there.
-fn take<K: Clone + Eq + Hash>(table: &DefaultKeyedRateLimiter<K>, key: &K, n: NonZeroU32) -> bool {
-    matches!(table.check_key_n(key, n), Ok(Ok(())))
+/// What a budget answers: `Ok` when the frame may go, else how long until it would.
+pub type Admission = Result<(), Duration>;
+
+/// Takes `n` cells from `key`'s bucket in `table` if they are there; otherwise says how long
+/// until they will be (governor knows the earliest moment the bucket holds `n`).
+fn take<K: Clone + Eq + Hash>(
+    table: &DefaultKeyedRateLimiter<K>,
+    key: &K,
+    n: NonZeroU32,
+) -> Admission {
+    match table.check_key_n(key, n) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(not_until)) => Err(not_until.wait_time_from(table.clock().now())),
+        // Costs are capped at the burst, so this cannot happen; a second is a safe answer.
+        Err(_insufficient) => Err(Duration::from_secs(1)),
+    }
 }
 
 /// Forgets `table`'s idle keys (full buckets) if it has grown past [`MAX_KEYS`].
@@ -129,27 +142,27 @@ impl Limits {
         prune(&self.marks);
     }
 
-    /// Whether `user` may send one more message now.
-    pub fn message(&self, user: UserId) -> bool {
+    /// Whether `user` may send one more message now (else how long until they may).
+    pub fn message(&self, user: UserId) -> Admission {
         self.tidy();
         take(&self.messages, &user, NonZeroU32::MIN)
     }
 
     /// Whether `user` may send one more typing notice in `conv` now.
-    pub fn typing(&self, user: UserId, conv: ConvId) -> bool {
+    pub fn typing(&self, user: UserId, conv: ConvId) -> Admission {
         self.tidy();
         take(&self.typing, &(user, conv), NonZeroU32::MIN)
     }
 
     /// Whether `user` may make one more membership or room change now.
-    pub fn change(&self, user: UserId) -> bool {
+    pub fn change(&self, user: UserId) -> Admission {
         self.tidy();
         take(&self.changes, &user, NonZeroU32::MIN)
     }
 
     /// Whether `user` may make a read whose answer holds up to `items` entries (cursors,
     /// events, rooms): one cell, plus one per `ITEMS_PER_CELL` (50) entries, at most the burst.
-    pub fn read(&self, user: UserId, items: usize) -> bool {
+    pub fn read(&self, user: UserId, items: usize) -> Admission {
         self.tidy();
         take(&self.reads, &user, self.read_cost(items))
     }
@@ -161,7 +174,7 @@ impl Limits {
     }
 
     /// Whether `user` may move one more read position now.
-    pub fn mark(&self, user: UserId) -> bool {
+    pub fn mark(&self, user: UserId) -> Admission {
         self.tidy();
         take(&self.marks, &user, NonZeroU32::MIN)
     }
@@ -181,8 +194,11 @@ mod tests {
     fn the_default_change_budget_is_a_burst_of_thirty_per_user() {
         let limits = limits(|_| {});
         let (a, b) = (UserId(1), UserId(2));
-        assert_eq!((0..40).filter(|_| limits.change(a)).count(), 30);
-        assert!(limits.change(b), "another user has a budget of their own");
+        assert_eq!((0..40).filter(|_| limits.change(a).is_ok()).count(), 30);
+        assert!(
+            limits.change(b).is_ok(),
+            "another user has a budget of their own"
+        );
     }
 
     #[test]
@@ -194,16 +210,37 @@ mod tests {
         assert_eq!(limits.read_cost(1_000_000).get(), 40);
         let user = UserId(1);
         assert!(
-            limits.read(user, 1_000_000),
+            limits.read(user, 1_000_000).is_ok(),
             "a full bucket pays for the costliest read"
         );
-        assert!(!limits.read(user, 0), "and is then empty");
+        assert!(limits.read(user, 0).is_err(), "and is then empty");
+    }
+
+    #[test]
+    fn a_refusal_says_how_long_until_the_budget_admits_one_more() {
+        // Two a second: a spent bucket has its next cell in at most half a second.
+        let limits = limits(|c| c.messages_per_second = 2);
+        let user = UserId(1);
+        assert!(limits.message(user).is_ok() && limits.message(user).is_ok());
+        let wait = limits.message(user).expect_err("the burst of two is spent");
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_millis(500),
+            "{wait:?}"
+        );
+        std::thread::sleep(wait);
+        assert!(
+            limits.message(user).is_ok(),
+            "admitted once the wait is over"
+        );
     }
 
     #[test]
     fn marks_have_a_burst_of_twice_the_rate() {
         let limits = limits(|c| c.marks_per_second = 5);
-        assert_eq!((0..20).filter(|_| limits.mark(UserId(1))).count(), 10);
+        assert_eq!(
+            (0..20).filter(|_| limits.mark(UserId(1)).is_ok()).count(),
+            10
+        );
     }
 
     #[test]
@@ -211,12 +248,12 @@ mod tests {
         let limits = limits(|c| c.marks_per_second = 1_000_000);
         // A million a second refills a used bucket within microseconds: every key goes idle.
         for n in 0..(MAX_KEYS as i64 + 100) {
-            assert!(limits.mark(UserId(n)));
+            assert!(limits.mark(UserId(n)).is_ok());
         }
         assert!(limits.marks.len() > MAX_KEYS);
         std::thread::sleep(Duration::from_millis(5));
         *limits.pruned.lock().expect("not poisoned") = Instant::now() - PRUNE_EVERY;
-        assert!(limits.mark(UserId(-1)));
+        assert!(limits.mark(UserId(-1)).is_ok());
         assert!(limits.marks.len() < 10, "{} keys left", limits.marks.len());
     }
 }

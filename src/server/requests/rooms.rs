@@ -67,14 +67,14 @@ fn room_name(name: &str) -> Result<&str, Refusal> {
 }
 
 impl Connection {
-    pub(super) async fn create_room(&self, name: String, public: bool) -> Result<(), Refusal> {
+    pub(super) async fn create_room(&self, name: String, public: bool) -> Result<ConvId, Refusal> {
         let name = room_name(&name)?;
         let event = self
             .store
             .create_room(self.user(), name, public, now_ms())
             .await?;
         self.hub.conversation_created(event.conv, vec![self.user()]);
-        Ok(())
+        Ok(event.conv)
     }
 
     /// The room `conv`, or `not_found`.

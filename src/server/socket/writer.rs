@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     protocol::{
-        ConvId, Cursor, Event, EventBody, MAX_PAGE, RECENT_PAGE, Seq, ServerFrame, UserId,
-        close_code,
+        self, ConvId, Cursor, Event, EventBody, MAX_PAGE, RECENT_PAGE, Req, Seq, ServerFrame,
+        UserId, close_code,
     },
     server::{
         committer::encode,
@@ -202,7 +202,11 @@ where
             } => self.event(conv, seq, text, departs).await,
             // What reads the store is boxed: its futures are large, and kept inline they would
             // make every idle connection's task as large as the largest of them.
-            Outgoing::Resume(cursors) => Box::pin(self.resume(cursors)).await,
+            Outgoing::Resume(cursors, req) => Box::pin(self.resume(cursors, req)).await,
+            Outgoing::Ping => {
+                let max_wait = self.max_wait;
+                bounded(self.sink.feed(Message::Ping(Default::default())), max_wait).await
+            }
             Outgoing::Upto(conv, seq) => Box::pin(self.upto(conv, seq)).await,
             Outgoing::Added(conv) => Box::pin(self.added(conv)).await,
             Outgoing::Gone(conv) => {
@@ -324,7 +328,10 @@ where
         }
     }
 
-    async fn resume(&mut self, cursors: Vec<Cursor>) -> Result<(), Stop> {
+    /// Replays what the cursors lack, introduces conversations they do not list, tells the
+    /// client its read position in each listed one (it may have moved on another device while
+    /// this one was away), then says `synced`, echoing the `resume`'s `req`.
+    async fn resume(&mut self, cursors: Vec<Cursor>, req: Option<Req>) -> Result<(), Stop> {
         ::metrics::counter!(crate::server::metrics::RESUMES).increment(1);
         let conversations = self.store.conversations(self.user, None).await?;
         let listed: HashMap<ConvId, Seq> = cursors.iter().map(|c| (c.conv, c.seq)).collect();
@@ -341,12 +348,21 @@ where
                     let have = self.delivered.get(&summary.id).copied().unwrap_or(cursor);
                     self.departed.remove(&summary.id);
                     self.delivered.insert(summary.id, have.max(cursor));
+                    let read = ServerFrame::ReadState {
+                        conv: summary.id,
+                        seq: summary.read_seq,
+                    };
                     self.replay(summary.id, None).await?;
+                    // Unless the replay ended this user's membership.
+                    if self.delivered.contains_key(&summary.id) {
+                        self.send_frame(&read).await?;
+                    }
                 }
                 None => self.introduce(summary).await?,
             }
         }
-        self.send_frame(&ServerFrame::Synced {}).await
+        let synced = protocol::encode_reply(&ServerFrame::Synced {}, req.as_ref());
+        self.send(synced.into()).await
     }
 
     async fn added(&mut self, conv: ConvId) -> Result<(), Stop> {
