@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ClientMsgId, ConvId, ErrorCode, FrameType, ProtocolVersion, Seq, UserId};
+use super::{ClientMsgId, ConvId, Epoch, ErrorCode, FrameType, ProtocolVersion, Seq, UserId};
 
 /// The last seq a client has seen in one conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,6 +173,9 @@ pub struct ConvSummary {
     pub last_seq: Seq,
     /// The newest seq this user has read.
     pub read_seq: Seq,
+    /// The store epoch `last_seq` and `read_seq` belong to (the same as the connection's
+    /// `hello`): a client holding this conversation's seqs from another epoch drops them.
+    pub epoch: Epoch,
 }
 
 /// A public room in the directory.
@@ -276,6 +279,9 @@ pub enum ServerFrame {
         /// How often the client should send [`ClientFrame::Ping`], in milliseconds. A client that
         /// hears nothing for two intervals treats the connection as dead and reconnects.
         heartbeat_ms: u32,
+        /// The store epoch: seqs are only comparable within one. A client whose cursors come
+        /// from another epoch drops them and resumes from scratch ([`super::cursors_survive`]).
+        epoch: Epoch,
     },
     /// Answer to [`ClientFrame::Ping`].
     Pong {

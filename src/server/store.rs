@@ -19,16 +19,19 @@
 
 mod batch;
 mod directory;
+mod epoch;
 mod postgres;
 mod rows;
 mod sqlite;
 mod token_uses;
 
-pub use self::directory::RoomPage;
+pub use self::{directory::RoomPage, sqlite::Restored};
 
 use std::path::Path;
 
-use crate::protocol::{ClientMsgId, ConvId, ConvSummary, Event, EventBody, Member, Seq, UserId};
+use crate::protocol::{
+    ClientMsgId, ConvId, ConvSummary, Epoch, Event, EventBody, Member, Seq, UserId,
+};
 
 /// A session's or token's row id.
 pub type CredentialRowId = i64;
@@ -162,6 +165,9 @@ macro_rules! on_backend {
 pub struct Store {
     /// Which database this store talks to.
     backend: Backend,
+    /// The store epoch, read once at open (see `store/epoch.rs`): announced in every `hello`
+    /// and `conversation` frame.
+    epoch: Epoch,
 }
 
 /// The databases a store can sit on.
@@ -176,17 +182,27 @@ enum Backend {
 impl Store {
     /// Opens (creating if missing) the SQLite database at `path` and applies pending migrations.
     pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        let db = sqlite::Sqlite::open(path).await?;
         Ok(Self {
-            backend: Backend::Sqlite(sqlite::Sqlite::open(path).await?),
+            epoch: epoch::settle_sqlite(db.pool()).await?,
+            backend: Backend::Sqlite(db),
         })
     }
 
     /// Connects to the Postgres database at `url` (`postgres://user:password@host:port/db`) and
     /// applies pending migrations; refuses a schema newer than this build knows.
     pub async fn open_postgres(url: &str) -> Result<Self, StoreError> {
+        let db = postgres::Postgres::open(url).await?;
         Ok(Self {
-            backend: Backend::Postgres(postgres::Postgres::open(url).await?),
+            epoch: epoch::settle_postgres(db.pool()).await?,
+            backend: Backend::Postgres(db),
         })
+    }
+
+    /// The store epoch: seqs are unique within it. It changes only while no server runs (a
+    /// restore, `admin new-epoch`, or the first start on a backup copy).
+    pub fn epoch(&self) -> &Epoch {
+        &self.epoch
     }
 
     /// Whether this store sits on Postgres (and may be shared with other nodes).
@@ -198,6 +214,30 @@ impl Store {
     /// using it; returns the copy's size in bytes. Never overwrites `to`.
     pub async fn backup_sqlite(path: &Path, to: &Path) -> Result<u64, StoreError> {
         sqlite::backup(path, to).await
+    }
+
+    /// Replaces the SQLite database at `path` with the backup `from`, atomically, with a new
+    /// epoch; refused (nothing changed) while any process uses it or when `from` is not a
+    /// sound switchboard backup this build can read.
+    pub async fn restore_sqlite(path: &Path, from: &Path) -> Result<Restored, StoreError> {
+        sqlite::restore(path, from, &sqlite::Sqlite::migrator()).await
+    }
+
+    /// Gives the SQLite database at `path` a new random epoch; refused while any process uses
+    /// it.
+    pub async fn new_epoch_sqlite(path: &Path) -> Result<Epoch, StoreError> {
+        sqlite::new_epoch(path).await
+    }
+
+    /// Gives this (Postgres) store's database a new random epoch, returned. Nodes already
+    /// running keep announcing the one they read at start: stop them all first.
+    pub async fn new_epoch_postgres(&self) -> Result<Epoch, StoreError> {
+        match &self.backend {
+            Backend::Postgres(db) => epoch::renew_postgres(db.pool()).await,
+            Backend::Sqlite(_) => Err(StoreError::Refused(
+                "new_epoch_postgres on an SQLite store".into(),
+            )),
+        }
     }
 
     /// Whether the database answers and accepts writes (for readiness checks).
@@ -338,7 +378,11 @@ impl Store {
         user: UserId,
         only: Option<ConvId>,
     ) -> Result<Vec<ConvSummary>, StoreError> {
-        on_backend!(self, db => db.conversations(user, only).await)
+        let mut list = on_backend!(self, db => db.conversations(user, only).await)?;
+        for summary in &mut list {
+            summary.epoch.clone_from(&self.epoch);
+        }
+        Ok(list)
     }
 
     /// Up to `limit` events of `conv` after `after`, ascending.
