@@ -165,9 +165,20 @@ macro_rules! on_backend {
 pub struct Store {
     /// Which database this store talks to.
     backend: Backend,
+    /// What every clone shares besides the pool, behind one pointer: every connection holds
+    /// clones, and its task's size is memory per idle connection.
+    held: std::sync::Arc<Held>,
+}
+
+/// The parts of a [`Store`] its clones share.
+#[derive(Debug)]
+struct Held {
     /// The store epoch, read once at open (see `store/epoch.rs`): announced in every `hello`
     /// and `conversation` frame.
     epoch: Epoch,
+    /// SQLite: the shared lock on `<path>-lock`, held while any clone lives, which keeps
+    /// `admin restore` from replacing the file under this process.
+    _lock: Option<std::fs::File>,
 }
 
 /// The databases a store can sit on.
@@ -182,9 +193,13 @@ enum Backend {
 impl Store {
     /// Opens (creating if missing) the SQLite database at `path` and applies pending migrations.
     pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
-        let db = sqlite::Sqlite::open(path).await?;
-        Ok(Self {
+        let (db, lock) = sqlite::Sqlite::open(path).await?;
+        let held = Held {
             epoch: epoch::settle_sqlite(db.pool()).await?,
+            _lock: Some(lock),
+        };
+        Ok(Self {
+            held: std::sync::Arc::new(held),
             backend: Backend::Sqlite(db),
         })
     }
@@ -193,8 +208,12 @@ impl Store {
     /// applies pending migrations; refuses a schema newer than this build knows.
     pub async fn open_postgres(url: &str) -> Result<Self, StoreError> {
         let db = postgres::Postgres::open(url).await?;
-        Ok(Self {
+        let held = Held {
             epoch: epoch::settle_postgres(db.pool()).await?,
+            _lock: None,
+        };
+        Ok(Self {
+            held: std::sync::Arc::new(held),
             backend: Backend::Postgres(db),
         })
     }
@@ -202,7 +221,7 @@ impl Store {
     /// The store epoch: seqs are unique within it. It changes only while no server runs (a
     /// restore, `admin new-epoch`, or the first start on a backup copy).
     pub fn epoch(&self) -> &Epoch {
-        &self.epoch
+        &self.held.epoch
     }
 
     /// Whether this store sits on Postgres (and may be shared with other nodes).
@@ -380,7 +399,7 @@ impl Store {
     ) -> Result<Vec<ConvSummary>, StoreError> {
         let mut list = on_backend!(self, db => db.conversations(user, only).await)?;
         for summary in &mut list {
-            summary.epoch.clone_from(&self.epoch);
+            summary.epoch.clone_from(&self.held.epoch);
         }
         Ok(list)
     }

@@ -35,9 +35,6 @@ pub struct Sqlite {
     /// Token uses not yet written, flushed in one transaction ([`write_token_uses`]) every few
     /// seconds, so a connect never waits for a disk flush to record "last used".
     token_uses: TokenUses,
-    /// The shared lock on `<path>-lock`, held while any clone lives, which keeps `admin
-    /// restore` from replacing the file under this process.
-    _lock: std::sync::Arc<std::fs::File>,
 }
 
 /// Refuses, before anything is written, a database that switchboard did not create (tables but
@@ -169,7 +166,9 @@ where
 }
 
 impl Sqlite {
-    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Opens the file at `path`, with the shared lock on `<path>-lock` that keeps `admin
+    /// restore` from replacing it while the returned lock file is kept open.
+    pub async fn open(path: &Path) -> Result<(Self, std::fs::File), StoreError> {
         let migrator = Self::migrator();
         let lock = backup::lock_shared(path)?;
         // Checked read-only, before the pool's settings (WAL mode) touch the file.
@@ -203,11 +202,7 @@ impl Sqlite {
         tokio::spawn(checkpoint(pool.clone()));
         let token_uses = TokenUses::default();
         token_uses.spawn_flush(pool.clone(), write_token_uses);
-        Ok(Self {
-            pool,
-            token_uses,
-            _lock: std::sync::Arc::new(lock),
-        })
+        Ok((Self { pool, token_uses }, lock))
     }
 
     /// The pool, for the store's own modules (the epoch).
