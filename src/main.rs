@@ -1,10 +1,14 @@
 //! The switchboard server binary: `switchboard [--config <path>]`, plus `switchboard admin
-//! provision` (token-only users) and `switchboard admin backup` (an online copy of the database).
+//! provision` (token-only users), `switchboard admin backup` (an online copy of the database),
+//! `switchboard admin restore` (put a backup back, with a new store epoch) and `switchboard
+//! admin new-epoch` (a new store epoch after data was put back by other means).
 
 #[cfg(feature = "ssr")]
 const USAGE: &str = "usage: switchboard [--config <path>]
        switchboard admin provision --prefix <name> --count <n> [--config <path>]
-       switchboard admin backup --to <file> [--config <path>]";
+       switchboard admin backup --to <file> [--config <path>]
+       switchboard admin restore --from <file> [--config <path>]
+       switchboard admin new-epoch [--config <path>]";
 
 #[cfg(feature = "ssr")]
 #[tokio::main]
@@ -16,14 +20,15 @@ async fn main() -> std::process::ExitCode {
     // `switchboard [--config <path>]` serves. `switchboard admin provision --prefix P --count N`
     // creates users with access tokens in the configured database and prints them as JSON lines
     // (load tests, service accounts); `switchboard admin backup --to FILE` writes a consistent
-    // copy of the database while a server runs. The configuration comes from --config, else
+    // copy of the database while a server runs; `admin restore --from FILE` puts one back (server
+    // stopped) with a new store epoch, and `admin new-epoch` only changes the epoch. The configuration comes from --config, else
     // SWITCHBOARD_CONFIG, else ./Leptos.toml; a file that was named explicitly must exist, the
     // default one may be absent (then defaults apply).
     let mut args = std::env::args().skip(1).peekable();
     let command = if args.peek().is_some_and(|a| a == "admin") {
         args.next();
         match args.next().as_deref() {
-            Some(c @ ("provision" | "backup")) => c.to_string(),
+            Some(c @ ("provision" | "backup" | "restore" | "new-epoch")) => c.to_string(),
             _ => {
                 eprintln!("{USAGE}");
                 return ExitCode::from(2);
@@ -45,7 +50,9 @@ async fn main() -> std::process::ExitCode {
                     return ExitCode::from(2);
                 }
             },
-            ("backup", "--to", Some(path)) => to = Some(PathBuf::from(path)),
+            ("backup", "--to", Some(path)) | ("restore", "--from", Some(path)) => {
+                to = Some(PathBuf::from(path));
+            }
             _ => {
                 eprintln!("{USAGE}");
                 return ExitCode::from(2);
@@ -99,6 +106,21 @@ async fn main() -> std::process::ExitCode {
                 to.display()
             );
         }),
+        ("restore", _, _, Some(from)) => server::restore(&config, &from).await.map(|done| {
+            println!(
+                "restored {} from {}; store epoch {}",
+                config.database_path.display(),
+                from.display(),
+                done.epoch
+                    .map_or_else(|| "set at the next start".to_owned(), |e| e.0)
+            );
+            if let Some(kept) = done.kept {
+                println!("the replaced database is kept as {}", kept.display());
+            }
+        }),
+        ("new-epoch", ..) => server::new_epoch(&config)
+            .await
+            .map(|epoch| println!("new store epoch {epoch}")),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

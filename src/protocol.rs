@@ -9,6 +9,7 @@
 //! or with [`ServerFrame::Error`] carrying [`ErrorCode::UnsupportedProtocol`] followed by close
 //! code [`close_code::PROTOCOL_MISMATCH`] when it does not; a browser seeing that reloads.
 
+mod epoch;
 mod frame_type;
 mod frames;
 mod ids;
@@ -17,6 +18,7 @@ mod request;
 use serde::{Deserialize, Serialize};
 
 pub use self::{
+    epoch::{Epoch, cursors_survive},
     frame_type::FrameType,
     frames::{
         ClientFrame, ConvKind, ConvSummary, Cursor, Event, EventBody, Member, RoomListing,
@@ -277,6 +279,7 @@ pub(crate) mod tests {
                 server_version: "0.1.0".into(),
                 user: UserId(3),
                 heartbeat_ms: 20_000,
+                epoch: Epoch("1234567890abcdef".into()),
             },
             ServerFrame::Pong { nonce: 1 },
             ServerFrame::error(ErrorCode::FrameTooLarge, "too big"),
@@ -318,6 +321,7 @@ pub(crate) mod tests {
                 peer: Some(UserId(1)),
                 last_seq: Seq(10),
                 read_seq: Seq(3),
+                epoch: Epoch("1234567890abcdef".into()),
             }),
             ServerFrame::Synced {},
             ServerFrame::Gone { conv: ConvId(4) },

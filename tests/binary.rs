@@ -416,15 +416,7 @@ fn a_database_that_is_not_ours_or_is_newer_is_refused_untouched() {
 
     // Another application's SQLite file.
     let foreign = dir.path().join("foreign.db");
-    let status = Command::new("python3")
-        .arg("-c")
-        .arg(format!(
-            "import sqlite3; c = sqlite3.connect({:?}); c.execute('create table invoices (id integer)'); c.commit()",
-            foreign.to_str().unwrap()
-        ))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    binary::foreign_sqlite(&foreign);
     let bytes = std::fs::read(&foreign).unwrap();
     let (code, stderr) = start(&foreign);
     assert_eq!(code, Some(1), "{stderr}");

@@ -180,6 +180,12 @@ impl Cluster {
         let (cookie_r, r) = register(self.addr(1), receiver_name).await;
         let mut sender = Device::open(self.addr(0), &cookie_s, vec![]).await;
         let mut receiver = Device::open(self.addr(1), &cookie_r, vec![]).await;
+        // One Postgres, one epoch: nodes that settled it together agree on it.
+        assert!(sender.epoch.is_some());
+        assert_eq!(
+            sender.epoch, receiver.epoch,
+            "nodes announce one store epoch"
+        );
         sender.send(&ClientFrame::OpenDirect { user: r }).await;
         let conv = sender.conversation().await;
         receiver.conversation().await;
@@ -232,6 +238,8 @@ struct Device {
     conversations: Vec<ConvId>,
     /// Presence edges received, in order.
     presence: Vec<(UserId, bool)>,
+    /// The store epoch its node's hello announced.
+    epoch: Option<protocol::Epoch>,
 }
 
 impl Device {
@@ -250,6 +258,7 @@ impl Device {
             duplicates: 0,
             conversations: Vec::new(),
             presence: Vec::new(),
+            epoch: None,
         };
         device.send(&ClientFrame::Resume { cursors }).await;
         device.until(|f| matches!(f, ServerFrame::Synced {})).await;
@@ -317,6 +326,7 @@ impl Device {
             }
             ServerFrame::Conversation(summary) => self.conversations.push(summary.id),
             ServerFrame::Presence { user, online } => self.presence.push((*user, *online)),
+            ServerFrame::Hello { epoch, .. } => self.epoch = Some(epoch.clone()),
             _ => {}
         }
         frame

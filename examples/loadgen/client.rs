@@ -14,8 +14,8 @@ use futures::{SinkExt, StreamExt, stream::SplitSink, stream::SplitStream};
 use hdrhistogram::Histogram;
 use switchboard::{
     protocol::{
-        ClientFrame, ClientMsgId, ConvId, Cursor, Seq, ServerFrame, UserId, decode_server,
-        encode_client,
+        ClientFrame, ClientMsgId, ConvId, Cursor, Epoch, Seq, ServerFrame, UserId, cursors_survive,
+        decode_server, encode_client,
     },
     server::accounts::Provisioned,
 };
@@ -58,7 +58,7 @@ pub async fn connect(
     account: &Provisioned,
     small_receive_buffer: bool,
 ) -> Result<Client, String> {
-    let (user, mut ws) = open(addr, n, account, small_receive_buffer).await?;
+    let (user, _, mut ws) = open(addr, n, account, small_receive_buffer).await?;
     send(&mut ws, &ClientFrame::Resume { cursors: vec![] }).await?;
     wait_for(&mut ws, |f| matches!(f, ServerFrame::Synced {})).await?;
     Ok(Client { user, ws })
@@ -76,9 +76,14 @@ pub struct Rejoin {
 }
 
 /// Reconnects as a real client does after an eviction: hello, then `resume` with the last seq
-/// it has of every conversation. The replay follows on the returned socket, before `synced`.
-pub async fn reconnect(rejoin: &Rejoin, seen: &Seen) -> Result<Ws, String> {
-    let (_, mut ws) = open(rejoin.addr, rejoin.n, &rejoin.account, false).await?;
+/// it has of every conversation — none if the hello names another store epoch than the one
+/// those seqs came from. The replay follows on the returned socket, before `synced`.
+pub async fn reconnect(rejoin: &Rejoin, seen: &mut Seen) -> Result<Ws, String> {
+    let (_, epoch, mut ws) = open(rejoin.addr, rejoin.n, &rejoin.account, false).await?;
+    if !cursors_survive(seen.epoch.as_ref(), &epoch) {
+        seen.last.clear();
+    }
+    seen.epoch = Some(epoch);
     let cursors = seen
         .last
         .iter()
@@ -97,7 +102,7 @@ async fn open(
     n: usize,
     account: &Provisioned,
     small_receive_buffer: bool,
-) -> Result<(UserId, Ws), String> {
+) -> Result<(UserId, Epoch, Ws), String> {
     let source = Ipv4Addr::new(127, 0, 0, 2 + (n % 253) as u8);
     let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
     socket
@@ -127,7 +132,7 @@ async fn open(
         .await
         .map_err(|e| format!("handshake: {e}"))?;
     match next_frame(&mut ws).await? {
-        ServerFrame::Hello { user, .. } => Ok((user, ws)),
+        ServerFrame::Hello { user, epoch, .. } => Ok((user, epoch, ws)),
         other => Err(format!("expected hello, got {other:?}")),
     }
 }
@@ -198,6 +203,8 @@ pub struct Counters {
 pub struct Seen {
     /// Conversation id → last seq.
     pub last: HashMap<i64, i64>,
+    /// The store epoch of those seqs, from the hello of the last reconnect (`None` before one).
+    pub epoch: Option<Epoch>,
 }
 
 impl Seen {
@@ -292,7 +299,7 @@ pub async fn receive(
             Some(Ok(Message::Close(_)) | Err(_)) | None => {
                 let Some(rejoin) = &rejoin else { break };
                 counters.reconnects.fetch_add(1, Ordering::Relaxed);
-                match reconnect(rejoin, &seen).await {
+                match reconnect(rejoin, &mut seen).await {
                     Ok(ws) => {
                         let (new_sink, new_stream) = ws.split();
                         stream = new_stream;

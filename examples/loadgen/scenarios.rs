@@ -669,7 +669,7 @@ async fn slow(options: &Options) -> Result<Vec<Outcome>, String> {
             }
         }
     }
-    let mut ws = client::reconnect(&halves[0].rejoin, &seen).await?;
+    let mut ws = client::reconnect(&halves[0].rejoin, &mut seen).await?;
     // However much the replay holds, it ends within a minute.
     let synced_deadline = Instant::now() + Duration::from_secs(60);
     loop {

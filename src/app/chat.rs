@@ -11,6 +11,7 @@
 
 pub mod conversation;
 pub mod directory;
+mod epoch;
 // `#[server]` makes an argument struct whose fields are documented on the function.
 #[allow(missing_docs)]
 pub mod first_paint;
@@ -28,8 +29,8 @@ use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
 
 use crate::protocol::{
-    ClientFrame, ClientMsgId, ConvId, ConvKind, ConvSummary, Cursor, Event, EventBody, Member, Seq,
-    ServerFrame, UserId,
+    ClientFrame, ClientMsgId, ConvId, ConvKind, ConvSummary, Cursor, Epoch, Event, EventBody,
+    Member, Seq, ServerFrame, UserId,
 };
 
 pub use self::{conversation::ConversationPage, directory::RoomDirectory, sidebar::ChatScreen};
@@ -93,6 +94,9 @@ pub struct Chat {
     pub notice: RwSignal<Option<String>>,
     /// History requests in flight, by conversation (the `before` asked for).
     pub loading: RwSignal<HashMap<ConvId, Seq>>,
+    /// The store epoch everything above belongs to (`None` before the first paint or hello).
+    /// Not a signal: nothing renders it (see `epoch`).
+    epoch: StoredValue<Option<Epoch>>,
 }
 
 impl Chat {
@@ -114,6 +118,7 @@ impl Chat {
             drafts: StoredValue::new(HashMap::new()),
             notice: RwSignal::new(None),
             loading: RwSignal::new(HashMap::new()),
+            epoch: StoredValue::new(None),
         }
     }
 
@@ -121,6 +126,7 @@ impl Chat {
     /// the open conversation's latest events. Later frames from the socket supersede it; the
     /// events become the resume cursor, so the socket sends only what is newer.
     pub fn seed(&self, paint: &first_paint::ChatSnapshot) {
+        self.adopt_epoch(paint.epoch.clone());
         self.me.set(Some(paint.me));
         self.conversations.update(|list| {
             for summary in &paint.conversations {
@@ -297,7 +303,10 @@ impl Chat {
     /// Applies one frame from the server to the model.
     pub fn apply(&self, frame: ServerFrame) {
         match frame {
-            ServerFrame::Hello { user, .. } => self.me.set(Some(user)),
+            ServerFrame::Hello { user, epoch, .. } => {
+                self.adopt_epoch(epoch);
+                self.me.set(Some(user));
+            }
             ServerFrame::Conversation(summary) => self.conversations.update(|list| {
                 match list.iter_mut().find(|c| c.id == summary.id) {
                     Some(existing) => *existing = summary,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ClientMsgId, ConvId, ErrorCode, FrameType, ProtocolVersion, Seq, UserId};
+use super::{ClientMsgId, ConvId, Epoch, ErrorCode, FrameType, ProtocolVersion, Seq, UserId};
 
 /// The last seq a client has seen in one conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +175,9 @@ pub struct ConvSummary {
     pub last_seq: Seq,
     /// The newest seq this user has read.
     pub read_seq: Seq,
+    /// The store epoch `last_seq` and `read_seq` belong to (the same as the connection's
+    /// `hello`): a client holding this conversation's seqs from another epoch drops them.
+    pub epoch: Epoch,
 }
 
 /// A public room in the directory.
@@ -281,6 +284,9 @@ pub enum ServerFrame {
         /// for one interval may send [`ClientFrame::Ping`]; after two, it treats the
         /// connection as dead and reconnects.
         heartbeat_ms: u32,
+        /// The store epoch: seqs are only comparable within one. A client whose cursors come
+        /// from another epoch drops them and resumes from scratch ([`super::cursors_survive`]).
+        epoch: Epoch,
     },
     /// Answer to [`ClientFrame::Ping`].
     Pong {

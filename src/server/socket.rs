@@ -195,6 +195,7 @@ async fn read_loop<R, E>(
         server_version: env!("CARGO_PKG_VERSION").to_owned(),
         user: peer.user,
         heartbeat_ms: u32::try_from(settings.heartbeat.as_millis()).unwrap_or(u32::MAX),
+        epoch: conn.store.epoch().clone(),
     })));
 
     let resume_by = tokio::time::Instant::now() + settings.handshake;

@@ -19,16 +19,19 @@
 
 mod batch;
 mod directory;
+mod epoch;
 mod postgres;
 mod rows;
 mod sqlite;
 mod token_uses;
 
-pub use self::directory::RoomPage;
+pub use self::{directory::RoomPage, sqlite::Restored};
 
 use std::path::Path;
 
-use crate::protocol::{ClientMsgId, ConvId, ConvSummary, Event, EventBody, Member, Seq, UserId};
+use crate::protocol::{
+    ClientMsgId, ConvId, ConvSummary, Epoch, Event, EventBody, Member, Seq, UserId,
+};
 
 /// A session's or token's row id.
 pub type CredentialRowId = i64;
@@ -173,6 +176,20 @@ macro_rules! on_backend {
 pub struct Store {
     /// Which database this store talks to.
     backend: Backend,
+    /// What every clone shares besides the pool, behind one pointer: every connection holds
+    /// clones, and its task's size is memory per idle connection.
+    held: std::sync::Arc<Held>,
+}
+
+/// The parts of a [`Store`] its clones share.
+#[derive(Debug)]
+struct Held {
+    /// The store epoch, read once at open (see `store/epoch.rs`): announced in every `hello`
+    /// and `conversation` frame.
+    epoch: Epoch,
+    /// SQLite: the shared lock on `<path>-lock`, held while any clone lives, which keeps
+    /// `admin restore` from replacing the file under this process.
+    _lock: Option<std::fs::File>,
 }
 
 /// The databases a store can sit on.
@@ -187,17 +204,35 @@ enum Backend {
 impl Store {
     /// Opens (creating if missing) the SQLite database at `path` and applies pending migrations.
     pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        let (db, lock) = sqlite::Sqlite::open(path).await?;
+        let held = Held {
+            epoch: epoch::settle_sqlite(db.pool()).await?,
+            _lock: Some(lock),
+        };
         Ok(Self {
-            backend: Backend::Sqlite(sqlite::Sqlite::open(path).await?),
+            held: std::sync::Arc::new(held),
+            backend: Backend::Sqlite(db),
         })
     }
 
     /// Connects to the Postgres database at `url` (`postgres://user:password@host:port/db`) and
     /// applies pending migrations; refuses a schema newer than this build knows.
     pub async fn open_postgres(url: &str) -> Result<Self, StoreError> {
+        let db = postgres::Postgres::open(url).await?;
+        let held = Held {
+            epoch: epoch::settle_postgres(db.pool()).await?,
+            _lock: None,
+        };
         Ok(Self {
-            backend: Backend::Postgres(postgres::Postgres::open(url).await?),
+            held: std::sync::Arc::new(held),
+            backend: Backend::Postgres(db),
         })
+    }
+
+    /// The store epoch: seqs are unique within it. It changes only while no server runs (a
+    /// restore, `admin new-epoch`, or the first start on a backup copy).
+    pub fn epoch(&self) -> &Epoch {
+        &self.held.epoch
     }
 
     /// Whether this store sits on Postgres (and may be shared with other nodes).
@@ -215,6 +250,30 @@ impl Store {
     /// in the background, not for each `/readyz`).
     pub fn is_sqlite(&self) -> bool {
         matches!(self.backend, Backend::Sqlite(_))
+    }
+
+    /// Replaces the SQLite database at `path` with the backup `from`, atomically, with a new
+    /// epoch; refused (nothing changed) while any process uses it or when `from` is not a
+    /// sound switchboard backup this build can read.
+    pub async fn restore_sqlite(path: &Path, from: &Path) -> Result<Restored, StoreError> {
+        sqlite::restore(path, from, &sqlite::Sqlite::migrator()).await
+    }
+
+    /// Gives the SQLite database at `path` a new random epoch; refused while any process uses
+    /// it.
+    pub async fn new_epoch_sqlite(path: &Path) -> Result<Epoch, StoreError> {
+        sqlite::new_epoch(path).await
+    }
+
+    /// Gives this (Postgres) store's database a new random epoch, returned. Nodes already
+    /// running keep announcing the one they read at start: stop them all first.
+    pub async fn new_epoch_postgres(&self) -> Result<Epoch, StoreError> {
+        match &self.backend {
+            Backend::Postgres(db) => epoch::renew_postgres(db.pool()).await,
+            Backend::Sqlite(_) => Err(StoreError::Refused(
+                "new_epoch_postgres on an SQLite store".into(),
+            )),
+        }
     }
 
     /// Whether the database answers and accepts writes (for readiness checks).
@@ -365,7 +424,11 @@ impl Store {
         user: UserId,
         only: Option<ConvId>,
     ) -> Result<Vec<ConvSummary>, StoreError> {
-        on_backend!(self, db => db.conversations(user, only).await)
+        let mut list = on_backend!(self, db => db.conversations(user, only).await)?;
+        for summary in &mut list {
+            summary.epoch.clone_from(&self.held.epoch);
+        }
+        Ok(list)
     }
 
     /// Up to `limit` events of `conv` after `after`, ascending.

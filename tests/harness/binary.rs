@@ -8,6 +8,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+/// A client's WebSocket to the binary.
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 /// The binary built for these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
@@ -46,4 +50,42 @@ pub fn listening_addr(child: &mut Child) -> String {
         }
     }
     panic!("no listening line within 30 s");
+}
+
+/// Writes another application's SQLite database (one table, no switchboard schema) at `path`.
+pub fn foreign_sqlite(path: &std::path::Path) {
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import sqlite3; c = sqlite3.connect({:?}); c.execute('create table invoices (id integer)'); c.commit()",
+            path.to_str().expect("a UTF-8 path")
+        ))
+        .status()
+        .expect("python3 runs");
+    assert!(status.success());
+}
+
+/// Opens `/ws` on `addr` as a browser would: the current protocol, `origin`, the session
+/// `cookie`.
+pub async fn browser_ws(addr: &str, origin: &str, cookie: &str) -> Ws {
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue};
+    let mut request = format!(
+        "ws://{addr}/ws?v={}",
+        switchboard::protocol::PROTOCOL_VERSION
+    )
+    .into_client_request()
+    .expect("a valid URL");
+    let headers = request.headers_mut();
+    headers.insert(
+        "origin",
+        HeaderValue::from_str(origin).expect("a header value"),
+    );
+    headers.insert(
+        "cookie",
+        HeaderValue::from_str(cookie).expect("a header value"),
+    );
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the upgrade is accepted")
+        .0
 }

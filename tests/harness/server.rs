@@ -301,6 +301,8 @@ pub struct Device {
     pub ws: Client,
     /// The user.
     pub user: protocol::UserId,
+    /// The store epoch its hello announced (the seqs it sees belong to it).
+    pub epoch: protocol::Epoch,
 }
 
 impl TestServer {
@@ -339,11 +341,11 @@ impl TestServer {
     /// Opens a device for the session `cookie` and reads its hello; it has not resumed yet.
     pub async fn greeted(&self, cookie: &str) -> Device {
         let mut ws = self.try_browser_ws(cookie).await.unwrap();
-        let user = match next_frame(&mut ws).await {
-            ServerFrame::Hello { user, .. } => user,
+        let (user, epoch) = match next_frame(&mut ws).await {
+            ServerFrame::Hello { user, epoch, .. } => (user, epoch),
             other => panic!("expected hello, got {other:?}"),
         };
-        Device { ws, user }
+        Device { ws, user, epoch }
     }
 }
 

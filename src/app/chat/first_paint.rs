@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     auth::ApiError,
-    protocol::{ConvId, ConvSummary, Event, Member, UserId},
+    protocol::{ConvId, ConvSummary, Epoch, Event, Member, UserId},
 };
 
 /// The signed-in user's conversations, and the open one's members and latest events.
@@ -23,6 +23,8 @@ pub struct ChatSnapshot {
     pub members: Option<(ConvId, Vec<Member>)>,
     /// The open conversation's latest events, oldest first.
     pub events: Vec<Event>,
+    /// The store epoch these seqs belong to (as a `hello` would announce it).
+    pub epoch: Epoch,
 }
 
 /// The chat as it stands for the caller, with `open`'s latest events when the caller is a
@@ -63,6 +65,7 @@ pub async fn first_paint(open: Option<i64>) -> Result<Option<ChatSnapshot>, ApiE
             .map_err(failed)?;
     }
     Ok(Some(ChatSnapshot {
+        epoch: services.store.epoch().clone(),
         me,
         conversations,
         members,

@@ -175,6 +175,11 @@ impl Postgres {
         Ok(Self { pool, token_uses })
     }
 
+    /// The pool, for the store's own modules (the epoch).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
         // A round trip on a pooled connection: Postgres is up and this node can reach it.
         sqlx::query("SELECT 1").execute(&self.pool).await?;

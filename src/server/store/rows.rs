@@ -122,6 +122,8 @@ pub(super) fn summary_from<R: Columns>(row: &R) -> Result<ConvSummary, sqlx::Err
         peer: peer.map(UserId),
         last_seq: Seq(row.int("last_seq")?),
         read_seq: Seq(row.int("read_seq")?),
+        // Stamped by `Store::conversations`, which knows the store's epoch.
+        epoch: Default::default(),
     })
 }
 

@@ -5,8 +5,11 @@
 //! `BEGIN IMMEDIATE`: they take the write lock up front and wait for it (busy timeout), instead
 //! of reading first and failing with SQLITE_BUSY when another writer got in between.
 
+mod backup;
 mod chat;
 mod directory;
+
+pub use self::backup::{Restored, backup, new_epoch, restore};
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -69,38 +72,6 @@ async fn refuse_foreign(
         )));
     }
     Ok(())
-}
-
-/// Writes a consistent copy of the database at `path` to `to` (which must not exist), while
-/// other processes keep using it: `VACUUM INTO` reads one snapshot. Opens the source read-only
-/// and runs no migrations.
-pub async fn backup(path: &Path, to: &Path) -> Result<u64, StoreError> {
-    if to.exists() {
-        return Err(StoreError::Refused(format!(
-            "{} exists; a backup never overwrites a file",
-            to.display()
-        )));
-    }
-    if !path.exists() {
-        return Err(StoreError::Refused(format!(
-            "{} does not exist",
-            path.display()
-        )));
-    }
-    let options = SqliteConnectOptions::from_str("sqlite://")?
-        .filename(path)
-        .read_only(true)
-        .busy_timeout(Duration::from_secs(5));
-    let mut conn = sqlx::ConnectOptions::connect(&options).await?;
-    let target = to
-        .to_str()
-        .ok_or_else(|| StoreError::Refused("the backup path is not valid UTF-8".into()))?;
-    sqlx::query("VACUUM INTO ?")
-        .bind(target)
-        .execute(&mut conn)
-        .await?;
-    sqlx::Connection::close(conn).await?;
-    Ok(std::fs::metadata(to).map(|m| m.len()).unwrap_or(0))
 }
 
 /// How often the write-ahead log is copied into the database file.
@@ -198,8 +169,11 @@ where
 }
 
 impl Sqlite {
-    pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        let migrator = sqlx::migrate!("./migrations/sqlite");
+    /// Opens the file at `path`, with the shared lock on `<path>-lock` that keeps `admin
+    /// restore` from replacing it while the returned lock file is kept open.
+    pub async fn open(path: &Path) -> Result<(Self, std::fs::File), StoreError> {
+        let migrator = Self::migrator();
+        let lock = backup::lock_shared(path)?;
         // Checked read-only, before the pool's settings (WAL mode) touch the file.
         if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
             let options = SqliteConnectOptions::from_str("sqlite://")?
@@ -231,7 +205,17 @@ impl Sqlite {
         tokio::spawn(checkpoint(pool.clone()));
         let token_uses = TokenUses::default();
         token_uses.spawn_flush(pool.clone(), write_token_uses);
-        Ok(Self { pool, token_uses })
+        Ok((Self { pool, token_uses }, lock))
+    }
+
+    /// The pool, for the store's own modules (the epoch).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The migrations this build knows, for checking a backup before restoring it.
+    pub fn migrator() -> sqlx::migrate::Migrator {
+        sqlx::migrate!("./migrations/sqlite")
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
