@@ -132,7 +132,7 @@ pub async fn serve<W, R, E>(
     ::metrics::gauge!(super::metrics::CONNECTIONS_OPEN).increment(1.0);
     let _open = Open;
     tokio::pin!(write);
-    let read = read_loop(stream, &mut conn, &peer, settings, &shutdown);
+    let read = read_loop(stream, &mut conn, &peer, &settings, &shutdown);
     tokio::select! {
         // The writer ended first: the client is gone or was evicted, so stop reading too.
         () = &mut write => {}
@@ -162,7 +162,8 @@ async fn read_loop<R, E>(
     mut stream: R,
     conn: &mut Connection,
     peer: &Peer,
-    settings: SocketSettings,
+    // Borrowed, not copied: every idle connection's task holds this future (its size is tested).
+    settings: &SocketSettings,
     shutdown: &Shutdown,
 ) where
     R: Stream<Item = Result<Message, E>> + Unpin,
@@ -204,16 +205,10 @@ async fn read_loop<R, E>(
     // Liveness is the server's job: any frame from the client (text, binary, ping, or the pong
     // to our ping) counts as life. After an interval of silence the client gets a WebSocket
     // ping, which browsers and WebSocket libraries answer by themselves.
-    let mut heard = tokio::time::Instant::now();
-    let mut missed = 0u32;
+    // `beat`: when the next ping (or, after the last one, the close) is due.
+    let mut beat = tokio::time::Instant::now() + settings.heartbeat;
+    let mut missed = 0u8;
     loop {
-        let beat = heard + settings.heartbeat * (missed + 1);
-        // Before `resume`, the handshake deadline may come sooner than the heartbeat's.
-        let wake = if conn.resumed {
-            beat
-        } else {
-            beat.min(resume_by)
-        };
         let next = tokio::select! {
             () = shutdown.triggered() => {
                 let hint = ServerFrame::Reconnect { retry_after_ms: RECONNECT_HINT_MS };
@@ -230,7 +225,11 @@ async fn read_loop<R, E>(
                 say(&mailbox, Outgoing::Close(close_code::SESSION_ENDED, reason)).await;
                 return;
             }
-            next = tokio::time::timeout_at(wake, stream.next()) => next,
+            // Before `resume`, the handshake deadline may come sooner than the heartbeat's.
+            next = tokio::time::timeout_at(
+                if conn.resumed { beat } else { beat.min(resume_by) },
+                stream.next(),
+            ) => next,
         };
         let message = match next {
             Err(_elapsed) if !conn.resumed && tokio::time::Instant::now() >= resume_by => {
@@ -253,7 +252,8 @@ async fn read_loop<R, E>(
             Err(_elapsed) if tokio::time::Instant::now() < beat => continue,
             Err(_elapsed) => {
                 missed += 1;
-                if missed < HEARTBEAT_MISSES {
+                beat += settings.heartbeat;
+                if u32::from(missed) < HEARTBEAT_MISSES {
                     mailbox.push(Outgoing::Ping);
                     continue;
                 }
@@ -287,7 +287,7 @@ async fn read_loop<R, E>(
                 return;
             }
             Ok(Some(Ok(message))) => {
-                heard = tokio::time::Instant::now();
+                beat = tokio::time::Instant::now() + settings.heartbeat;
                 missed = 0;
                 message
             }

@@ -18,8 +18,9 @@ pub const GRACE: Duration = Duration::from_secs(2);
 /// A connection's hold on its sends; empty until one is refused for rate.
 #[derive(Debug, Default)]
 pub struct SendHold {
-    /// The refused message everything else waits for, if any.
-    held: Option<Held>,
+    /// The refused message everything else waits for, if any. Boxed: every connection's task
+    /// holds a `SendHold`, and an empty one should cost a pointer, not the whole `Held`.
+    held: Option<Box<Held>>,
 }
 
 /// One refused message.
@@ -51,11 +52,11 @@ impl SendHold {
     /// The budget refused `id` at `now`; it would take a message after `wait`.
     pub fn refused(&mut self, id: ClientMsgId, wait: Duration, now: Instant) {
         let retry_at = now + wait;
-        self.held = Some(Held {
+        self.held = Some(Box::new(Held {
             id,
             retry_at,
             until: retry_at + GRACE,
-        });
+        }));
     }
 }
 
