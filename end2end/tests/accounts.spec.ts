@@ -87,3 +87,22 @@ test.describe('without JavaScript', () => {
     await expect(page.getByTestId('who')).toHaveText(name);
   });
 });
+
+test('the settings page warns that a password change revokes tokens, then says how many it revoked', async ({
+  page,
+}) => {
+  const name = uniqueName();
+  await register(page, name);
+  await page.goto('/settings');
+  await expect(page.getByTestId('password-warning')).toContainText('revokes all your access tokens');
+
+  await page.getByLabel('Token name').fill('my bot');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  await expect(page.getByTestId('token-secret')).toContainText('sbt_');
+  await expect(page.getByTestId('token-list')).toContainText('my bot');
+
+  await page.getByLabel('Current password').fill(PASSWORD);
+  await page.getByLabel('New password').fill(`${PASSWORD} 2`);
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await expect(page.getByTestId('form-ok')).toContainText('1 access token(s) revoked');
+});

@@ -2,8 +2,9 @@
 //! which it received nothing and counts any frame or pong as life, so a client that only
 //! receives stays connected; one that answers nothing is closed after two silent intervals.
 //!
-//! The issue asks for "an hour with a short interval": the rule is per interval, so the test
-//! holds the reader for 60 intervals of 1 s (an hour at the default 20 s would be 180).
+//! "An hour with a short interval": the rule is per interval, so the test holds the reader for
+//! 180 intervals of 1 s, which at the default 20 s interval is an hour (about three minutes of
+//! wall time; the other conformance tests run beside it).
 
 use std::{
     sync::{
@@ -26,8 +27,8 @@ use crate::harness::{TestServer, room};
 /// The interval these tests run with.
 const HEARTBEAT: Duration = Duration::from_millis(1000);
 
-/// How many intervals the passive reader is held for.
-const INTERVALS: u32 = 60;
+/// How many intervals the passive reader is held for: an hour at the default 20 s.
+const INTERVALS: u32 = 180;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_passive_reader_of_a_busy_room_stays_connected_without_sending() {
