@@ -69,18 +69,36 @@ async fn main() -> std::process::ExitCode {
         }
     };
 
-    // Logs go to stdout, as text or (server.log_format = "json") one JSON object per line.
+    // The server logs to stdout, as text or (server.log_format = "json") one JSON object per
+    // line. An admin command's stdout is its output (provision prints one JSON account per
+    // line, read by scripts and the load generator), so its logs go to stderr: a warning such
+    // as sqlx's "slow statement" on a busy machine must not corrupt that output.
+    let to_stderr = command != "serve";
+    let writer = move || -> Box<dyn std::io::Write> {
+        if to_stderr {
+            Box::new(std::io::stderr())
+        } else {
+            Box::new(std::io::stdout())
+        }
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     if config.log_json {
         tracing_subscriber::fmt()
             .json()
             .with_env_filter(filter)
+            .with_writer(writer)
             .init();
     } else {
+        let terminal = if to_stderr {
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+        } else {
+            std::io::IsTerminal::is_terminal(&std::io::stdout())
+        };
         tracing_subscriber::fmt()
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .with_ansi(terminal)
             .with_env_filter(filter)
+            .with_writer(writer)
             .init();
     }
 
