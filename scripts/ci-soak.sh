@@ -1,0 +1,30 @@
+#!/bin/bash
+# Runs CI as the landing check does, N times, each from a fresh clone of this repository's
+# HEAD, with `stress-ng --cpu 1` busy beside it: the "passes on a busy 2-core machine" check of
+# issue 12. Each result is one line in $log (commit, exit code, seconds, load average).
+#
+#   scripts/ci-soak.sh [N] [log]      (defaults: 10, /tmp/ci-soak.log; stop early: touch $log.stop)
+#
+# Needs stress-ng (Debian `stress-ng`; not part of setup.sh, which installs what the product and
+# its tests need). A passing run's clone is removed; a failing one is kept with its log.
+set -euo pipefail
+n=${1:-10}
+log=${2:-/tmp/ci-soak.log}
+repo=$(git rev-parse --show-toplevel)
+command -v stress-ng >/dev/null || { echo "stress-ng is not installed (apt-get install stress-ng)" >&2; exit 1; }
+for i in $(seq "$n"); do
+  [ -e "$log.stop" ] && break
+  dir=$(mktemp -d "/tmp/ci-soak-$i.XXXX")
+  git clone -q "$repo" "$dir"
+  commit=$(git -C "$dir" rev-parse --short HEAD)
+  stress-ng --cpu 1 --timeout 7200s >/dev/null 2>&1 &
+  stress=$!
+  start=$(date +%s)
+  rc=0
+  (cd "$dir" && CI=true bash .ci/run) >"$dir.log" 2>&1 || rc=$?
+  kill "$stress" 2>/dev/null || true
+  wait "$stress" 2>/dev/null || true
+  echo "run $i commit $commit rc=$rc $(( $(date +%s) - start ))s load=$(cut -d' ' -f1-3 /proc/loadavg) log=$dir.log" >>"$log"
+  if [ "$rc" -eq 0 ]; then rm -rf "$dir"; fi
+done
+cat "$log"
