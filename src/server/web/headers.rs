@@ -95,19 +95,23 @@ pub async fn secure(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let nonce = CspNonce::fresh();
+    let path = request.uri().path();
+    let private = !path.starts_with("/pkg/");
+    // `/api` answers and the socket upgrade never render a page: no nonce for them (it would
+    // cost a random draw and an allocation on every upgrade for nothing).
+    let may_render = !path.starts_with("/api/") && path != crate::protocol::WS_PATH;
+    let nonce = if may_render { CspNonce::fresh() } else { None };
     if let Some(nonce) = &nonce {
         request.extensions_mut().insert(nonce.clone());
     }
-    let private = !request.uri().path().starts_with("/pkg/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let page = is_html(headers);
     let csp = match (&nonce, page) {
-        (Some(nonce), true) => policy.page(nonce),
-        _ => NOT_A_PAGE.to_owned(),
+        (Some(nonce), true) => HeaderValue::from_str(&policy.page(nonce)).ok(),
+        _ => Some(HeaderValue::from_static(NOT_A_PAGE)),
     };
-    if let Ok(csp) = HeaderValue::from_str(&csp) {
+    if let Some(csp) = csp {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     let fixed: [(HeaderName, &'static str); 4] = [
