@@ -62,12 +62,6 @@ struct SessionClock {
     used_here: AtomicI64,
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// Sleeps until the wall clock reaches Unix second `at`.
 async fn sleep_until(at: i64) {
     let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(at).unwrap_or(0));
@@ -110,7 +104,7 @@ impl Expiry {
     /// going idle.
     pub fn note_use(&self) {
         if let Kind::Session(clock) = &self.0 {
-            clock.used_here.fetch_max(unix_now(), Ordering::Relaxed);
+            clock.used_here.fetch_max(super::now(), Ordering::Relaxed);
         }
     }
 
@@ -159,7 +153,7 @@ impl SessionClock {
                 tracing::warn!(%err, session = self.id, "could not record the session's use");
             }
             last_seen = stored.last_seen_at.max(here);
-            if unix_now() >= session_deadline(last_seen, self.expires_at, self.idle_secs) {
+            if super::now() >= session_deadline(last_seen, self.expires_at, self.idle_secs) {
                 return "session idle too long; log in again";
             }
         }

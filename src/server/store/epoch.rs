@@ -8,6 +8,7 @@
 //! server on the database stopped.
 
 use crate::protocol::Epoch;
+use crate::server::committer::now_ms;
 
 use super::StoreError;
 
@@ -17,13 +18,6 @@ pub fn fresh() -> Result<Epoch, StoreError> {
     getrandom::getrandom(&mut bytes)
         .map_err(|err| StoreError::Refused(format!("no random numbers for an epoch: {err}")))?;
     Ok(Epoch(bytes.iter().map(|b| format!("{b:02x}")).collect()))
-}
-
-/// Unix milliseconds now, for `changed_at`.
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Defines one `settle_*` function per backend: the SQL is the same text in both (SQLite reads
