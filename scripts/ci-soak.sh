@@ -5,6 +5,10 @@
 #
 #   scripts/ci-soak.sh [N] [log]      (defaults: 10, /tmp/ci-soak.log; stop early: touch $log.stop)
 #
+# SOAK_WARM=1 hands each passing run's `target/` to the next fresh clone (moved, not copied), so
+# the dependencies are not compiled again: the source, node_modules and the crate itself are
+# built fresh every run, and CI=true still deletes target/debug midway, as on a CI machine.
+#
 # Needs stress-ng (Debian `stress-ng`; not part of setup.sh, which installs what the product and
 # its tests need). A passing run's clone is removed; a failing one is kept with its log.
 set -euo pipefail
@@ -16,6 +20,7 @@ for i in $(seq "$n"); do
   [ -e "$log.stop" ] && break
   dir=$(mktemp -d "/tmp/ci-soak-$i.XXXX")
   git clone -q "$repo" "$dir"
+  if [ "${SOAK_WARM:-}" = 1 ] && [ -d "$log.target" ]; then mv "$log.target" "$dir/target"; fi
   commit=$(git -C "$dir" rev-parse --short HEAD)
   stress-ng --cpu 1 --timeout 7200s >/dev/null 2>&1 &
   stress=$!
@@ -25,6 +30,9 @@ for i in $(seq "$n"); do
   kill "$stress" 2>/dev/null || true
   wait "$stress" 2>/dev/null || true
   echo "run $i commit $commit rc=$rc $(( $(date +%s) - start ))s load=$(cut -d' ' -f1-3 /proc/loadavg) log=$dir.log" >>"$log"
-  if [ "$rc" -eq 0 ]; then rm -rf "$dir"; fi
+  if [ "$rc" -eq 0 ]; then
+    if [ "${SOAK_WARM:-}" = 1 ] && [ -d "$dir/target" ]; then rm -rf "$log.target"; mv "$dir/target" "$log.target"; fi
+    rm -rf "$dir"
+  fi
 done
 cat "$log"
