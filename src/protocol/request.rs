@@ -74,7 +74,7 @@ pub fn req_of(text: &str) -> Option<Req> {
 
 /// Decodes one client frame with its request id.
 pub fn decode_request(text: &str) -> Result<Request, DecodeError> {
-    super::decode(text, ClientFrame::TYPES)
+    super::codec::decode(text, ClientFrame::TYPES)
 }
 
 /// Encodes one client frame with a request id.
@@ -88,7 +88,7 @@ pub fn encode_request(frame: &ClientFrame, req: Option<&Req>) -> String {
 
 /// Decodes one server frame with the request id it answers.
 pub fn decode_reply(text: &str) -> Result<Reply, DecodeError> {
-    super::decode(text, ServerFrame::TYPES)
+    super::codec::decode(text, ServerFrame::TYPES)
 }
 
 /// Encodes one server frame answering the request `req`.

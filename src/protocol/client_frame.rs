@@ -1,0 +1,150 @@
+//! The frames a client sends, tagged by `type`, and the cursor `resume` carries.
+//!
+//! Wire types only: no I/O, nothing from outside `protocol`.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ClientMsgId, ConvId, Seq, UserId};
+
+/// The last seq a client has seen in one conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cursor {
+    /// The conversation.
+    pub conv: ConvId,
+    /// The last seq the client holds (0 for none).
+    pub seq: Seq,
+}
+
+/// Frames a client sends to the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// Application-level liveness check; the server answers with [`ServerFrame::Pong`] echoing
+    /// `nonce`. The server itself keeps a connection alive with WebSocket pings, which
+    /// browsers answer on their own; this lets a client (which cannot see those) learn that
+    /// the server is still there, and measure the round trip.
+    Ping {
+        /// Chosen by the client to match the answer to the question.
+        nonce: u64,
+    },
+    /// Sent once after `hello`: the last seq seen per conversation. The server replays what is
+    /// missing, announces conversations not listed (with a page of recent history), answers
+    /// [`ServerFrame::Synced`], and from then on delivers live.
+    Resume {
+        /// One entry per conversation the client already holds.
+        cursors: Vec<Cursor>,
+    },
+    /// Posts a message. Answered by [`ServerFrame::Ack`] once it is durable.
+    Send {
+        /// The sender's id for this message; a retry with the same id is not stored twice.
+        client_msg_id: ClientMsgId,
+        /// The conversation to post in; the sender must be a member.
+        conv: ConvId,
+        /// The text, 1 to `max_body_chars` characters.
+        body: String,
+    },
+    /// Opens (creating if needed) the direct conversation with another user.
+    OpenDirect {
+        /// The other user.
+        user: UserId,
+    },
+    /// Creates a room owned by the sender.
+    CreateRoom {
+        /// Its name, 1 to 64 characters.
+        name: String,
+        /// Whether anyone may find and join it (otherwise invitation only).
+        public: bool,
+    },
+    /// Asks for one page of the public rooms, newest first. Every field is optional:
+    /// `{"type":"list_rooms"}` is the first page of all of them.
+    ListRooms {
+        /// Only rooms whose name contains this text, ignoring case (at most 64 characters).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        query: Option<String>,
+        /// The `next` of the previous page: rooms older than this one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<ConvId>,
+        /// At most this many rooms (default 50, capped by the server at 100).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// Joins a public room.
+    JoinRoom {
+        /// The room.
+        conv: ConvId,
+    },
+    /// Adds a user to a room the sender is in.
+    Invite {
+        /// The room.
+        conv: ConvId,
+        /// Who to add.
+        user: UserId,
+    },
+    /// Leaves a room.
+    Leave {
+        /// The room.
+        conv: ConvId,
+    },
+    /// Removes a member from a room the sender owns.
+    Remove {
+        /// The room.
+        conv: ConvId,
+        /// Who to remove.
+        user: UserId,
+    },
+    /// Renames a room the sender owns.
+    RenameRoom {
+        /// The room.
+        conv: ConvId,
+        /// Its new name, 1 to 64 characters.
+        name: String,
+    },
+    /// Asks for a conversation's members.
+    Members {
+        /// The conversation; the sender must be a member.
+        conv: ConvId,
+    },
+    /// Asks for the page of events before `before` (scrollback).
+    History {
+        /// The conversation; the sender must be a member.
+        conv: ConvId,
+        /// Events with a seq below this one.
+        before: Seq,
+        /// At most this many (capped by the server at 100).
+        limit: u32,
+    },
+    /// "I am typing" in a conversation; ephemeral and rate-limited.
+    Typing {
+        /// The conversation.
+        conv: ConvId,
+    },
+    /// The last seq the user has read in a conversation; shared with their other devices.
+    Read {
+        /// The conversation.
+        conv: ConvId,
+        /// The last read seq.
+        seq: Seq,
+    },
+}
+
+impl ClientFrame {
+    /// The `type` tags of every client frame, used to tell an unknown frame from a malformed one.
+    pub const TYPES: &'static [&'static str] = &[
+        "ping",
+        "resume",
+        "send",
+        "open_direct",
+        "create_room",
+        "list_rooms",
+        "join_room",
+        "invite",
+        "leave",
+        "remove",
+        "rename_room",
+        "members",
+        "history",
+        "typing",
+        "read",
+    ];
+}
