@@ -10,6 +10,7 @@ pub mod admin;
 pub mod bus;
 pub mod committer;
 pub mod config;
+mod first_paint;
 pub mod hub;
 pub mod listener;
 pub mod live;

@@ -1,5 +1,10 @@
 //! The browser's WebSocket client (gloo-net): connect, handshake, heartbeat, reconnect.
 //!
+//! The transport only: it takes the frames to send from a channel, asks a callback for what a
+//! new session opens with, and hands what it receives and how the link stands to another
+//! callback ([`Report`]). It must not depend on the app (`crate::app`), only on `protocol`;
+//! `app::chat::socket` is the glue that feeds the chat model from it.
+//!
 //! One socket per tab. A session is one WebSocket from open to close; between sessions the
 //! client waits with exponential backoff and full jitter, so a restarted server is not hit by
 //! every tab at the same instant. A session that got as far as the server's hello resets the
@@ -10,14 +15,11 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
+use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt, future::Either};
 use gloo_net::websocket::{Message, WebSocketError, futures::WebSocket};
 use gloo_timers::future::TimeoutFuture;
-use leptos::prelude::*;
 
-use futures::channel::mpsc;
-
-use crate::app::{chat::Chat, connection::ConnectionStatus};
 use crate::protocol::{
     self, ClientFrame, ErrorCode, FrameType, PROTOCOL_VERSION, ServerFrame, VERSION_PARAM, WS_PATH,
     close_code,
@@ -43,15 +45,62 @@ impl Client {
     }
 }
 
-/// Starts the connection loop for this tab; `status` follows it, `chat` is fed by it and its
-/// commands are sent through it.
-pub fn start(status: RwSignal<ConnectionStatus>, chat: Chat) -> Client {
+/// How the link stands, as the page should show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkState {
+    /// First attempt; the server has not greeted us yet.
+    Connecting,
+    /// The server's hello arrived; the socket is live.
+    Connected,
+    /// The socket dropped; retrying with backoff.
+    Reconnecting,
+    /// The server speaks another protocol version: stopped, only a reload helps.
+    Outdated,
+    /// The session behind the socket ended: stopped until logged in again.
+    SignedOut,
+}
+
+/// What the connection loop tells the page.
+#[derive(Debug)]
+pub enum Report {
+    /// The link changed state.
+    State(LinkState),
+    /// A frame from the server (the hello included, before the session's opening frames go
+    /// out).
+    Frame(ServerFrame),
+    /// A frame this client took and never sent: the loop has ended, so it goes back to the
+    /// page for whichever client runs next.
+    Unsent(ClientFrame),
+}
+
+/// The page's side of a running loop.
+struct Link {
+    /// What each session sends first, asked for after its hello is reported.
+    opening: Box<dyn Fn() -> Vec<ClientFrame>>,
+    /// Where reports go.
+    report: Box<dyn Fn(Report)>,
+}
+
+impl Link {
+    fn state(&self, state: LinkState) {
+        (self.report)(Report::State(state));
+    }
+}
+
+/// Starts the connection loop for this tab: it sends what arrives on `queued`, opens each
+/// session with `opening()`, and tells `report` what it receives and how the link stands.
+pub fn start(
+    queued: mpsc::UnboundedReceiver<ClientFrame>,
+    opening: impl Fn() -> Vec<ClientFrame> + 'static,
+    report: impl Fn(Report) + 'static,
+) -> Client {
     let stopped = Arc::new(AtomicBool::new(false));
-    status.set(ConnectionStatus::Connecting);
-    // Frames the UI sends come through this channel, which the socket loop waits on.
-    let (commands, queued) = mpsc::unbounded();
-    chat.attach(commands);
-    leptos::task::spawn_local(run(status, chat, queued, Arc::clone(&stopped)));
+    let link = Link {
+        opening: Box::new(opening),
+        report: Box::new(report),
+    };
+    link.state(LinkState::Connecting);
+    leptos::task::spawn_local(run(link, queued, Arc::clone(&stopped)));
     Client { stopped }
 }
 
@@ -72,34 +121,32 @@ enum Ended {
 }
 
 async fn run(
-    status: RwSignal<ConnectionStatus>,
-    chat: Chat,
+    link: Link,
     mut queued: mpsc::UnboundedReceiver<ClientFrame>,
     stopped: Arc<AtomicBool>,
 ) {
-    connect_loop(status, chat, &mut queued, &stopped).await;
-    // Frames this client never sent go back to the chat, for whichever client runs next.
+    connect_loop(&link, &mut queued, &stopped).await;
+    // Frames this client never sent go back to the page, for whichever client runs next.
     queued.close();
     while let Ok(frame) = queued.try_recv() {
-        chat.send(frame);
+        (link.report)(Report::Unsent(frame));
     }
 }
 
 async fn connect_loop(
-    status: RwSignal<ConnectionStatus>,
-    chat: Chat,
+    link: &Link,
     queued: &mut mpsc::UnboundedReceiver<ClientFrame>,
     stopped: &AtomicBool,
 ) {
     let mut failures: u32 = 0;
     loop {
-        let wait = match session(status, chat, queued, stopped).await {
+        let wait = match session(link, queued, stopped).await {
             Ended::Outdated => {
-                status.set(ConnectionStatus::Outdated);
+                link.state(LinkState::Outdated);
                 return;
             }
             Ended::SignedOut => {
-                status.set(ConnectionStatus::SignedOut);
+                link.state(LinkState::SignedOut);
                 return;
             }
             Ended::Stopped => return,
@@ -119,7 +166,7 @@ async fn connect_loop(
         if stopped.load(Ordering::Relaxed) {
             return;
         }
-        status.set(ConnectionStatus::Reconnecting);
+        link.state(LinkState::Reconnecting);
         TimeoutFuture::new(wait).await;
         if stopped.load(Ordering::Relaxed) {
             return;
@@ -208,8 +255,7 @@ async fn wake(
 }
 
 async fn session(
-    status: RwSignal<ConnectionStatus>,
-    chat: Chat,
+    link: &Link,
     queued: &mut mpsc::UnboundedReceiver<ClientFrame>,
     stopped: &AtomicBool,
 ) -> Ended {
@@ -227,7 +273,7 @@ async fn session(
                 let ServerFrame::Hello { heartbeat_ms, .. } = hello else {
                     return Ended::Failed;
                 };
-                chat.apply(hello);
+                (link.report)(Report::Frame(hello));
                 heartbeat_ms
             }
             Ok(ServerFrame::Error {
@@ -239,15 +285,11 @@ async fn session(
         Some(Some(Err(error))) => return ended_by(&error, false),
         _ => return Ended::Failed,
     };
-    status.set(ConnectionStatus::Connected);
+    link.state(LinkState::Connected);
 
-    // Resume from what this page holds, then resend whatever the server has not echoed yet
-    // (same ids: each is stored once).
-    let mut opening = vec![ClientFrame::Resume {
-        cursors: chat.cursors(),
-    }];
-    opening.extend(chat.unsent());
-    for frame in opening {
+    // Resume from what the page holds, then whatever it asks to resend (asked for after the
+    // hello is reported: a new store epoch changes the cursors).
+    for frame in (link.opening)() {
         if sink
             .send(Message::Text(protocol::encode_client(&frame)))
             .await
@@ -321,9 +363,9 @@ async fn session(
                                 return Ended::Failed;
                             }
                         }
-                        chat.apply(frame);
+                        (link.report)(Report::Frame(frame));
                     }
-                    Ok(frame) => chat.apply(frame),
+                    Ok(frame) => (link.report)(Report::Frame(frame)),
                     Err(err) => leptos::logging::warn!("undecodable server frame: {err}"),
                 }
             }

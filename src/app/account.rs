@@ -42,35 +42,10 @@ pub fn provide_session() -> Session {
     );
     let session = Session { logout, user };
     provide_context(session);
+    // One WebSocket per tab while someone is logged in.
     #[cfg(feature = "hydrate")]
-    keep_socket(user);
+    super::chat::socket::keep_socket(user);
     session
-}
-
-/// One WebSocket per tab while someone is logged in: started when a user appears, kept across
-/// navigation (the account lookup refetches then, but the user is the same), stopped on log out.
-#[cfg(feature = "hydrate")]
-fn keep_socket(user: Resource<Result<Option<Account>, ApiError>>) {
-    use crate::protocol::UserId;
-    let status = expect_context::<RwSignal<super::connection::ConnectionStatus>>();
-    let chat = expect_context::<super::chat::Chat>();
-    let running = StoredValue::new_local(None::<(UserId, crate::ws_client::Client)>);
-    Effect::new(move |_| {
-        // Still loading: keep whatever runs.
-        let Some(result) = user.get() else { return };
-        let who = result.ok().flatten().map(|account| account.id);
-        running.update_value(|slot| {
-            if slot.as_ref().map(|(id, _)| *id) == who {
-                return;
-            }
-            if let Some((_, client)) = slot.take() {
-                client.stop();
-            }
-            if let Some(id) = who {
-                *slot = Some((id, crate::ws_client::start(status, chat)));
-            }
-        });
-    });
 }
 
 /// The account area of the top bar: who is logged in, the socket status, log out — or the

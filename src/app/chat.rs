@@ -1,23 +1,35 @@
-//! The chat screen: conversations in a sidebar, the open conversation, the composer.
+//! The chat feature: the screen, its components, the model behind them, and the handle that
+//! makes that model reactive.
 //!
-//! [`Chat`] is the page's model of what the server has sent (conversations, events by seq,
-//! member names, presence) plus an outbox of the user's own messages until the server has them
-//! and a draft per conversation. The WebSocket client (`crate::ws_client`) feeds it and drains
-//! its commands; components only read signals and call [`Chat::send`] / [`Chat::post`].
+//! Layers, each using only those below it:
 //!
-//! The views live in submodules: [`sidebar`] (conversation list, new DM / room, room
-//! directory), [`conversation`] (header, message list, composer) and [`text`] (message text
-//! with safe links, times and days). Message text is always rendered as text.
+//! * [`screen`] — the page (`/` when signed in, `/c/<id>`): composes the components below.
+//! * components — [`sidebar`] (conversation list, new DM / room, room directory),
+//!   [`conversation`] (header and members), [`messages`] (the message list), [`composer`]
+//!   (the composer and typing line), [`directory`], [`user_form`], [`text`] (message text with
+//!   safe links, times and days). They read the model through [`Chat`] and never import the
+//!   page. Message text is always rendered as text.
+//! * [`Chat`] (this file) — the model as Leptos context: reads are tracked per [`Part`],
+//!   updates run the model's [`Effect`]s (frames go to the socket, timers start).
+//! * [`model`] — the pure reducer: no Leptos, no browser, unit-tested natively.
+//!
+//! Beside them: [`first_paint`], what the server renders the screen with, and `socket`
+//! (browser only), the glue that feeds the transport's frames into [`Chat`].
 
+pub mod composer;
 pub mod conversation;
 pub mod directory;
-mod epoch;
 // `#[server]` makes an argument struct whose fields are documented on the function.
 #[allow(missing_docs)]
 pub mod first_paint;
-mod pacing;
+pub mod messages;
+pub mod model;
+pub mod screen;
 pub mod sidebar;
+#[cfg(feature = "hydrate")]
+pub mod socket;
 pub mod text;
+pub mod user_form;
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
@@ -25,15 +37,24 @@ use std::{
 };
 
 use futures::channel::mpsc::UnboundedSender;
-
 use leptos::prelude::*;
 
+pub use self::{
+    model::{ChatModel, ChatSnapshot, Effect, Part, Pending, RoomDirectory},
+    screen::{ChatScreen, ConversationPage},
+};
 use crate::protocol::{
-    ClientFrame, ClientMsgId, ConvId, ConvKind, ConvSummary, Cursor, Epoch, Event, EventBody,
-    Member, Seq, ServerFrame, UserId,
+    ClientFrame, ClientMsgId, ConvId, ConvSummary, Cursor, Event, Member, Seq, ServerFrame, UserId,
 };
 
-pub use self::{conversation::ConversationPage, directory::RoomDirectory, sidebar::ChatScreen};
+/// How long a typing notice shows unless a newer one replaces it, in ms.
+#[cfg(feature = "hydrate")]
+const TYPING_SHOWN_MS: u64 = 4000;
+
+/// How long member-list refreshes for one conversation gather before one is sent, in ms (only
+/// the browser waits; without a browser there is no clock to wait on, and no socket).
+#[cfg(feature = "hydrate")]
+const MEMBERS_PAUSE_MS: u64 = 1000;
 
 /// The route frames take to the server (see [`Chat::send`]).
 #[derive(Default)]
@@ -44,202 +65,276 @@ struct Commands {
     waiting: Vec<ClientFrame>,
 }
 
-/// One of the user's own messages that the server has not yet echoed back.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Pending {
-    /// Its id; resent with the same id after a reconnect, so it is stored once.
-    pub client_msg_id: ClientMsgId,
-    /// Where.
-    pub conv: ConvId,
-    /// What.
-    pub body: String,
-    /// The server acked it (durable) but its event has not arrived yet.
-    pub acked: bool,
-    /// The server refused it, and why; it waits for the user to retry.
-    pub failed: Option<String>,
-}
-
-/// The page's chat model, shared as context.
+/// The page's chat model, shared as context: a [`ChatModel`] whose parts views read through
+/// [`Slice`]s, so that a change re-renders only what read the part it changed.
 #[derive(Clone, Copy)]
 pub struct Chat {
-    /// Who this page belongs to (from the server's hello).
-    pub me: RwSignal<Option<UserId>>,
-    /// Conversations, in the order the server announced them.
-    pub conversations: RwSignal<Vec<ConvSummary>>,
-    /// Every event received, by conversation and seq (seq order is the order).
-    pub events: RwSignal<HashMap<ConvId, BTreeMap<Seq, Event>>>,
-    /// Member lists, for names.
-    pub members: RwSignal<HashMap<ConvId, Vec<Member>>>,
-    /// The user's messages the server has not echoed back yet.
-    pub outbox: RwSignal<Vec<Pending>>,
+    /// The model. Not a signal itself: [`Chat::parts`] tells readers what changed.
+    model: StoredValue<ChatModel>,
+    /// One trigger per [`Part`], indexed by `part as usize`.
+    parts: [Trigger; Part::ALL.len()],
     /// Where frames for the server go: the running client's channel, or a waiting list until
-    /// one attaches. Not a signal: nothing renders it, and no frame may be taken twice.
+    /// one attaches. No frame may be taken twice.
     commands: StoredValue<Arc<Mutex<Commands>>>,
-    /// Who is typing where, with the notice's number so that only its own timer expires it.
-    pub typing: RwSignal<HashMap<ConvId, (UserId, u64)>>,
-    /// Numbers typing notices (never reused, so an old timer cannot clear a newer notice).
-    typing_clock: StoredValue<u64>,
-    /// Users known to be online (presence frames and member lists).
-    pub online: RwSignal<HashSet<UserId>>,
-    /// The public room directory: the search, the pages shown so far.
-    pub directory: RwSignal<RoomDirectory>,
-    /// Conversations with more members than their member list holds.
-    pub crowded: RwSignal<HashSet<ConvId>>,
-    /// Conversations whose member-list refresh is waiting to be sent (see `pacing`). Not a
-    /// signal: nothing renders it.
-    gathering: StoredValue<HashSet<ConvId>>,
     /// The composer's text per conversation, kept while the user looks elsewhere.
     pub drafts: StoredValue<HashMap<ConvId, String>>,
-    /// The latest refusal that concerned no message (e.g. joining a private room).
-    pub notice: RwSignal<Option<String>>,
-    /// History requests in flight, by conversation (the `before` asked for).
-    pub loading: RwSignal<HashMap<ConvId, Seq>>,
-    /// The store epoch everything above belongs to (`None` before the first paint or hello).
-    /// Not a signal: nothing renders it (see `epoch`).
-    epoch: StoredValue<Option<Epoch>>,
+}
+
+/// One part of the model, read as a signal would be.
+pub struct Slice<T: 'static> {
+    chat: Chat,
+    part: Part,
+    field: fn(&ChatModel) -> &T,
+}
+
+impl<T> Clone for Slice<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Slice<T> {}
+
+impl<T> Slice<T> {
+    /// Reads the part, and re-runs the caller when it changes.
+    pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        self.track();
+        self.with_untracked(f)
+    }
+
+    /// Reads the part without subscribing to it.
+    pub fn with_untracked<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        self.chat.model.with_value(|m| f((self.field)(m)))
+    }
+
+    /// A copy of the part, tracked.
+    pub fn get(&self) -> T
+    where
+        T: Clone,
+    {
+        self.with(T::clone)
+    }
+
+    /// A copy of the part, untracked.
+    pub fn get_untracked(&self) -> T
+    where
+        T: Clone,
+    {
+        self.with_untracked(T::clone)
+    }
+
+    /// Subscribes the caller to the part without reading it.
+    pub fn track(&self) {
+        self.chat.parts[self.part as usize].track();
+    }
 }
 
 impl Chat {
     /// An empty model.
     pub fn new() -> Self {
         Self {
-            me: RwSignal::new(None),
-            conversations: RwSignal::new(Vec::new()),
-            events: RwSignal::new(HashMap::new()),
-            members: RwSignal::new(HashMap::new()),
-            outbox: RwSignal::new(Vec::new()),
+            model: StoredValue::new(ChatModel::default()),
+            parts: Part::ALL.map(|_| Trigger::new()),
             commands: StoredValue::new(Arc::new(Mutex::new(Commands::default()))),
-            typing: RwSignal::new(HashMap::new()),
-            typing_clock: StoredValue::new(0),
-            online: RwSignal::new(HashSet::new()),
-            directory: RwSignal::new(RoomDirectory::default()),
-            crowded: RwSignal::new(HashSet::new()),
-            gathering: StoredValue::new(HashSet::new()),
             drafts: StoredValue::new(HashMap::new()),
-            notice: RwSignal::new(None),
-            loading: RwSignal::new(HashMap::new()),
-            epoch: StoredValue::new(None),
         }
     }
 
-    /// Takes in what the server rendered the page with (see [`first_paint`]): conversations and
-    /// the open conversation's latest events. Later frames from the socket supersede it; the
-    /// events become the resume cursor, so the socket sends only what is newer.
-    pub fn seed(&self, paint: &first_paint::ChatSnapshot) {
-        self.adopt_epoch(paint.epoch.clone());
-        self.me.set(Some(paint.me));
-        self.conversations.update(|list| {
-            for summary in &paint.conversations {
-                if !list.iter().any(|c| c.id == summary.id) {
-                    list.push(summary.clone());
-                }
-            }
+    fn slice<T>(&self, part: Part, field: fn(&ChatModel) -> &T) -> Slice<T> {
+        Slice {
+            chat: *self,
+            part,
+            field,
+        }
+    }
+
+    /// Who this page belongs to.
+    pub fn me(&self) -> Slice<Option<UserId>> {
+        self.slice(Part::Me, |m| &m.me)
+    }
+
+    /// Conversations, in the order the server announced them.
+    pub fn conversations(&self) -> Slice<Vec<ConvSummary>> {
+        self.slice(Part::Conversations, |m| &m.conversations)
+    }
+
+    /// Every event received, by conversation and seq.
+    pub fn events(&self) -> Slice<HashMap<ConvId, BTreeMap<Seq, Event>>> {
+        self.slice(Part::Events, |m| &m.events)
+    }
+
+    /// Member lists.
+    pub fn members(&self) -> Slice<HashMap<ConvId, Vec<Member>>> {
+        self.slice(Part::Members, |m| &m.members)
+    }
+
+    /// The user's messages the server has not echoed back yet.
+    pub fn outbox(&self) -> Slice<Vec<Pending>> {
+        self.slice(Part::Outbox, |m| &m.outbox)
+    }
+
+    /// Who is typing where (with the notice's number).
+    pub fn typing(&self) -> Slice<HashMap<ConvId, (UserId, u64)>> {
+        self.slice(Part::Typing, |m| &m.typing)
+    }
+
+    /// Users known to be online.
+    pub fn online(&self) -> Slice<HashSet<UserId>> {
+        self.slice(Part::Online, |m| &m.online)
+    }
+
+    /// The public room directory.
+    pub fn directory(&self) -> Slice<RoomDirectory> {
+        self.slice(Part::Directory, |m| &m.directory)
+    }
+
+    /// Conversations with more members than their member list holds.
+    pub fn crowded(&self) -> Slice<HashSet<ConvId>> {
+        self.slice(Part::Crowded, |m| &m.crowded)
+    }
+
+    /// The latest refusal that concerned no message.
+    pub fn notice(&self) -> Slice<Option<String>> {
+        self.slice(Part::Notice, |m| &m.notice)
+    }
+
+    /// History requests in flight, by conversation.
+    pub fn loading(&self) -> Slice<HashMap<ConvId, Seq>> {
+        self.slice(Part::Loading, |m| &m.loading)
+    }
+
+    /// Runs one update of the model, tells the readers of the parts it changed, then does what
+    /// it asked for.
+    fn update(&self, f: impl FnOnce(&mut ChatModel) -> Vec<Effect>) {
+        let mut out = None;
+        self.model.update_value(|m| {
+            let effects = f(m);
+            out = Some((effects, m.take_changed()));
         });
-        if let Some((conv, members)) = &paint.members {
-            self.members.update(|all| {
-                all.entry(*conv).or_insert_with(|| members.clone());
-            });
-        }
-        if !paint.events.is_empty() {
-            self.events.update(|all| {
-                for event in &paint.events {
-                    all.entry(event.conv)
-                        .or_default()
-                        .entry(event.seq)
-                        .or_insert_with(|| event.clone());
-                }
-            });
-        }
-    }
-
-    /// Asks for the page of history before the oldest event held for `conv`, unless that is
-    /// already asked for or there is nothing older.
-    pub fn load_older(&self, conv: ConvId) {
-        let Some(first) = self.first_seq(conv) else {
+        let Some((effects, changed)) = out else {
             return;
         };
-        if first <= Seq(1)
-            || self
-                .loading
-                .with_untracked(|l| l.get(&conv) == Some(&first))
-        {
-            return;
+        for part in Part::ALL {
+            if changed.contains(part) {
+                self.parts[part as usize].notify();
+            }
         }
-        self.loading.update(|l| {
-            l.insert(conv, first);
-        });
-        self.send(ClientFrame::History {
-            conv,
-            before: first,
-            limit: crate::protocol::RECENT_PAGE,
-        });
+        for effect in effects {
+            self.run(effect);
+        }
+    }
+
+    /// Does one [`Effect`].
+    fn run(&self, effect: Effect) {
+        let chat = *self;
+        match effect {
+            Effect::Send(frame) => self.send(frame),
+            Effect::Log(line) => leptos::logging::log!("{line}"),
+            #[cfg(feature = "hydrate")]
+            Effect::ExpireTyping { conv, stamp } => set_timeout(
+                move || {
+                    chat.update(|m| {
+                        m.expire_typing(conv, stamp);
+                        Vec::new()
+                    })
+                },
+                std::time::Duration::from_millis(TYPING_SHOWN_MS),
+            ),
+            // The server renders no typing notices, so none needs to expire there.
+            #[cfg(not(feature = "hydrate"))]
+            Effect::ExpireTyping { .. } => {}
+            #[cfg(feature = "hydrate")]
+            Effect::RefreshMembers(conv) => set_timeout(
+                move || chat.update(|m| m.members_due(conv)),
+                std::time::Duration::from_millis(MEMBERS_PAUSE_MS),
+            ),
+            #[cfg(not(feature = "hydrate"))]
+            Effect::RefreshMembers(conv) => chat.update(|m| m.members_due(conv)),
+        }
+    }
+
+    /// Takes in what the server rendered the page with (see [`first_paint`]).
+    pub fn seed(&self, paint: &ChatSnapshot) {
+        self.update(|m| m.seed(paint));
+    }
+
+    /// Applies one frame from the server to the model.
+    pub fn apply(&self, frame: ServerFrame) {
+        self.update(|m| m.apply(frame));
+    }
+
+    /// Asks for the page of history before the oldest event held for `conv`.
+    pub fn load_older(&self, conv: ConvId) {
+        self.update(|m| m.load_older(conv));
     }
 
     /// The oldest seq held for `conv`, untracked.
     pub fn first_seq(&self, conv: ConvId) -> Option<Seq> {
-        self.events
-            .with_untracked(|all| all.get(&conv).and_then(|l| l.keys().next().copied()))
+        self.model.with_value(|m| m.first_seq(conv))
+    }
+
+    /// The newest seq held for `conv`, untracked.
+    pub fn last_seq(&self, conv: ConvId) -> Option<Seq> {
+        self.model.with_value(|m| m.last_seq(conv))
     }
 
     /// Sends a refused message again, with the same id.
     pub fn retry(&self, client_msg_id: &ClientMsgId) {
-        let mut again = None;
-        self.outbox.update(|outbox| {
-            if let Some(p) = outbox
-                .iter_mut()
-                .find(|p| &p.client_msg_id == client_msg_id)
-            {
-                p.failed = None;
-                again = Some(ClientFrame::Send {
-                    client_msg_id: p.client_msg_id.clone(),
-                    conv: p.conv,
-                    body: p.body.clone(),
-                });
-            }
-        });
-        if let Some(frame) = again {
-            self.send(frame);
-        }
+        self.update(|m| m.retry(client_msg_id));
     }
 
     /// Drops a refused message the user gave up on.
     pub fn discard(&self, client_msg_id: &ClientMsgId) {
-        self.outbox
-            .update(|outbox| outbox.retain(|p| &p.client_msg_id != client_msg_id));
+        self.update(|m| {
+            m.discard(client_msg_id);
+            Vec::new()
+        });
     }
 
-    /// Marks `conv` read up to `seq` here (the badge clears at once) and tells the server, which
-    /// tells the user's other devices. Sent at once: a mark held back for coalescing was lost
-    /// when the page was left right after (the server's budget for marks is 20/s, burst 40,
-    /// and a refused mark shows no banner; a later one covers it).
+    /// Marks `conv` read up to `seq` here and tells the server.
     pub fn mark_read(&self, conv: ConvId, seq: Seq) {
-        let mut moved = false;
-        self.conversations.update(|list| {
-            if let Some(c) = list.iter_mut().find(|c| c.id == conv)
-                && c.read_seq < seq
-            {
-                c.read_seq = seq;
-                moved = true;
-            }
-        });
-        if moved {
-            self.send(ClientFrame::Read { conv, seq });
-        }
+        self.update(|m| m.mark_read(conv, seq));
+    }
+
+    /// Posts a message: into the outbox (shown as "sending") and to the server.
+    pub fn post(&self, conv: ConvId, body: String, client_msg_id: ClientMsgId) {
+        self.update(|m| m.post(conv, body, client_msg_id));
+    }
+
+    /// Asks for the first page of public rooms whose name contains `query`.
+    pub fn browse(&self, query: String) {
+        self.update(|m| m.browse(query));
+    }
+
+    /// Asks for the next page of the directory, if there is one.
+    pub fn browse_more(&self) {
+        self.update(ChatModel::browse_more);
     }
 
     /// The last seq held per conversation, for `resume`.
     pub fn cursors(&self) -> Vec<Cursor> {
-        self.events.with_untracked(|events| {
-            events
-                .iter()
-                .filter_map(|(conv, list)| {
-                    list.keys().next_back().map(|seq| Cursor {
-                        conv: *conv,
-                        seq: *seq,
-                    })
-                })
-                .collect()
-        })
+        self.model.with_value(ChatModel::cursors)
+    }
+
+    /// What a new session opens with (see [`ChatModel::opening`]).
+    pub fn opening(&self) -> Vec<ClientFrame> {
+        self.model.with_value(ChatModel::opening)
+    }
+
+    /// A display name for `user` in `conv`, tracked.
+    pub fn name_of(&self, conv: ConvId, user: UserId) -> String {
+        for part in [Part::Me, Part::Conversations, Part::Members] {
+            self.parts[part as usize].track();
+        }
+        self.model.with_value(|m| m.name_of(conv, user))
+    }
+
+    /// How many messages from others in `conv` the user has not read, tracked.
+    pub fn unread(&self, conv: ConvId) -> usize {
+        for part in [Part::Me, Part::Conversations, Part::Events] {
+            self.parts[part as usize].track();
+        }
+        self.model.with_value(|m| m.unread(conv))
     }
 
     /// Queues a frame for the server.
@@ -264,207 +359,6 @@ impl Chat {
             let _ = client.unbounded_send(frame);
         }
         commands.client = Some(client);
-    }
-
-    /// Posts a message: into the outbox (shown as "sending") and to the server.
-    pub fn post(&self, conv: ConvId, body: String, client_msg_id: ClientMsgId) {
-        self.outbox.update(|outbox| {
-            outbox.push(Pending {
-                client_msg_id: client_msg_id.clone(),
-                conv,
-                body: body.clone(),
-                acked: false,
-                failed: None,
-            })
-        });
-        self.send(ClientFrame::Send {
-            client_msg_id,
-            conv,
-            body,
-        });
-    }
-
-    /// The sends to repeat after a reconnect (all not yet echoed and not refused; the server
-    /// stores each once).
-    pub fn unsent(&self) -> Vec<ClientFrame> {
-        self.outbox.with_untracked(|outbox| {
-            outbox
-                .iter()
-                .filter(|p| p.failed.is_none())
-                .map(|p| ClientFrame::Send {
-                    client_msg_id: p.client_msg_id.clone(),
-                    conv: p.conv,
-                    body: p.body.clone(),
-                })
-                .collect()
-        })
-    }
-
-    /// Applies one frame from the server to the model.
-    pub fn apply(&self, frame: ServerFrame) {
-        match frame {
-            ServerFrame::Hello { user, epoch, .. } => {
-                self.adopt_epoch(epoch);
-                self.me.set(Some(user));
-            }
-            ServerFrame::Conversation(summary) => self.conversations.update(|list| {
-                match list.iter_mut().find(|c| c.id == summary.id) {
-                    Some(existing) => *existing = summary,
-                    None => list.push(summary),
-                }
-            }),
-            ServerFrame::Gone { conv } => {
-                self.conversations
-                    .update(|list| list.retain(|c| c.id != conv));
-            }
-            ServerFrame::Ack { client_msg_id, .. } => self.outbox.update(|outbox| {
-                if let Some(p) = outbox.iter_mut().find(|p| p.client_msg_id == client_msg_id) {
-                    p.acked = true;
-                }
-            }),
-            ServerFrame::Event(event) => {
-                if let EventBody::Message { client_msg_id, .. } = &event.body
-                    && Some(event.from) == self.me.get_untracked()
-                {
-                    self.outbox
-                        .update(|outbox| outbox.retain(|p| &p.client_msg_id != client_msg_id));
-                }
-                if let EventBody::Renamed { name } = &event.body {
-                    let (conv, name) = (event.conv, name.clone());
-                    self.conversations.update(|list| {
-                        if let Some(c) = list.iter_mut().find(|c| c.id == conv) {
-                            c.name = name;
-                        }
-                    });
-                }
-                if matches!(
-                    event.body,
-                    EventBody::Joined {}
-                        | EventBody::Invited { .. }
-                        | EventBody::Left {}
-                        | EventBody::Removed { .. }
-                ) && self.members.with_untracked(|m| m.contains_key(&event.conv))
-                {
-                    self.refresh_members(event.conv);
-                }
-                if matches!(event.body, EventBody::Message { .. }) {
-                    self.typing.update(|t| {
-                        if t.get(&event.conv).is_some_and(|(u, _)| *u == event.from) {
-                            t.remove(&event.conv);
-                        }
-                    });
-                }
-                self.events.update(|events| {
-                    events
-                        .entry(event.conv)
-                        .or_default()
-                        .insert(event.seq, event);
-                });
-            }
-            ServerFrame::ReadState { conv, seq } => self.conversations.update(|list| {
-                if let Some(c) = list.iter_mut().find(|c| c.id == conv) {
-                    c.read_seq = c.read_seq.max(seq);
-                }
-            }),
-            ServerFrame::Typing { conv, user } => {
-                let stamp = self.typing_clock.get_value() + 1;
-                self.typing_clock.set_value(stamp);
-                self.typing.update(|t| {
-                    t.insert(conv, (user, stamp));
-                });
-                #[cfg(feature = "hydrate")]
-                {
-                    let typing = self.typing;
-                    set_timeout(
-                        move || {
-                            typing.update(|t| {
-                                if t.get(&conv).is_some_and(|(_, n)| *n == stamp) {
-                                    t.remove(&conv);
-                                }
-                            })
-                        },
-                        std::time::Duration::from_secs(4),
-                    );
-                }
-            }
-            ServerFrame::Members {
-                conv,
-                members,
-                more,
-            } => {
-                self.crowded.update(|set| {
-                    if more {
-                        set.insert(conv);
-                    } else {
-                        set.remove(&conv);
-                    }
-                });
-                self.online.update(|set| {
-                    for m in &members {
-                        if m.online {
-                            set.insert(m.user);
-                        } else {
-                            set.remove(&m.user);
-                        }
-                    }
-                });
-                self.members.update(|all| {
-                    all.insert(conv, members);
-                });
-            }
-            ServerFrame::History { conv, events, .. } => {
-                self.loading.update(|l| {
-                    l.remove(&conv);
-                });
-                self.events.update(|all| {
-                    let list = all.entry(conv).or_default();
-                    for event in events {
-                        list.insert(event.seq, event);
-                    }
-                });
-            }
-            ServerFrame::Presence { user, online } => self.online.update(|set| {
-                if online {
-                    set.insert(user);
-                } else {
-                    set.remove(&user);
-                }
-            }),
-            ServerFrame::Rooms {
-                rooms,
-                query,
-                after,
-                next,
-            } => self.take_rooms(rooms, query, after, next),
-            ServerFrame::Error {
-                code,
-                message,
-                client_msg_id,
-                refused,
-                ..
-            } => self.refused(code, message, client_msg_id, refused),
-            _ => {}
-        }
-    }
-
-    /// A display name for `user` in `conv`.
-    pub fn name_of(&self, conv: ConvId, user: UserId) -> String {
-        if Some(user) == self.me.get() {
-            return "You".into();
-        }
-        let peer = self.conversations.with(|list| {
-            list.iter()
-                .find(|c| c.id == conv && c.kind == ConvKind::Direct && c.peer == Some(user))
-                .map(|c| c.name.clone())
-        });
-        if let Some(name) = peer {
-            return name;
-        }
-        self.members.with(|all| {
-            all.get(&conv)
-                .and_then(|members| members.iter().find(|m| m.user == user))
-                .map_or_else(|| format!("user {user}"), |m| m.display_name.clone())
-        })
     }
 }
 

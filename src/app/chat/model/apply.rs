@@ -1,0 +1,160 @@
+//! [`ChatModel::apply`]: what each frame from the server does to the model.
+//!
+//! Part of the pure model: depends only on `protocol`.
+
+use super::{ChatModel, Effect, Effects, Part};
+use crate::protocol::{ConvId, Event, EventBody, ServerFrame, UserId};
+
+impl ChatModel {
+    /// Applies one frame from the server to the model.
+    pub fn apply(&mut self, frame: ServerFrame) -> Effects {
+        match frame {
+            ServerFrame::Hello { user, epoch, .. } => {
+                let effects = self.adopt_epoch(epoch);
+                self.me = Some(user);
+                self.touch(Part::Me);
+                return effects;
+            }
+            ServerFrame::Conversation(summary) => {
+                match self.summary_mut(summary.id) {
+                    Some(existing) => *existing = summary,
+                    None => self.conversations.push(summary),
+                }
+                self.touch(Part::Conversations);
+            }
+            ServerFrame::Gone { conv } => {
+                self.conversations.retain(|c| c.id != conv);
+                self.touch(Part::Conversations);
+            }
+            ServerFrame::Ack { client_msg_id, .. } => {
+                if let Some(p) = self
+                    .outbox
+                    .iter_mut()
+                    .find(|p| p.client_msg_id == client_msg_id)
+                {
+                    p.acked = true;
+                }
+                self.touch(Part::Outbox);
+            }
+            ServerFrame::Event(event) => return self.take_event(event),
+            ServerFrame::ReadState { conv, seq } => {
+                if let Some(c) = self.summary_mut(conv) {
+                    c.read_seq = c.read_seq.max(seq);
+                }
+                self.touch(Part::Conversations);
+            }
+            ServerFrame::Typing { conv, user } => {
+                self.typing_clock += 1;
+                let stamp = self.typing_clock;
+                self.typing.insert(conv, (user, stamp));
+                self.touch(Part::Typing);
+                return vec![Effect::ExpireTyping { conv, stamp }];
+            }
+            ServerFrame::Members {
+                conv,
+                members,
+                more,
+            } => {
+                if more {
+                    self.crowded.insert(conv);
+                } else {
+                    self.crowded.remove(&conv);
+                }
+                for m in &members {
+                    self.set_online(m.user, m.online);
+                }
+                self.members.insert(conv, members);
+                self.touch(Part::Crowded);
+                self.touch(Part::Members);
+            }
+            ServerFrame::History { conv, events, .. } => {
+                self.loading.remove(&conv);
+                let list = self.events.entry(conv).or_default();
+                for event in events {
+                    list.insert(event.seq, event);
+                }
+                self.touch(Part::Loading);
+                self.touch(Part::Events);
+            }
+            ServerFrame::Presence { user, online } => self.set_online(user, online),
+            ServerFrame::Rooms {
+                rooms,
+                query,
+                after,
+                next,
+            } => self.take_rooms(rooms, query, after, next),
+            ServerFrame::Error {
+                code,
+                message,
+                client_msg_id,
+                refused,
+                ..
+            } => self.refused(code, message, client_msg_id, refused),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// One event: stored at its seq (a repeat replaces the same event), and what it says
+    /// about the outbox, the conversation's name, its members and who is typing.
+    fn take_event(&mut self, event: Event) -> Effects {
+        let mut effects = Vec::new();
+        if let EventBody::Message { client_msg_id, .. } = &event.body
+            && Some(event.from) == self.me
+        {
+            self.outbox.retain(|p| &p.client_msg_id != client_msg_id);
+            self.touch(Part::Outbox);
+        }
+        if let EventBody::Renamed { name } = &event.body {
+            if let Some(c) = self.summary_mut(event.conv) {
+                c.name = name.clone();
+            }
+            self.touch(Part::Conversations);
+        }
+        if matches!(
+            event.body,
+            EventBody::Joined {}
+                | EventBody::Invited { .. }
+                | EventBody::Left {}
+                | EventBody::Removed { .. }
+        ) && self.members.contains_key(&event.conv)
+        {
+            effects.extend(self.refresh_members(event.conv));
+        }
+        if matches!(event.body, EventBody::Message { .. }) {
+            if self
+                .typing
+                .get(&event.conv)
+                .is_some_and(|(u, _)| *u == event.from)
+            {
+                self.typing.remove(&event.conv);
+            }
+            self.touch(Part::Typing);
+        }
+        self.events
+            .entry(event.conv)
+            .or_default()
+            .insert(event.seq, event);
+        self.touch(Part::Events);
+        effects
+    }
+
+    /// Records whether `user` is online.
+    fn set_online(&mut self, user: UserId, online: bool) {
+        if online {
+            self.online.insert(user);
+        } else {
+            self.online.remove(&user);
+        }
+        self.touch(Part::Online);
+    }
+
+    /// The typing notice numbered `stamp` has shown long enough: cleared, unless a newer one
+    /// replaced it.
+    pub fn expire_typing(&mut self, conv: ConvId, stamp: u64) {
+        if self.typing.get(&conv).is_some_and(|(_, n)| *n == stamp) {
+            self.typing.remove(&conv);
+        }
+        self.touch(Part::Typing);
+    }
+}

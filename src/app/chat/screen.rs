@@ -1,0 +1,89 @@
+//! The chat page: the sidebar and, when a conversation is open, the conversation.
+//!
+//! A page composes components; no component imports it. It depends on the components
+//! ([`super::sidebar`], [`super::conversation`]), the model handle [`Chat`] and the first paint.
+
+use leptos::prelude::*;
+use leptos_router::{components::A, hooks::use_params_map};
+
+use super::{
+    Chat, ChatSnapshot, conversation::Conversation, first_paint::first_paint, sidebar::Sidebar,
+};
+use crate::protocol::ConvId;
+
+/// `/c/:id`.
+#[component]
+pub fn ConversationPage() -> impl IntoView {
+    let params = use_params_map();
+    let open = Signal::derive(move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse().ok())
+            .map(ConvId)
+    });
+    view! { <ChatScreen open /> }
+}
+
+/// The signed-in chat screen: sidebar plus, when a conversation is open, the conversation.
+///
+/// The server renders it with the user's conversations and the open conversation's latest
+/// messages; in the browser that same data (serialised into the page) seeds the model, and the
+/// socket continues from there. On a phone-sized screen only one of the two columns shows:
+/// the list at `/`, the conversation (with a way back) at `/c/<id>`.
+#[component]
+pub fn ChatScreen(
+    /// The conversation to show, if any.
+    #[prop(into)]
+    open: Signal<Option<ConvId>>,
+) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let initial = open.get_untracked();
+    // Once the page runs (after hydration), the socket keeps the model current: later screens
+    // need no first paint.
+    let paint = Resource::new_blocking(
+        || (),
+        move |()| async move {
+            if chat.me().with_untracked(Option::is_some) && !cfg!(feature = "ssr") {
+                return Ok(None::<ChatSnapshot>);
+            }
+            first_paint(initial.map(|c| c.0)).await
+        },
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                if let Ok(Some(seed)) = paint.await {
+                    chat.seed(&seed);
+                }
+                if chat.me().with_untracked(Option::is_none) {
+                    return view! {
+                        <p class="empty" data-testid="signed-out">
+                            <A href="/login">"Log in"</A>
+                            " to see this conversation."
+                        </p>
+                    }
+                        .into_any();
+                }
+                let class = move || if open.get().is_some() { "chat has-open" } else { "chat" };
+                view! {
+                    <div class=class>
+                        <Sidebar open />
+                        <section class="pane" aria-label="Conversation">
+                            {move || match open.get() {
+                                Some(conv) => view! { <Conversation conv /> }.into_any(),
+                                None => {
+                                    view! {
+                                        <p class="empty">"Pick a conversation, or start one."</p>
+                                    }
+                                        .into_any()
+                                }
+                            }}
+                        </section>
+                    </div>
+                }
+                    .into_any()
+            })}
+        </Suspense>
+    }
+}
