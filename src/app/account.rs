@@ -175,12 +175,71 @@ fn SubmitRow(
     children: Children,
 ) -> impl IntoView {
     view! {
-        <button type="submit" disabled=move || pending.get()>
-            {label}
-        </button>
+        <SubmitButton label pending />
         <p class="form-ok" role="status" data-testid=testid>
             {children()}
         </p>
+    }
+}
+
+/// The username field of the log-in and register forms.
+#[component]
+fn UsernameInput(
+    /// The last error of the form's action.
+    error: Signal<Option<ApiError>>,
+) -> impl IntoView {
+    view! {
+        <Input
+            name="username"
+            label="Username"
+            autocomplete="username"
+            field=Field::Username
+            error
+            maxlength=*auth::USERNAME_LEN.end()
+        />
+    }
+}
+
+/// A password field.
+#[component]
+fn PasswordInput(
+    /// The server-function argument it carries.
+    name: &'static str,
+    /// The visible label.
+    label: &'static str,
+    /// `current-password` or `new-password`.
+    autocomplete: &'static str,
+    /// The field errors are matched against.
+    field: Field,
+    /// The last error of the form's action.
+    error: Signal<Option<ApiError>>,
+) -> impl IntoView {
+    view! {
+        <Input
+            name
+            label
+            kind="password"
+            autocomplete
+            field
+            error
+            maxlength=*auth::PASSWORD_LEN.end()
+        />
+    }
+}
+
+/// A form's submit button, disabled while its action runs.
+#[component]
+fn SubmitButton(
+    /// The button's text.
+    label: &'static str,
+    /// Whether the form's action is running.
+    #[prop(into)]
+    pending: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <button type="submit" disabled=move || pending.get()>
+            {label}
+        </button>
     }
 }
 
@@ -210,26 +269,9 @@ pub fn LoginPage() -> impl IntoView {
             <h1>"Log in"</h1>
             <ActionForm action attr:class="form">
                 <FormError error />
-                <Input
-                    name="username"
-                    label="Username"
-                    autocomplete="username"
-                    field=Field::Username
-                    error
-                    maxlength=*auth::USERNAME_LEN.end()
-                />
-                <Input
-                    name="password"
-                    label="Password"
-                    kind="password"
-                    autocomplete="current-password"
-                    field=Field::Password
-                    error
-                    maxlength=*auth::PASSWORD_LEN.end()
-                />
-                <button type="submit" disabled=move || action.pending().get()>
-                    "Log in"
-                </button>
+                <UsernameInput error />
+                <PasswordInput name="password" label="Password" autocomplete="current-password" field=Field::Password error />
+                <SubmitButton label="Log in" pending=action.pending() />
             </ActionForm>
             <p class="aside">"No account yet? " <A href="/register">"Register"</A></p>
         </section>
@@ -246,14 +288,7 @@ pub fn RegisterPage() -> impl IntoView {
             <h1>"Create your account"</h1>
             <ActionForm action attr:class="form">
                 <FormError error />
-                <Input
-                    name="username"
-                    label="Username"
-                    autocomplete="username"
-                    field=Field::Username
-                    error
-                    maxlength=*auth::USERNAME_LEN.end()
-                />
+                <UsernameInput error />
                 <p class="hint">
                     "3–32 characters: letters, digits, '_', '.', '-'. Not case-sensitive."
                 </p>
@@ -266,19 +301,9 @@ pub fn RegisterPage() -> impl IntoView {
                     required=false
                     maxlength=auth::DISPLAY_NAME_MAX
                 />
-                <Input
-                    name="password"
-                    label="Password"
-                    kind="password"
-                    autocomplete="new-password"
-                    field=Field::Password
-                    error
-                    maxlength=*auth::PASSWORD_LEN.end()
-                />
+                <PasswordInput name="password" label="Password" autocomplete="new-password" field=Field::Password error />
                 <p class="hint">"At least 8 characters. A passphrase is best."</p>
-                <button type="submit" disabled=move || action.pending().get()>
-                    "Register"
-                </button>
+                <SubmitButton label="Register" pending=action.pending() />
             </ActionForm>
             <p class="aside">"Already registered? " <A href="/login">"Log in"</A></p>
         </section>
@@ -306,24 +331,8 @@ pub fn SettingsPage() -> impl IntoView {
             </p>
             <ActionForm action attr:class="form">
                 <FormError error />
-                <Input
-                    name="current_password"
-                    label="Current password"
-                    kind="password"
-                    autocomplete="current-password"
-                    field=Field::CurrentPassword
-                    error
-                    maxlength=*auth::PASSWORD_LEN.end()
-                />
-                <Input
-                    name="new_password"
-                    label="New password"
-                    kind="password"
-                    autocomplete="new-password"
-                    field=Field::Password
-                    error
-                    maxlength=*auth::PASSWORD_LEN.end()
-                />
+                <PasswordInput name="current_password" label="Current password" autocomplete="current-password" field=Field::CurrentPassword error />
+                <PasswordInput name="new_password" label="New password" autocomplete="new-password" field=Field::Password error />
                 <SubmitRow label="Change password" pending=action.pending() testid="form-ok">
                     {done}
                 </SubmitRow>

@@ -3,6 +3,21 @@
 
 use super::{codec::Tag, *};
 
+/// Each frame encodes with a `type` tag from `types` and decodes back to itself.
+fn assert_round_trips<F: PartialEq + std::fmt::Debug>(
+    frames: impl IntoIterator<Item = F>,
+    encode: fn(&F) -> String,
+    decode: fn(&str) -> Result<F, DecodeError>,
+    types: &[&str],
+) {
+    for frame in frames {
+        let text = encode(&frame);
+        let tag: Tag = serde_json::from_str(&text).unwrap();
+        assert!(types.contains(&tag.kind.as_str()), "{text}");
+        assert_eq!(decode(&text), Ok(frame));
+    }
+}
+
 #[test]
 fn client_frames_round_trip() {
     let frame = ClientFrame::Ping { nonce: 7 };
@@ -62,12 +77,7 @@ fn client_frames_round_trip() {
             seq: Seq(3),
         },
     ];
-    for frame in frames {
-        let text = encode_client(&frame);
-        let tag: Tag = serde_json::from_str(&text).unwrap();
-        assert!(ClientFrame::TYPES.contains(&tag.kind.as_str()), "{text}");
-        assert_eq!(decode_client(&text), Ok(frame));
-    }
+    assert_round_trips(frames, encode_client, decode_client, ClientFrame::TYPES);
 }
 
 #[test]
@@ -174,12 +184,7 @@ fn every_server_frame_round_trips() {
             retry_after_ms: 500,
         },
     ];
-    for frame in frames {
-        let text = encode_server(&frame);
-        let tag: Tag = serde_json::from_str(&text).unwrap();
-        assert!(ServerFrame::TYPES.contains(&tag.kind.as_str()), "{text}");
-        assert_eq!(decode_server(&text), Ok(frame));
-    }
+    assert_round_trips(frames, encode_server, decode_server, ServerFrame::TYPES);
 }
 
 #[test]

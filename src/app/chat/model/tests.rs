@@ -63,6 +63,15 @@ fn greeted() -> ChatModel {
     chat
 }
 
+/// [`greeted`], then these messages (seq, sender, id) in this order.
+fn greeted_with(messages: &[(i64, UserId, &str)]) -> ChatModel {
+    let mut chat = greeted();
+    for &(seq, from, id) in messages {
+        chat.apply(message(seq, from, id));
+    }
+    chat
+}
+
 fn seqs(chat: &ChatModel) -> Vec<i64> {
     chat.events
         .get(&ROOM)
@@ -81,10 +90,7 @@ fn member(user: UserId, online: bool) -> Member {
 
 #[test]
 fn messages_are_kept_in_seq_order_and_a_repeated_seq_is_kept_once() {
-    let mut chat = greeted();
-    chat.apply(message(1, PEER, "a"));
-    chat.apply(message(2, PEER, "b"));
-    chat.apply(message(2, PEER, "b"));
+    let chat = greeted_with(&[(1, PEER, "a"), (2, PEER, "b"), (2, PEER, "b")]);
     assert_eq!(seqs(&chat), vec![1, 2]);
     assert_eq!(
         chat.cursors(),
@@ -244,10 +250,7 @@ fn membership_events_refresh_a_known_member_list_and_renames_rename() {
 
 #[test]
 fn unread_counts_follow_read_marks_from_here_and_elsewhere() {
-    let mut chat = greeted();
-    chat.apply(message(1, PEER, "a"));
-    chat.apply(message(2, ME, "mine"));
-    chat.apply(message(3, PEER, "c"));
+    let mut chat = greeted_with(&[(1, PEER, "a"), (2, ME, "mine"), (3, PEER, "c")]);
     // The user's own message never counts.
     assert_eq!(chat.unread(ROOM), 2);
     assert_eq!(
