@@ -1,8 +1,15 @@
 //! The Leptos UI, rendered on the server and hydrated in the browser.
 //!
 //! [`shell`] is the HTML document the server renders around [`App`]. The app owns one
-//! [`ConnectionStatus`] signal, provided as context; in the browser the WebSocket client
-//! (`crate::ws_client`) drives it and [`connection::ConnectionIndicator`] shows it.
+//! [`ConnectionStatus`] signal and one [`Chat`], provided as context; in the browser
+//! `chat::socket` runs the WebSocket client (`crate::ws_client`), feeds what it receives into
+//! the chat and its link state into the status, which [`connection::ConnectionIndicator`]
+//! shows.
+//!
+//! Features: [`account`] (account pages and forms), [`chat`] (the chat screen, its components
+//! and model), [`connection`] (the indicator). The app depends on `protocol`, `auth` and, in the
+//! browser, `ws_client`; it never names `crate::server`: the server renders it through [`shell`] and [`App`],
+//! and serves what it asks for through traits the app defines (`chat::first_paint::ChatSource`).
 
 pub mod account;
 pub mod chat;
@@ -22,10 +29,9 @@ use self::{
     connection::ConnectionStatus,
 };
 
-/// The HTML document around the app, rendered on the server.
+/// The HTML document around the app, rendered on the server (which wraps it to give the page
+/// its CSP nonce first).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    crate::server::web::headers::adopt_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">

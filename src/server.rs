@@ -10,11 +10,11 @@ pub mod admin;
 pub mod bus;
 pub mod committer;
 pub mod config;
-mod first_paint;
 pub mod hub;
 pub mod listener;
 pub mod live;
 pub mod metrics;
+mod page;
 pub mod requests;
 pub mod shutdown;
 pub mod socket;
@@ -43,16 +43,13 @@ use self::{
     hub::Hub,
     listener::{Listener, activity::Timeouts, capacity::Capacity},
     live::Live,
+    page::shell,
     requests::Limits,
     shutdown::Shutdown,
     socket::Services,
     store::{Store, StoreError},
 };
-use crate::{
-    app::{App, shell},
-    auth::ApiError,
-    protocol::WS_PATH,
-};
+use crate::{app::App, auth::ApiError, protocol::WS_PATH};
 
 /// The largest request body accepted (forms and server-function calls are small).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -41,7 +41,7 @@ impl CspNonce {
     }
 }
 
-/// Makes the page being rendered use this response's nonce: called by the shell, before the
+/// Makes the page being rendered use this response's nonce: called by `page::shell`, before the
 /// hydration script is rendered (the framework would otherwise pick its own, which the header
 /// does not name).
 pub fn adopt_nonce() {

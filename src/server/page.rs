@@ -1,15 +1,26 @@
-//! The server's side of the chat's first paint: [`ChatSource`] for the app state, the one way
-//! the app reads the chat while rendering on the server.
+//! The server's side of rendering the app: the page shell with this response's CSP nonce, and
+//! [`ChatSource`] for the app state, the one way the app reads the chat while rendering on the
+//! server. The app never names `crate::server`: what it needs from the server comes through
+//! here.
 //!
-//! A thin adapter over the store and the hub: no rules of its own (membership is the store's
-//! answer), and nothing else under `server` uses it.
+//! Thin adapters: no rules of their own (the nonce is `web::headers`' policy, membership the
+//! store's answer); nothing else under `server` but the router uses them.
 
-use super::{AppState, store::StoreError};
+use leptos::{config::LeptosOptions, prelude::IntoView};
+
+use super::{AppState, store::StoreError, web::headers::adopt_nonce};
 use crate::{
     app::chat::{ChatSnapshot, first_paint::ChatSource},
     auth::ApiError,
     protocol::{ConvId, MAX_MEMBERS, RECENT_PAGE, Seq, UserId},
 };
+
+/// The HTML document around the app ([`crate::app::shell`]), rendered with this response's
+/// nonce: adopted before the shell renders its hydration script.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    adopt_nonce();
+    crate::app::shell(options)
+}
 
 impl ChatSource for AppState {
     async fn chat_snapshot(
