@@ -2,8 +2,9 @@
 //!
 //! The transport only: it takes the frames to send from a channel, asks a callback for what a
 //! new session opens with, and hands what it receives and how the link stands to another
-//! callback ([`Report`]). It must not depend on the app (`crate::app`), only on `protocol`;
-//! `app::chat::socket` is the glue that feeds the chat model from it.
+//! callback ([`Report`]). It must not depend on the app (`crate::app`): only on `protocol`,
+//! gloo's socket and timers, and Leptos' task spawner and console. `app::chat::socket` is the
+//! glue that feeds the chat model from it.
 //!
 //! One socket per tab. A session is one WebSocket from open to close; between sessions the
 //! client waits with exponential backoff and full jitter, so a restarted server is not hit by
