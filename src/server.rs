@@ -7,10 +7,10 @@
 
 pub mod accounts;
 pub mod admin;
-pub mod bus;
+pub mod cluster;
 pub mod committer;
 pub mod config;
-pub mod hub;
+pub mod routing;
 pub mod listener;
 pub mod live;
 pub mod metrics;
@@ -39,7 +39,7 @@ use self::{
     accounts::Accounts,
     committer::Committer,
     config::Config,
-    hub::Hub,
+    routing::Hub,
     listener::{Listener, activity::Timeouts, capacity::Capacity},
     live::Live,
     requests::Limits,
@@ -139,7 +139,7 @@ impl AppState {
         let live = Arc::new(Live::default());
         let bus = match &config.redis_url {
             Some(url) => Some(
-                bus::Bus::connect(
+                cluster::Bus::connect(
                     url,
                     &config
                         .node_id

@@ -17,7 +17,7 @@ use axum::extract::ws::Utf8Bytes;
 use tokio::sync::mpsc;
 
 use super::{
-    hub::{Hub, Mailbox, Outgoing},
+    routing::{Hub, Mailbox, Outgoing},
     store::{NewMessage, Outcome, Store},
 };
 use crate::protocol::{self, ErrorCode, Event, EventBody, FrameType, Req, ServerFrame};

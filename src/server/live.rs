@@ -34,7 +34,7 @@ pub struct Live {
     /// Source of connection numbers.
     next: AtomicU64,
     /// Cluster mode: revocations reach the sockets on every node.
-    bus: std::sync::OnceLock<super::bus::Bus>,
+    bus: std::sync::OnceLock<super::cluster::Bus>,
 }
 
 /// What [`Live`]'s lock guards.
@@ -97,14 +97,14 @@ impl Live {
     }
 
     /// Sends revocations to the other nodes too (cluster mode).
-    pub fn use_bus(&self, bus: super::bus::Bus) {
+    pub fn use_bus(&self, bus: super::cluster::Bus) {
         let _ = self.bus.set(bus);
     }
 
     /// Ends every socket opened with `credential`, on every node.
     pub fn revoke(&self, credential: Credential) {
         if let Some(bus) = self.bus.get() {
-            bus.publish(super::bus::Body::Revoke { credential });
+            bus.publish(super::cluster::Body::Revoke { credential });
         }
         self.revoke_here(credential);
     }

@@ -20,7 +20,7 @@ use std::{sync::Arc, time::Duration};
 pub use self::{limits::Limits, order::SendHold};
 use super::{
     committer::{Committer, encode, now_ms},
-    hub::{ConnId, Hub, Mailbox, Outgoing},
+    routing::{ConnId, Hub, Mailbox, Outgoing},
     store::{NewMessage, Store, StoreError},
 };
 use crate::protocol::{

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     committer::{Committer, encode},
-    hub::{Hub, Mailbox, Outgoing},
+    routing::{Hub, Mailbox, Outgoing},
     requests::{Connection, Limits},
     shutdown::Shutdown,
     store::Store,
@@ -48,7 +48,7 @@ pub struct SocketSettings {
     pub max_frame_bytes: usize,
     /// How much the outgoing queue may hold, in bytes and in waiting time, before the
     /// connection counts as unable to keep up and is evicted.
-    pub budget: super::hub::queue::Budget,
+    pub budget: super::routing::queue::Budget,
     /// The heartbeat interval announced in the hello: after one interval in which nothing
     /// arrived the server pings; [`HEARTBEAT_MISSES`] in a row end the connection.
     pub heartbeat: Duration,
@@ -96,7 +96,7 @@ pub async fn serve<W, R, E>(
     R: Stream<Item = Result<Message, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let (queue, outgoing) = super::hub::queue::channel(settings.budget);
+    let (queue, outgoing) = super::routing::queue::channel(settings.budget);
     let evict = CancellationToken::new();
     let mailbox = Mailbox {
         user: peer.user,
@@ -358,7 +358,7 @@ mod tests {
 
     const SETTINGS: SocketSettings = SocketSettings {
         max_frame_bytes: 1024,
-        budget: crate::server::hub::queue::Budget {
+        budget: crate::server::routing::queue::Budget {
             bytes: 1024,
             wait: Duration::from_secs(10),
         },
@@ -698,7 +698,7 @@ mod tests {
                 runtime.block_on(async {
                     // A queue that holds every answer: this test is about input, not eviction.
                     let settings = SocketSettings {
-                        budget: crate::server::hub::queue::Budget {
+                        budget: crate::server::routing::queue::Budget {
                             bytes: 4 << 20,
                             wait: Duration::from_secs(60),
                         },

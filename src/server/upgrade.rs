@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::{
     AppState,
     accounts::Identity,
-    hub,
+    routing,
     listener::capacity::{AddressSlot, RETRY_AFTER_SECS},
     metrics,
     socket::{self, Peer, SocketSettings},
@@ -92,7 +92,7 @@ pub async fn ws_upgrade(
     };
     let settings = SocketSettings {
         max_frame_bytes: state.config.max_frame_bytes,
-        budget: hub::queue::Budget {
+        budget: routing::queue::Budget {
             bytes: state.config.outbound_bytes,
             wait: state.config.slow_client,
         },

@@ -11,7 +11,7 @@ use crate::{
     protocol::{ConvId, ErrorCode, EventBody, MAX_ROOM_NAME_CHARS, ServerFrame, UserId},
     server::{
         committer::{encode, now_ms},
-        hub::{Hub, Outgoing},
+        routing::{Hub, Outgoing},
         store::{RoomInfo, Store},
     },
 };

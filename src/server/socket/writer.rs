@@ -20,7 +20,7 @@ use crate::{
     },
     server::{
         committer::encode,
-        hub::{self, Outgoing, queue::Receiver},
+        routing::{self, Outgoing, queue::Receiver},
         store::{Store, StoreError},
     },
 };
@@ -121,7 +121,7 @@ pub async fn run<W>(
             Ok(()) => {}
             Err(Stop::Done) => break,
             Err(Stop::Slow) => {
-                hub::evict(&evict, writer.user, "a write waited too long");
+                routing::evict(&evict, writer.user, "a write waited too long");
                 writer.evicted(&mut queue).await;
                 break;
             }

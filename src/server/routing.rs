@@ -25,7 +25,7 @@ use axum::extract::ws::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    bus::{Body, Bus, Envelope, Flip},
+    cluster::{Body, Bus, Envelope, Flip},
     committer::encode,
     store::{Store, StoreError},
 };

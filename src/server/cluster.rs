@@ -34,7 +34,7 @@ use tokio::sync::mpsc;
 
 use super::{
     committer::now_ms,
-    hub::Hub,
+    routing::Hub,
     live::{Credential, Live},
 };
 use crate::protocol::{ConvId, Seq, UserId};
