@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod clock;
 pub mod cluster;
 pub mod committer;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod socket;
 pub mod store;
 pub mod upgrade;
 pub mod web;
+pub mod wire;
 
 use std::{net::SocketAddr, sync::Arc};
 

@@ -25,13 +25,14 @@ use std::{
     net::IpAddr,
     num::NonZeroU32,
     sync::Arc,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock};
 
 use super::{
+    clock::now_secs as now,
     config::Config,
     live::{Credential, Live},
     store::{NewUser, Store, StoreError, UserRecord},
@@ -97,12 +98,6 @@ pub struct Accounts {
     session_idle: Duration,
     /// Whether cookies carry `Secure`.
     secure_cookie: bool,
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn internal(err: StoreError) -> ApiError {

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::{
-    committer::now_ms,
+    clock::now_ms,
     routing::Hub,
     live::{Credential, Live},
 };

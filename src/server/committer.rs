@@ -8,17 +8,15 @@
 //! them. A failed transaction stores nothing and answers every message in it with a typed
 //! `unavailable` error naming its `client_msg_id`; the client retries with the same id.
 
-use std::{
-    sync::Arc,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
 use tokio::sync::mpsc;
 
 use super::{
+    clock::now_ms,
     routing::{Hub, Mailbox, Outgoing},
     store::{NewMessage, Outcome, Store},
+    wire::encode,
 };
 use crate::protocol::{self, ErrorCode, Event, EventBody, FrameType, Req, ServerFrame};
 
@@ -52,18 +50,6 @@ impl Pending {
 pub struct Committer {
     /// FIFO into the committer task.
     queue: mpsc::Sender<Pending>,
-}
-
-/// Unix time in milliseconds.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// Encodes a frame once, for sharing between queues.
-pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
-    Utf8Bytes::from(protocol::encode_server(frame))
 }
 
 impl Committer {

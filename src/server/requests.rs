@@ -19,9 +19,11 @@ use std::{sync::Arc, time::Duration};
 
 pub use self::{limits::Limits, order::SendHold};
 use super::{
-    committer::{Committer, encode, now_ms},
+    clock::now_ms,
+    committer::Committer,
     routing::{ConnId, Hub, Mailbox, Outgoing},
     store::{NewMessage, Store, StoreError},
+    wire::encode,
 };
 use crate::protocol::{
     self, ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, MAX_PAGE, MAX_ROOM_PAGE, ROOM_PAGE,

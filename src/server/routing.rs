@@ -26,8 +26,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     cluster::{Body, Bus, Envelope, Flip},
-    committer::encode,
     store::{Store, StoreError},
+    wire::encode,
 };
 use crate::protocol::{ConvId, Cursor, Member, Req, Seq, ServerFrame, UserId};
 

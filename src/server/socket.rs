@@ -24,11 +24,12 @@ use futures::{Sink, Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    committer::{Committer, encode},
+    committer::Committer,
     routing::{Hub, Mailbox, Outgoing},
     requests::{Connection, Limits},
     shutdown::Shutdown,
     store::Store,
+    wire::encode,
 };
 use crate::protocol::{
     self, ErrorCode, HEARTBEAT_MISSES, PROTOCOL_VERSION, ProtocolVersion, ServerFrame, UserId,

@@ -10,9 +10,10 @@ use super::{Connection, Refusal, detached, refuse};
 use crate::{
     protocol::{ConvId, ErrorCode, EventBody, MAX_ROOM_NAME_CHARS, ServerFrame, UserId},
     server::{
-        committer::{encode, now_ms},
+        clock::now_ms,
         routing::{Hub, Outgoing},
         store::{RoomInfo, Store},
+        wire::encode,
     },
 };
 

@@ -19,9 +19,9 @@ use crate::{
         UserId, close_code,
     },
     server::{
-        committer::encode,
         routing::{self, Outgoing, queue::Receiver},
         store::{Store, StoreError},
+        wire::encode,
     },
 };
 
