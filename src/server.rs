@@ -124,6 +124,8 @@ pub struct AppState {
     pub services: Services,
     /// What `/readyz` answers from, without touching the database itself.
     pub readiness: Arc<admin::Readiness>,
+    /// Cluster mode: this node's end of the bus (`/readyz` pings it).
+    pub cluster: Option<cluster::Bus>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -137,6 +139,7 @@ impl AppState {
     /// the state, with a fresh shutdown signal.
     pub async fn open(config: Config) -> Result<Self, ServerError> {
         metrics::install();
+        let shutdown = Shutdown::new();
         let store = open_store(&config).await?;
         let live = Arc::new(Live::default());
         let bus = match &config.redis_url {
@@ -154,17 +157,19 @@ impl AppState {
             ),
             None => None,
         };
-        let hub = Arc::new(Hub::new(
-            store.clone(),
-            bus.as_ref().map(|(b, _)| b.clone()),
-        ));
-        if let Some((bus, outbox)) = bus {
+        let hub = Arc::new(match &bus {
+            Some((bus, _)) => Hub::new(store.clone(), Arc::new(bus.clone())),
+            None => Hub::alone(store.clone()),
+        });
+        let cluster = bus.map(|(bus, outbox)| {
             tracing::info!(node = bus.node(), "cluster mode: joined the bus");
-            live.use_bus(bus.clone());
-            bus.start(outbox, Arc::clone(&hub), Arc::clone(&live), config.sweep);
-        }
+            live.tell_peers(Arc::new(bus.clone()));
+            let (hub, live) = (Arc::clone(&hub), Arc::clone(&live));
+            bus.start(outbox, hub, live, config.sweep, &shutdown);
+            bus
+        });
         let services = Services {
-            committer: Committer::start(store.clone(), Arc::clone(&hub)),
+            committer: Committer::start(store.clone(), Arc::clone(&hub), &shutdown),
             hub,
             store: store.clone(),
             limits: Arc::new(Limits::new(&config)),
@@ -177,7 +182,8 @@ impl AppState {
             live,
             capacity: Arc::new(Capacity::from_config(&config)),
             config: Arc::new(config),
-            shutdown: Shutdown::new(),
+            shutdown,
+            cluster,
         })
     }
 }

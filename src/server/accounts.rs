@@ -35,6 +35,7 @@ use super::{
     clock::now_secs as now,
     config::Config,
     live::{Credential, Live},
+    routing::Origin,
     store::{NewUser, Store, StoreError, UserRecord},
 };
 use crate::auth::{self, Account, ApiError, Field, PasswordChanged};
@@ -316,7 +317,7 @@ impl Accounts {
                 .await
                 .map_err(internal)?;
         }
-        self.live.revoke(identity.credential);
+        self.live.revoke(identity.credential, Origin::Local);
         tracing::info!(user = %identity.user.id, "logged out");
         Ok(secret::clear_cookie(self.secure_cookie))
     }
@@ -355,7 +356,7 @@ impl Accounts {
         let sessions = revoked.sessions.iter().map(|id| Credential::Session(*id));
         let tokens = revoked.tokens.iter().map(|id| Credential::Token(*id));
         for credential in sessions.chain(tokens) {
-            self.live.revoke(credential);
+            self.live.revoke(credential, Origin::Local);
         }
         tracing::info!(
             user = %identity.user.id,

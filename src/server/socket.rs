@@ -380,9 +380,9 @@ mod tests {
     async fn services() -> (Services, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_sqlite(&dir.path().join("t.db")).await.unwrap();
-        let hub = Arc::new(Hub::new(store.clone(), None));
+        let hub = Arc::new(Hub::alone(store.clone()));
         let services = Services {
-            committer: Committer::start(store.clone(), Arc::clone(&hub)),
+            committer: Committer::start(store.clone(), Arc::clone(&hub), &Shutdown::new()),
             hub,
             store,
             limits: Arc::new(Limits::new(&crate::server::config::Config {

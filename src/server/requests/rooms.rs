@@ -11,7 +11,7 @@ use crate::{
     protocol::{ConvId, ErrorCode, EventBody, MAX_ROOM_NAME_CHARS, ServerFrame, UserId},
     server::{
         clock::now_ms,
-        routing::{Hub, Outgoing},
+        routing::{Hub, Origin, Outgoing},
         store::{RoomInfo, Store},
         wire::encode,
     },
@@ -30,7 +30,8 @@ async fn add_member(
         return Ok(false);
     };
     let text = encode(&ServerFrame::Event(event.clone()));
-    hub.member_added(conv, user, event.seq, &text).await?;
+    hub.member_added(conv, user, event.seq, &text, Origin::Local)
+        .await?;
     Ok(true)
 }
 
@@ -48,7 +49,8 @@ async fn remove_member(
         .await?
         .ok_or_else(|| refuse(ErrorCode::NotFound, format!("user {user} is not a member")))?;
     let text = encode(&ServerFrame::Event(event.clone()));
-    hub.member_removed(conv, user, event.seq, &text).await?;
+    hub.member_removed(conv, user, event.seq, &text, Origin::Local)
+        .await?;
     Ok(())
 }
 
@@ -74,7 +76,8 @@ impl Connection {
             .store
             .create_room(self.user(), name, public, now_ms())
             .await?;
-        self.hub.conversation_created(event.conv, vec![self.user()]);
+        self.hub
+            .conversation_created(event.conv, vec![self.user()], Origin::Local);
         Ok(event.conv)
     }
 
@@ -173,8 +176,7 @@ impl Connection {
         detached(async move {
             let event = store.rename_room(conv, me, &name, now_ms()).await?;
             let text = encode(&ServerFrame::Event(event.clone()));
-            let members = hub.members(conv).await?;
-            hub.publish(conv, event.seq, &text, &members);
+            hub.publish(conv, event.seq, &text, Origin::Local).await?;
             Ok(())
         })
         .await
