@@ -204,3 +204,101 @@ async fn commit(store: &Store, hub: &Hub, batch: &[Pending]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        protocol::{ClientMsgId, ConvId, Seq, UserId},
+        server::routing::queue,
+    };
+
+    fn message(id: &str) -> NewMessage {
+        NewMessage {
+            conv: ConvId(4),
+            from: UserId(2),
+            client_msg_id: ClientMsgId(id.into()),
+            body: "hi".into(),
+        }
+    }
+
+    fn mailbox() -> (Mailbox, queue::Receiver<Outgoing>) {
+        let budget = queue::Budget {
+            bytes: 1 << 20,
+            wait: std::time::Duration::from_secs(60),
+        };
+        let (queue, rx) = queue::channel(budget);
+        let evict = tokio_util::sync::CancellationToken::new();
+        let user = UserId(2);
+        (Mailbox { user, queue, evict }, rx)
+    }
+
+    fn appended(seq: i64, outcome: Outcome) -> Appended {
+        Appended {
+            conv: ConvId(4),
+            seq: Seq(seq),
+            at: 1_000,
+            outcome,
+        }
+    }
+
+    #[test]
+    fn a_stored_message_is_acked_and_fanned_out_a_retry_only_acked_a_stranger_refused() {
+        let ack = |seq| ServerFrame::Ack {
+            client_msg_id: ClientMsgId("m1".into()),
+            conv: ConvId(4),
+            seq: Seq(seq),
+        };
+        let stored = verdict(&message("m1"), &appended(9, Outcome::Stored));
+        assert_eq!(stored.answer, ack(9));
+        let event = stored.event.expect("a new message is fanned out");
+        assert_eq!((event.conv, event.seq, event.from, event.at), (ConvId(4), Seq(9), UserId(2), 1_000));
+        assert_eq!(
+            event.body,
+            EventBody::Message {
+                client_msg_id: ClientMsgId("m1".into()),
+                body: "hi".into()
+            }
+        );
+        // A retry is acked with the original's seq, and nobody sees it twice.
+        let retry = verdict(&message("m1"), &appended(3, Outcome::Duplicate));
+        assert_eq!(retry, Verdict { answer: ack(3), event: None });
+        let refused = verdict(&message("m1"), &appended(0, Outcome::NotMember));
+        assert_eq!(refused.event, None);
+        assert!(matches!(
+            refused.answer,
+            ServerFrame::Error { code: ErrorCode::Forbidden, client_msg_id: Some(ClientMsgId(ref id)), refused: Some(FrameType::Send), .. } if id == "m1"
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_what_has_queued_in_order_up_to_the_cap_and_shutdown_drains_then_refuses() {
+        let (queue, mut incoming) = mpsc::channel(QUEUE);
+        let committer = Committer { queue };
+        let (reply, mut replies) = mailbox();
+        let shutdown = Shutdown::new();
+        for i in 0..MAX_BATCH + 3 {
+            committer.submit(message(&format!("m{i}")), reply.clone(), None).await;
+        }
+        let mut batch = Vec::new();
+        let ids = |batch: &mut Vec<Pending>| -> Vec<String> {
+            batch.drain(..).map(|p| p.message.client_msg_id.0).collect()
+        };
+        assert!(next_batch(&mut incoming, &mut batch, &shutdown).await);
+        let first = ids(&mut batch);
+        assert_eq!(first.len(), MAX_BATCH);
+        assert_eq!((first[0].as_str(), first[MAX_BATCH - 1].as_str()), ("m0", "m127"));
+        committer.submit(message("late"), reply.clone(), None).await;
+        shutdown.trigger();
+        // Shutdown: what was queued is still committed, in order; then the committer ends.
+        assert!(next_batch(&mut incoming, &mut batch, &shutdown).await);
+        assert_eq!(ids(&mut batch), ["m128", "m129", "m130", "late"]);
+        assert!(!next_batch(&mut incoming, &mut batch, &shutdown).await);
+        // A send after that is refused as unavailable, naming its id.
+        committer.submit(message("after"), reply, None).await;
+        let Some(Outgoing::Frame(text)) = replies.recv().await else {
+            panic!("expected a refusal");
+        };
+        assert!(text.contains("unavailable") && text.contains("after"), "{text}");
+    }
+}

@@ -22,6 +22,8 @@ mod peers;
 mod presence;
 pub mod queue;
 mod tables;
+#[cfg(test)]
+mod tests;
 
 use std::sync::{
     Arc,
@@ -32,7 +34,7 @@ use axum::extract::ws::Utf8Bytes;
 
 pub use self::{
     mailbox::{ConnId, Mailbox, Outgoing, evict},
-    peers::{Alone, Change, Origin, Peers},
+    peers::{Alone, Change, Membership, Origin, Peers},
     presence::{Flip, coalesce},
 };
 use self::tables::Tables;
@@ -182,11 +184,14 @@ impl Hub {
         self.tell(origin, Change::Ephemeral { users, skip, text });
     }
 
-    /// `user` joined `conv` (the store already says so): their connections learn of the
-    /// conversation first, then every member receives the event. The member list is changed and
-    /// published from in one critical section, so concurrent changes cannot undo each other.
-    pub async fn member_added(
+    /// `user` joined or left `conv` (the store already says so), recorded at `seq`. Joining:
+    /// their connections learn of the conversation first, then every member receives the event.
+    /// Leaving: every member, them included, receives the event, then their connections forget
+    /// the conversation. The member list is changed and published from in one critical section,
+    /// so concurrent changes cannot undo each other.
+    pub async fn member_changed(
         &self,
+        membership: Membership,
         conv: ConvId,
         user: UserId,
         seq: Seq,
@@ -194,30 +199,10 @@ impl Hub {
         origin: Origin,
     ) -> Result<(), StoreError> {
         let loaded = self.members_for(conv, origin).await?;
-        self.tables.add_member(conv, user, seq, text, loaded);
-        let change = Change::MemberAdded {
-            conv,
-            user,
-            seq,
-            text,
-        };
-        self.tell(origin, change);
-        Ok(())
-    }
-
-    /// `user` left or was removed from `conv` (the store already says so): every member,
-    /// them included, receives the event; then their connections forget the conversation.
-    pub async fn member_removed(
-        &self,
-        conv: ConvId,
-        user: UserId,
-        seq: Seq,
-        text: &Utf8Bytes,
-        origin: Origin,
-    ) -> Result<(), StoreError> {
-        let loaded = self.members_for(conv, origin).await?;
-        self.tables.remove_member(conv, user, seq, text, loaded);
-        let change = Change::MemberRemoved {
+        self.tables
+            .change_member(membership, conv, user, seq, text, loaded);
+        let change = Change::Member {
+            membership,
             conv,
             user,
             seq,

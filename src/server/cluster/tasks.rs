@@ -10,13 +10,21 @@ use axum::extract::ws::Utf8Bytes;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::{Body, Bus, CHANNEL, Envelope, Outbox, back_off, peers::Heard};
-use crate::server::{
-    clock::now_ms,
-    live::Live,
-    metrics,
-    routing::{Flip, Hub, Origin, coalesce},
-    shutdown::Shutdown,
+use super::{
+    Body, Bus, CHANNEL, Envelope, Outbox, back_off,
+    peers::Heard,
+    wire::MemberEvent,
+};
+use crate::{
+    protocol::ConvId,
+    server::{
+        clock::now_ms,
+        live::Live,
+        metrics,
+        routing::{Flip, Hub, Membership, Origin, coalesce},
+        shutdown::Shutdown,
+        store::StoreError,
+    },
 };
 
 /// How far back a catch-up looks before the moment it was needed: covers clock differences
@@ -258,24 +266,8 @@ async fn apply(bus: &Bus, hub: &Hub, live: &Live, body: Body) {
             .publish(conv, seq, &Utf8Bytes::from(text), peer)
             .await
             .map_err(|err| (err, conv, "cannot route a bus event; the sweep will")),
-        Body::MemberAdded {
-            conv,
-            user,
-            seq,
-            text,
-        } => hub
-            .member_added(conv, user, seq, &Utf8Bytes::from(text), peer)
-            .await
-            .map_err(|err| (err, conv, "cannot apply a bus membership change")),
-        Body::MemberRemoved {
-            conv,
-            user,
-            seq,
-            text,
-        } => hub
-            .member_removed(conv, user, seq, &Utf8Bytes::from(text), peer)
-            .await
-            .map_err(|err| (err, conv, "cannot apply a bus membership change")),
+        Body::MemberAdded(event) => member(hub, Membership::Added, event).await,
+        Body::MemberRemoved(event) => member(hub, Membership::Removed, event).await,
         Body::Created { conv, members } => {
             hub.conversation_created(conv, members, peer);
             Ok(())
@@ -308,6 +300,23 @@ async fn apply(bus: &Bus, hub: &Hub, live: &Live, body: Body) {
     if let Err((err, conv, what)) = routed {
         tracing::warn!(%err, %conv, "{what}");
     }
+}
+
+/// Applies a membership change another node made.
+async fn member(
+    hub: &Hub,
+    membership: Membership,
+    event: MemberEvent,
+) -> Result<(), (StoreError, ConvId, &'static str)> {
+    let MemberEvent {
+        conv,
+        user,
+        seq,
+        text,
+    } = event;
+    hub.member_changed(membership, conv, user, seq, &Utf8Bytes::from(text), Origin::Peer)
+        .await
+        .map_err(|err| (err, conv, "cannot apply a bus membership change"))
 }
 
 /// Says "alive" every quarter TTL and forgets peers that stopped saying it.

@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     protocol::{ConvId, Seq, UserId},
-    server::{live::Credential, routing::Change},
+    server::{
+        live::Credential,
+        routing::{Change, Membership},
+    },
 };
 
 /// What travels on the bus: who sent it, when, and what.
@@ -37,28 +40,10 @@ pub enum Body {
         /// The encoded frame.
         text: String,
     },
-    /// `user` joined or was added to `conv`, recorded at `seq`.
-    MemberAdded {
-        /// The conversation.
-        conv: ConvId,
-        /// Who.
-        user: UserId,
-        /// The event's seq.
-        seq: Seq,
-        /// The encoded frame.
-        text: String,
-    },
-    /// `user` left or was removed from `conv`, recorded at `seq`.
-    MemberRemoved {
-        /// The conversation.
-        conv: ConvId,
-        /// Who.
-        user: UserId,
-        /// The event's seq.
-        seq: Seq,
-        /// The encoded frame.
-        text: String,
-    },
+    /// `user` joined or was added to `conv`.
+    MemberAdded(MemberEvent),
+    /// `user` left or was removed from `conv`.
+    MemberRemoved(MemberEvent),
     /// A conversation was created with these members.
     Created {
         /// The conversation.
@@ -110,6 +95,20 @@ pub enum Body {
     },
 }
 
+/// A membership change: who, where, and its event. (A newtype variant's JSON is the same as a
+/// struct variant's: `{"member_added":{"conv":…}}`.)
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MemberEvent {
+    /// The conversation.
+    pub conv: ConvId,
+    /// Who.
+    pub user: UserId,
+    /// The event's seq.
+    pub seq: Seq,
+    /// The encoded frame.
+    pub text: String,
+}
+
 impl From<Change<'_>> for Body {
     fn from(change: Change<'_>) -> Self {
         let owned = |text: &axum::extract::ws::Utf8Bytes| text.as_str().to_owned();
@@ -119,28 +118,24 @@ impl From<Change<'_>> for Body {
                 seq,
                 text: owned(text),
             },
-            Change::MemberAdded {
+            Change::Member {
+                membership,
                 conv,
                 user,
                 seq,
                 text,
-            } => Self::MemberAdded {
-                conv,
-                user,
-                seq,
-                text: owned(text),
-            },
-            Change::MemberRemoved {
-                conv,
-                user,
-                seq,
-                text,
-            } => Self::MemberRemoved {
-                conv,
-                user,
-                seq,
-                text: owned(text),
-            },
+            } => {
+                let event = MemberEvent {
+                    conv,
+                    user,
+                    seq,
+                    text: owned(text),
+                };
+                match membership {
+                    Membership::Added => Self::MemberAdded(event),
+                    Membership::Removed => Self::MemberRemoved(event),
+                }
+            }
             Change::Created { conv, members } => Self::Created {
                 conv,
                 members: members.to_vec(),

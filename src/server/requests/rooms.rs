@@ -11,7 +11,7 @@ use crate::{
     protocol::{ConvId, ErrorCode, EventBody, MAX_ROOM_NAME_CHARS, ServerFrame, UserId},
     server::{
         clock::now_ms,
-        routing::{Hub, Origin, Outgoing},
+        routing::{Hub, Membership, Origin, Outgoing},
         store::{RoomInfo, Store},
         wire::encode,
     },
@@ -30,7 +30,7 @@ async fn add_member(
         return Ok(false);
     };
     let text = encode(&ServerFrame::Event(event.clone()));
-    hub.member_added(conv, user, event.seq, &text, Origin::Local)
+    hub.member_changed(Membership::Added, conv, user, event.seq, &text, Origin::Local)
         .await?;
     Ok(true)
 }
@@ -49,7 +49,7 @@ async fn remove_member(
         .await?
         .ok_or_else(|| refuse(ErrorCode::NotFound, format!("user {user} is not a member")))?;
     let text = encode(&ServerFrame::Event(event.clone()));
-    hub.member_removed(conv, user, event.seq, &text, Origin::Local)
+    hub.member_changed(Membership::Removed, conv, user, event.seq, &text, Origin::Local)
         .await?;
     Ok(())
 }

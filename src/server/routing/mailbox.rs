@@ -108,3 +108,44 @@ pub fn evict(token: &CancellationToken, user: UserId, why: &'static str) {
     }
     token.cancel();
 }
+
+/// Mailboxes for unit tests, and what was queued in them in a form easy to compare.
+#[cfg(test)]
+pub(super) mod testing {
+    use super::*;
+
+    /// A mailbox of `user` with a roomy budget, and its receiving side.
+    pub fn mailbox(user: i64) -> (Mailbox, queue::Receiver<Outgoing>) {
+        let budget = queue::Budget {
+            bytes: 1 << 20,
+            wait: std::time::Duration::from_secs(60),
+        };
+        let (queue, rx) = queue::channel(budget);
+        let user = UserId(user);
+        let evict = CancellationToken::new();
+        (Mailbox { user, queue, evict }, rx)
+    }
+
+    /// Everything queued in `rx` so far, one short line each.
+    pub async fn drain(rx: &mut queue::Receiver<Outgoing>) -> Vec<String> {
+        let mut got = Vec::new();
+        while !rx.is_empty() {
+            got.push(match rx.recv().await.expect("queued") {
+                Outgoing::Frame(text) => format!("frame {text}"),
+                Outgoing::Ephemeral(text) => format!("ephemeral {text}"),
+                Outgoing::Event {
+                    conv,
+                    seq,
+                    text,
+                    departs,
+                } => format!("event {conv}@{seq} {text} departs {departs:?}"),
+                Outgoing::Resume(cursors, _) => format!("resume {}", cursors.len()),
+                Outgoing::Upto(conv, seq) => format!("upto {conv}@{seq}"),
+                Outgoing::Added(conv) => format!("added {conv}"),
+                Outgoing::Gone(conv) => format!("gone {conv}"),
+                Outgoing::Ping | Outgoing::Close(..) => "other".to_owned(),
+            });
+        }
+        got
+    }
+}

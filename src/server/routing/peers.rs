@@ -19,6 +19,15 @@ pub enum Origin {
     Peer,
 }
 
+/// Which way a membership changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Membership {
+    /// The user joined or was added.
+    Added,
+    /// The user left or was removed.
+    Removed,
+}
+
 /// A change made on this node, as the other nodes must hear of it. Borrowed: a single node
 /// builds nothing for it, and a cluster copies what it sends.
 #[derive(Clone, Copy, Debug)]
@@ -32,19 +41,10 @@ pub enum Change<'a> {
         /// The encoded `event` frame.
         text: &'a Utf8Bytes,
     },
-    /// `user` joined or was added to `conv`, recorded at `seq`.
-    MemberAdded {
-        /// The conversation.
-        conv: ConvId,
-        /// Who.
-        user: UserId,
-        /// The event's seq.
-        seq: Seq,
-        /// The encoded `event` frame.
-        text: &'a Utf8Bytes,
-    },
-    /// `user` left or was removed from `conv`, recorded at `seq`.
-    MemberRemoved {
+    /// `user` joined or left `conv`, recorded at `seq`.
+    Member {
+        /// Joined or left.
+        membership: Membership,
         /// The conversation.
         conv: ConvId,
         /// Who.

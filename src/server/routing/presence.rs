@@ -64,7 +64,7 @@ impl Hub {
     /// Tells this node's connections of `contacts` that `user` is now `online` or not — if that
     /// is still so: whatever was awaited before (the contact list) may have let a later change
     /// overtake this one.
-    fn tell_contacts(&self, user: UserId, online: bool, contacts: &[UserId]) {
+    pub(super) fn tell_contacts(&self, user: UserId, online: bool, contacts: &[UserId]) {
         if self.is_online(user) == online {
             self.tables
                 .ephemeral(contacts, user, &encode(&presence(user, online)));

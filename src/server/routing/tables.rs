@@ -16,7 +16,10 @@ use std::{
 
 use axum::extract::ws::Utf8Bytes;
 
-use super::mailbox::{ConnId, Mailbox, Outgoing};
+use super::{
+    mailbox::{ConnId, Mailbox, Outgoing},
+    peers::Membership,
+};
 use crate::{
     protocol::{ConvId, Seq, UserId},
     server::metrics,
@@ -215,11 +218,14 @@ impl Tables {
         }
     }
 
-    /// `user` joined `conv`: adds them to the member list (`loaded` if none is cached), tells
-    /// their connections of the conversation, then delivers the event to every member. One
-    /// critical section, so concurrent changes cannot undo each other.
-    pub(super) fn add_member(
+    /// `user` joined or left `conv`, in one critical section so that concurrent changes cannot
+    /// undo each other. Joining: adds them to the member list (`loaded` if none is cached),
+    /// tells their connections of the conversation, then delivers the event to every member.
+    /// Leaving: delivers the event to every member, them included, takes them off the list,
+    /// then their connections forget the conversation.
+    pub(super) fn change_member(
         &self,
+        membership: Membership,
         conv: ConvId,
         user: UserId,
         seq: Seq,
@@ -228,35 +234,23 @@ impl Tables {
     ) {
         let mut inner = self.lock();
         let entry = inner.members_or(conv, loaded);
-        let mut updated = (**entry).clone();
-        if !updated.contains(&user) {
-            updated.push(user);
+        let mut with_user = (**entry).clone();
+        if !with_user.contains(&user) {
+            with_user.push(user);
         }
-        let updated = Arc::new(updated);
-        *entry = Arc::clone(&updated);
-        inner.push_to(&user, || Outgoing::Added(conv));
-        inner.fan_out(conv, seq, text, &updated, None);
-    }
-
-    /// `user` left `conv`: delivers the event to every member, them included, takes them off
-    /// the member list (`loaded` if none is cached), then their connections forget it.
-    pub(super) fn remove_member(
-        &self,
-        conv: ConvId,
-        user: UserId,
-        seq: Seq,
-        text: &Utf8Bytes,
-        loaded: Arc<Vec<UserId>>,
-    ) {
-        let mut inner = self.lock();
-        let entry = inner.members_or(conv, loaded);
-        let mut recipients = (**entry).clone();
-        if !recipients.contains(&user) {
-            recipients.push(user);
+        match membership {
+            Membership::Added => {
+                let updated = Arc::new(with_user);
+                *entry = Arc::clone(&updated);
+                inner.push_to(&user, || Outgoing::Added(conv));
+                inner.fan_out(conv, seq, text, &updated, None);
+            }
+            Membership::Removed => {
+                *entry = Arc::new(with_user.iter().copied().filter(|u| *u != user).collect());
+                inner.fan_out(conv, seq, text, &with_user, Some(user));
+                inner.push_to(&user, || Outgoing::Gone(conv));
+            }
         }
-        *entry = Arc::new(recipients.iter().copied().filter(|u| *u != user).collect());
-        inner.fan_out(conv, seq, text, &recipients, Some(user));
-        inner.push_to(&user, || Outgoing::Gone(conv));
     }
 
     /// A new conversation with `members`: tells their connections and caches the membership.
@@ -284,5 +278,104 @@ impl Tables {
             .into_iter()
             .filter(|(conv, seq)| inner.seen.get(conv).is_none_or(|seen| seen < seq))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::{super::mailbox::testing::*, *};
+
+    fn text(s: &str) -> Utf8Bytes {
+        Utf8Bytes::from(s.to_owned())
+    }
+
+    #[tokio::test]
+    async fn only_a_users_first_and_last_connection_are_edges() {
+        let tables = Tables::new(false);
+        let (a1, mut rx1) = mailbox(1);
+        let (a2, _rx2) = mailbox(1);
+        let edges = Cell::new(0);
+        let edge = |_| edges.set(edges.get() + 1);
+        assert!(tables.subscribe(1, a1, Outgoing::Resume(vec![], None), edge));
+        assert!(!tables.subscribe(2, a2, Outgoing::Resume(vec![], None), edge));
+        assert_eq!(edges.get(), 1);
+        assert!(tables.is_local(UserId(1)) && tables.connections() == 2);
+        assert_eq!(tables.unsubscribe(1, edge), None);
+        assert_eq!(edges.get(), 1);
+        assert_eq!(tables.unsubscribe(2, edge), Some(UserId(1)));
+        assert_eq!(tables.unsubscribe(2, edge), None, "already gone");
+        assert_eq!(edges.get(), 2);
+        assert!(!tables.is_local(UserId(1)) && tables.local_users().is_empty());
+        assert_eq!(drain(&mut rx1).await, ["resume 0"]);
+    }
+
+    #[tokio::test]
+    async fn fan_out_reaches_every_connection_of_the_members_and_no_one_else() {
+        let tables = Tables::new(false);
+        let (ann1, mut ann1_rx) = mailbox(1);
+        let (ann2, mut ann2_rx) = mailbox(1);
+        let (bob, mut bob_rx) = mailbox(2);
+        let (cy, mut cy_rx) = mailbox(3);
+        for (id, mailbox) in [(1, ann1), (2, ann2), (3, bob), (4, cy)] {
+            tables.subscribe(id, mailbox, Outgoing::Ping, |_| {});
+        }
+        let (ann, bob, cy) = (UserId(1), UserId(2), UserId(3));
+        tables.publish(ConvId(7), Seq(1), &text("m"), &[ann, bob]);
+        tables.to_user(ann, Some(1), &text("read"));
+        tables.ephemeral(&[ann, bob, cy], bob, &text("typing"));
+        let ev = "event 7@1 m departs None";
+        assert_eq!(drain(&mut ann1_rx).await, ["other", ev, "ephemeral typing"]);
+        assert_eq!(
+            drain(&mut ann2_rx).await,
+            ["other", ev, "frame read", "ephemeral typing"]
+        );
+        assert_eq!(drain(&mut bob_rx).await, ["other", ev]);
+        assert_eq!(drain(&mut cy_rx).await, ["other", "ephemeral typing"]);
+    }
+
+    #[tokio::test]
+    async fn membership_changes_announce_the_conversation_and_update_the_cache() {
+        let tables = Tables::new(false);
+        let (ann, bob) = (UserId(1), UserId(2));
+        let (ann_box, mut ann_rx) = mailbox(1);
+        let (bob_box, mut bob_rx) = mailbox(2);
+        tables.subscribe(1, ann_box, Outgoing::Ping, |_| {});
+        tables.subscribe(2, bob_box, Outgoing::Ping, |_| {});
+        let conv = ConvId(5);
+        tables.created(conv, vec![ann]);
+        let joined = text("joined");
+        tables.change_member(Membership::Added, conv, bob, Seq(2), &joined, Arc::new(vec![]));
+        assert_eq!(tables.cached_members(conv).as_deref(), Some(&vec![ann, bob]));
+        let left = text("left");
+        tables.change_member(Membership::Removed, conv, bob, Seq(3), &left, Arc::new(vec![]));
+        assert_eq!(tables.cached_members(conv).as_deref(), Some(&vec![ann]));
+        let (joined, left) = (
+            "event 5@2 joined departs None",
+            "event 5@3 left departs Some(UserId(2))",
+        );
+        assert_eq!(drain(&mut ann_rx).await, ["other", "added 5", joined, left]);
+        assert_eq!(
+            drain(&mut bob_rx).await,
+            ["other", "added 5", joined, left, "gone 5"]
+        );
+        // What another task loaded first stays: it is at least as new.
+        let cached = tables.cache_members(ConvId(9), Arc::new(vec![ann]));
+        assert_eq!(*tables.cache_members(ConvId(9), Arc::new(vec![bob])), *cached);
+        tables.forget_members(ConvId(9));
+        assert_eq!(tables.cached_members(ConvId(9)), None);
+    }
+
+    #[test]
+    fn only_a_cluster_node_remembers_what_was_routed_for_catch_up() {
+        let changed = vec![(ConvId(1), Seq(4)), (ConvId(2), Seq(9))];
+        let alone = Tables::new(false);
+        alone.publish(ConvId(1), Seq(4), &text("m"), &[]);
+        assert_eq!(alone.behind(changed.clone()), changed);
+        let node = Tables::new(true);
+        node.publish(ConvId(1), Seq(4), &text("m"), &[]);
+        node.upto(ConvId(2), Seq(8), &[]);
+        assert_eq!(node.behind(changed), [(ConvId(2), Seq(9))]);
     }
 }
