@@ -34,7 +34,7 @@ use axum::extract::ws::Utf8Bytes;
 
 pub use self::{
     mailbox::{ConnId, Mailbox, Outgoing, evict},
-    peers::{Alone, Change, Membership, Origin, Peers},
+    peers::{Alone, Change, MemberChange, Membership, Origin, Peers},
     presence::{Flip, coalesce},
 };
 use self::tables::Tables;
@@ -184,31 +184,19 @@ impl Hub {
         self.tell(origin, Change::Ephemeral { users, skip, text });
     }
 
-    /// `user` joined or left `conv` (the store already says so), recorded at `seq`. Joining:
+    /// Someone joined or left a conversation (the store already says so). Joining:
     /// their connections learn of the conversation first, then every member receives the event.
     /// Leaving: every member, them included, receives the event, then their connections forget
     /// the conversation. The member list is changed and published from in one critical section,
     /// so concurrent changes cannot undo each other.
     pub async fn member_changed(
         &self,
-        membership: Membership,
-        conv: ConvId,
-        user: UserId,
-        seq: Seq,
-        text: &Utf8Bytes,
+        change: MemberChange<'_>,
         origin: Origin,
     ) -> Result<(), StoreError> {
-        let loaded = self.members_for(conv, origin).await?;
-        self.tables
-            .change_member(membership, conv, user, seq, text, loaded);
-        let change = Change::Member {
-            membership,
-            conv,
-            user,
-            seq,
-            text,
-        };
-        self.tell(origin, change);
+        let loaded = self.members_for(change.conv, origin).await?;
+        self.tables.change_member(change, loaded);
+        self.tell(origin, Change::Member(change));
         Ok(())
     }
 

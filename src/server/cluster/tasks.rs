@@ -21,7 +21,7 @@ use crate::{
         clock::now_ms,
         live::Live,
         metrics,
-        routing::{Flip, Hub, Membership, Origin, coalesce},
+        routing::{Flip, Hub, MemberChange, Membership, Origin, coalesce},
         shutdown::Shutdown,
         store::StoreError,
     },
@@ -308,15 +308,17 @@ async fn member(
     membership: Membership,
     event: MemberEvent,
 ) -> Result<(), (StoreError, ConvId, &'static str)> {
-    let MemberEvent {
-        conv,
-        user,
-        seq,
-        text,
-    } = event;
-    hub.member_changed(membership, conv, user, seq, &Utf8Bytes::from(text), Origin::Peer)
+    let text = Utf8Bytes::from(event.text);
+    let change = MemberChange {
+        membership,
+        conv: event.conv,
+        user: event.user,
+        seq: event.seq,
+        text: &text,
+    };
+    hub.member_changed(change, Origin::Peer)
         .await
-        .map_err(|err| (err, conv, "cannot apply a bus membership change"))
+        .map_err(|err| (err, event.conv, "cannot apply a bus membership change"))
 }
 
 /// Says "alive" every quarter TTL and forgets peers that stopped saying it.

@@ -118,20 +118,14 @@ impl From<Change<'_>> for Body {
                 seq,
                 text: owned(text),
             },
-            Change::Member {
-                membership,
-                conv,
-                user,
-                seq,
-                text,
-            } => {
+            Change::Member(change) => {
                 let event = MemberEvent {
-                    conv,
-                    user,
-                    seq,
-                    text: owned(text),
+                    conv: change.conv,
+                    user: change.user,
+                    seq: change.seq,
+                    text: owned(change.text),
                 };
-                match membership {
+                match change.membership {
                     Membership::Added => Self::MemberAdded(event),
                     Membership::Removed => Self::MemberRemoved(event),
                 }

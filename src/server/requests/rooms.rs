@@ -11,7 +11,7 @@ use crate::{
     protocol::{ConvId, ErrorCode, EventBody, MAX_ROOM_NAME_CHARS, ServerFrame, UserId},
     server::{
         clock::now_ms,
-        routing::{Hub, Membership, Origin, Outgoing},
+        routing::{Hub, MemberChange, Membership, Origin, Outgoing},
         store::{RoomInfo, Store},
         wire::encode,
     },
@@ -30,8 +30,14 @@ async fn add_member(
         return Ok(false);
     };
     let text = encode(&ServerFrame::Event(event.clone()));
-    hub.member_changed(Membership::Added, conv, user, event.seq, &text, Origin::Local)
-        .await?;
+    let change = MemberChange {
+        membership: Membership::Added,
+        conv,
+        user,
+        seq: event.seq,
+        text: &text,
+    };
+    hub.member_changed(change, Origin::Local).await?;
     Ok(true)
 }
 
@@ -49,8 +55,14 @@ async fn remove_member(
         .await?
         .ok_or_else(|| refuse(ErrorCode::NotFound, format!("user {user} is not a member")))?;
     let text = encode(&ServerFrame::Event(event.clone()));
-    hub.member_changed(Membership::Removed, conv, user, event.seq, &text, Origin::Local)
-        .await?;
+    let change = MemberChange {
+        membership: Membership::Removed,
+        conv,
+        user,
+        seq: event.seq,
+        text: &text,
+    };
+    hub.member_changed(change, Origin::Local).await?;
     Ok(())
 }
 

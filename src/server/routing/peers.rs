@@ -28,6 +28,21 @@ pub enum Membership {
     Removed,
 }
 
+/// `user` joined or left `conv`, recorded at `seq` as the encoded event `text`.
+#[derive(Clone, Copy, Debug)]
+pub struct MemberChange<'a> {
+    /// Joined or left.
+    pub membership: Membership,
+    /// The conversation.
+    pub conv: ConvId,
+    /// Who.
+    pub user: UserId,
+    /// The event's seq.
+    pub seq: Seq,
+    /// The encoded `event` frame.
+    pub text: &'a Utf8Bytes,
+}
+
 /// A change made on this node, as the other nodes must hear of it. Borrowed: a single node
 /// builds nothing for it, and a cluster copies what it sends.
 #[derive(Clone, Copy, Debug)]
@@ -41,19 +56,8 @@ pub enum Change<'a> {
         /// The encoded `event` frame.
         text: &'a Utf8Bytes,
     },
-    /// `user` joined or left `conv`, recorded at `seq`.
-    Member {
-        /// Joined or left.
-        membership: Membership,
-        /// The conversation.
-        conv: ConvId,
-        /// Who.
-        user: UserId,
-        /// The event's seq.
-        seq: Seq,
-        /// The encoded `event` frame.
-        text: &'a Utf8Bytes,
-    },
+    /// Someone joined or left a conversation.
+    Member(MemberChange<'a>),
     /// A conversation was created with these members.
     Created {
         /// The conversation.

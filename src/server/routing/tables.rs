@@ -18,7 +18,7 @@ use axum::extract::ws::Utf8Bytes;
 
 use super::{
     mailbox::{ConnId, Mailbox, Outgoing},
-    peers::Membership,
+    peers::{MemberChange, Membership},
 };
 use crate::{
     protocol::{ConvId, Seq, UserId},
@@ -218,20 +218,19 @@ impl Tables {
         }
     }
 
-    /// `user` joined or left `conv`, in one critical section so that concurrent changes cannot
-    /// undo each other. Joining: adds them to the member list (`loaded` if none is cached),
+    /// Someone joined or left a conversation, in one critical section so that concurrent changes
+    /// cannot undo each other. Joining: adds them to the member list (`loaded` if none is cached),
     /// tells their connections of the conversation, then delivers the event to every member.
     /// Leaving: delivers the event to every member, them included, takes them off the list,
     /// then their connections forget the conversation.
-    pub(super) fn change_member(
-        &self,
-        membership: Membership,
-        conv: ConvId,
-        user: UserId,
-        seq: Seq,
-        text: &Utf8Bytes,
-        loaded: Arc<Vec<UserId>>,
-    ) {
+    pub(super) fn change_member(&self, change: MemberChange<'_>, loaded: Arc<Vec<UserId>>) {
+        let MemberChange {
+            membership,
+            conv,
+            user,
+            seq,
+            text,
+        } = change;
         let mut inner = self.lock();
         let entry = inner.members_or(conv, loaded);
         let mut with_user = (**entry).clone();
@@ -345,11 +344,17 @@ mod tests {
         tables.subscribe(2, bob_box, Outgoing::Ping, |_| {});
         let conv = ConvId(5);
         tables.created(conv, vec![ann]);
-        let joined = text("joined");
-        tables.change_member(Membership::Added, conv, bob, Seq(2), &joined, Arc::new(vec![]));
+        let change = |membership, seq, text| MemberChange {
+            membership,
+            conv,
+            user: bob,
+            seq: Seq(seq),
+            text,
+        };
+        let (joined, left) = (text("joined"), text("left"));
+        tables.change_member(change(Membership::Added, 2, &joined), Arc::new(vec![]));
         assert_eq!(tables.cached_members(conv).as_deref(), Some(&vec![ann, bob]));
-        let left = text("left");
-        tables.change_member(Membership::Removed, conv, bob, Seq(3), &left, Arc::new(vec![]));
+        tables.change_member(change(Membership::Removed, 3, &left), Arc::new(vec![]));
         assert_eq!(tables.cached_members(conv).as_deref(), Some(&vec![ann]));
         let (joined, left) = (
             "event 5@2 joined departs None",

@@ -20,12 +20,7 @@ impl Peers for Recorder {
             Change::Created { conv, members } => format!("created {conv} {members:?}"),
             Change::ToUser { user, .. } => format!("to user {user}"),
             Change::Ephemeral { skip, .. } => format!("ephemeral skipping {skip}"),
-            Change::Member {
-                membership,
-                conv,
-                user,
-                ..
-            } => format!("{membership:?} {user} in {conv}"),
+            Change::Member(m) => format!("{:?} {} in {}", m.membership, m.user, m.conv),
         };
         self.told.lock().unwrap().push(line);
     }
