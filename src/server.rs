@@ -11,11 +11,11 @@ pub mod clock;
 pub mod cluster;
 pub mod committer;
 pub mod config;
-pub mod routing;
 pub mod listener;
 pub mod live;
 pub mod metrics;
 pub mod requests;
+pub mod routing;
 pub mod shutdown;
 pub mod socket;
 pub mod store;
@@ -41,10 +41,10 @@ use self::{
     accounts::Accounts,
     committer::Committer,
     config::Config,
-    routing::Hub,
     listener::{Listener, activity::Timeouts, capacity::Capacity},
     live::Live,
     requests::Limits,
+    routing::Hub,
     shutdown::Shutdown,
     socket::Services,
     store::{Store, StoreError},

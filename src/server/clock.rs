@@ -24,6 +24,9 @@ mod tests {
     #[test]
     fn seconds_and_milliseconds_read_one_clock() {
         let (ms, secs) = (now_ms(), now_secs());
-        assert!(secs * 1000 <= now_ms() && ms / 1000 <= secs, "{ms} ms vs {secs} s");
+        assert!(
+            secs * 1000 <= now_ms() && ms / 1000 <= secs,
+            "{ms} ms vs {secs} s"
+        );
     }
 }

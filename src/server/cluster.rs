@@ -38,8 +38,8 @@ use std::{
 
 use tokio::sync::mpsc;
 
-pub use self::wire::{Body, Envelope};
 use self::peers::PeerTable;
+pub use self::wire::{Body, Envelope};
 use super::{
     clock::now_ms,
     live::{Credential, Live, PeerRevocations},

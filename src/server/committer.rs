@@ -18,8 +18,8 @@ use tokio::sync::mpsc;
 
 use super::{
     clock::now_ms,
-    shutdown::Shutdown,
     routing::{Hub, Mailbox, Origin, Outgoing},
+    shutdown::Shutdown,
     store::{Appended, NewMessage, Outcome, Store},
     wire::encode,
 };
@@ -153,7 +153,12 @@ async fn next_batch(
     incoming.recv_many(batch, MAX_BATCH).await > 0
 }
 
-async fn run(store: Store, hub: Arc<Hub>, mut incoming: mpsc::Receiver<Pending>, shutdown: Shutdown) {
+async fn run(
+    store: Store,
+    hub: Arc<Hub>,
+    mut incoming: mpsc::Receiver<Pending>,
+    shutdown: Shutdown,
+) {
     let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
     while next_batch(&mut incoming, &mut batch, &shutdown).await {
         commit(&store, &hub, &batch).await;
@@ -252,7 +257,10 @@ mod tests {
         let stored = verdict(&message("m1"), &appended(9, Outcome::Stored));
         assert_eq!(stored.answer, ack(9));
         let event = stored.event.expect("a new message is fanned out");
-        assert_eq!((event.conv, event.seq, event.from, event.at), (ConvId(4), Seq(9), UserId(2), 1_000));
+        assert_eq!(
+            (event.conv, event.seq, event.from, event.at),
+            (ConvId(4), Seq(9), UserId(2), 1_000)
+        );
         assert_eq!(
             event.body,
             EventBody::Message {
@@ -262,7 +270,13 @@ mod tests {
         );
         // A retry is acked with the original's seq, and nobody sees it twice.
         let retry = verdict(&message("m1"), &appended(3, Outcome::Duplicate));
-        assert_eq!(retry, Verdict { answer: ack(3), event: None });
+        assert_eq!(
+            retry,
+            Verdict {
+                answer: ack(3),
+                event: None
+            }
+        );
         let refused = verdict(&message("m1"), &appended(0, Outcome::NotMember));
         assert_eq!(refused.event, None);
         assert!(matches!(
@@ -278,7 +292,9 @@ mod tests {
         let (reply, mut replies) = mailbox();
         let shutdown = Shutdown::new();
         for i in 0..MAX_BATCH + 3 {
-            committer.submit(message(&format!("m{i}")), reply.clone(), None).await;
+            committer
+                .submit(message(&format!("m{i}")), reply.clone(), None)
+                .await;
         }
         let mut batch = Vec::new();
         let ids = |batch: &mut Vec<Pending>| -> Vec<String> {
@@ -287,7 +303,10 @@ mod tests {
         assert!(next_batch(&mut incoming, &mut batch, &shutdown).await);
         let first = ids(&mut batch);
         assert_eq!(first.len(), MAX_BATCH);
-        assert_eq!((first[0].as_str(), first[MAX_BATCH - 1].as_str()), ("m0", "m127"));
+        assert_eq!(
+            (first[0].as_str(), first[MAX_BATCH - 1].as_str()),
+            ("m0", "m127")
+        );
         committer.submit(message("late"), reply.clone(), None).await;
         shutdown.trigger();
         // Shutdown: what was queued is still committed, in order; then the committer ends.
@@ -299,6 +318,9 @@ mod tests {
         let Some(Outgoing::Frame(text)) = replies.recv().await else {
             panic!("expected a refusal");
         };
-        assert!(text.contains("unavailable") && text.contains("after"), "{text}");
+        assert!(
+            text.contains("unavailable") && text.contains("after"),
+            "{text}"
+        );
     }
 }

@@ -378,7 +378,8 @@ impl Connection {
             conv,
             user: self.user(),
         });
-        self.hub.ephemeral(&members, self.user(), &text, Origin::Local);
+        self.hub
+            .ephemeral(&members, self.user(), &text, Origin::Local);
         Ok(())
     }
 

@@ -32,12 +32,12 @@ use std::sync::{
 
 use axum::extract::ws::Utf8Bytes;
 
+use self::tables::Tables;
 pub use self::{
     mailbox::{ConnId, Mailbox, Outgoing, evict},
     peers::{Alone, Change, MemberChange, Membership, Origin, Peers},
     presence::{Flip, coalesce},
 };
-use self::tables::Tables;
 use super::store::{Store, StoreError};
 use crate::protocol::{ConvId, Cursor, Req, Seq, UserId};
 
@@ -77,7 +77,8 @@ impl Hub {
     /// Starts live delivery to a connection. Its `resume` marker (with the request's `req`)
     /// is queued under the same lock as fan-out, so every live event lands behind it. `true`
     /// if the user just came online (here and, as far as this node knows, on every other node).
-    pub fn subscribe(
+    /// Only through presence ([`Hub::go_online`]), which tells the contacts.
+    fn subscribe(
         &self,
         id: ConnId,
         mailbox: Mailbox,
@@ -85,16 +86,17 @@ impl Hub {
         req: Option<Req>,
     ) -> bool {
         let user = mailbox.user;
-        let first_here = self
-            .tables
-            .subscribe(id, mailbox, Outgoing::Resume(cursors, req), |user| {
-                self.peers.tell(Change::Presence { user, online: true });
-            });
+        let first_here =
+            self.tables
+                .subscribe(id, mailbox, Outgoing::Resume(cursors, req), |user| {
+                    self.peers.tell(Change::Presence { user, online: true });
+                });
         first_here && !self.peers.online_elsewhere(user)
     }
 
     /// Stops live delivery to a connection; returns its user if that was their last one here.
-    pub fn unsubscribe(&self, id: ConnId) -> Option<UserId> {
+    /// Only through presence ([`Hub::go_offline`]).
+    fn unsubscribe(&self, id: ConnId) -> Option<UserId> {
         self.tables.unsubscribe(id, |user| {
             self.peers.tell(Change::Presence {
                 user,

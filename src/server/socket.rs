@@ -25,8 +25,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     committer::Committer,
-    routing::{Hub, Mailbox, Outgoing},
     requests::{Connection, Limits},
+    routing::{Hub, Mailbox, Outgoing},
     shutdown::Shutdown,
     store::Store,
     wire::encode,

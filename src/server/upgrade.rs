@@ -17,9 +17,8 @@ use serde::Deserialize;
 use super::{
     AppState,
     accounts::Identity,
-    routing,
     listener::capacity::{AddressSlot, RETRY_AFTER_SECS},
-    metrics,
+    metrics, routing,
     socket::{self, Peer, SocketSettings},
 };
 use crate::{auth::ApiError, protocol::ProtocolVersion};

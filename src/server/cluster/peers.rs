@@ -147,11 +147,17 @@ mod tests {
         let table = PeerTable::default();
         let (a, b, ann) = (node("a"), node("b"), UserId(1));
         assert_eq!(table.heard(&a, Heard::Alive), (vec![], true));
-        assert_eq!(table.heard(&a, Heard::Presence(ann, true)), (vec![(ann, true)], false));
+        assert_eq!(
+            table.heard(&a, Heard::Presence(ann, true)),
+            (vec![(ann, true)], false)
+        );
         assert_eq!(table.heard(&b, Heard::Presence(ann, true)), (vec![], true));
         assert!(table.online_elsewhere(ann));
         assert_eq!(table.heard(&a, Heard::Presence(ann, false)).0, vec![]);
-        assert_eq!(table.heard(&b, Heard::Presence(ann, false)).0, vec![(ann, false)]);
+        assert_eq!(
+            table.heard(&b, Heard::Presence(ann, false)).0,
+            vec![(ann, false)]
+        );
         assert!(!table.online_elsewhere(ann));
     }
 

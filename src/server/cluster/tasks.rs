@@ -10,11 +10,7 @@ use axum::extract::ws::Utf8Bytes;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::{
-    Body, Bus, CHANNEL, Envelope, Outbox, back_off,
-    peers::Heard,
-    wire::MemberEvent,
-};
+use super::{Body, Bus, CHANNEL, Envelope, Outbox, back_off, peers::Heard, wire::MemberEvent};
 use crate::{
     protocol::ConvId,
     server::{

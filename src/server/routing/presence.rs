@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use super::{ConnId, Hub, Mailbox};
 use crate::{
-    protocol::{Cursor, Member, ConvId, Req, ServerFrame, UserId},
+    protocol::{ConvId, Cursor, Member, Req, ServerFrame, UserId},
     server::{store::StoreError, wire::encode},
 };
 

@@ -353,7 +353,10 @@ mod tests {
         };
         let (joined, left) = (text("joined"), text("left"));
         tables.change_member(change(Membership::Added, 2, &joined), Arc::new(vec![]));
-        assert_eq!(tables.cached_members(conv).as_deref(), Some(&vec![ann, bob]));
+        assert_eq!(
+            tables.cached_members(conv).as_deref(),
+            Some(&vec![ann, bob])
+        );
         tables.change_member(change(Membership::Removed, 3, &left), Arc::new(vec![]));
         assert_eq!(tables.cached_members(conv).as_deref(), Some(&vec![ann]));
         let (joined, left) = (
@@ -367,7 +370,10 @@ mod tests {
         );
         // What another task loaded first stays: it is at least as new.
         let cached = tables.cache_members(ConvId(9), Arc::new(vec![ann]));
-        assert_eq!(*tables.cache_members(ConvId(9), Arc::new(vec![bob])), *cached);
+        assert_eq!(
+            *tables.cache_members(ConvId(9), Arc::new(vec![bob])),
+            *cached
+        );
         tables.forget_members(ConvId(9));
         assert_eq!(tables.cached_members(ConvId(9)), None);
     }

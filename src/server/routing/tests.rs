@@ -67,7 +67,10 @@ async fn changes_made_here_are_told_to_the_peers_and_changes_heard_from_them_are
     );
     // Delivered here both times.
     let here = drain(&mut rx).await;
-    assert_eq!(here.iter().filter(|l| l.starts_with("event 3@1")).count(), 2);
+    assert_eq!(
+        here.iter().filter(|l| l.starts_with("event 3@1")).count(),
+        2
+    );
     assert_eq!(here.iter().filter(|l| *l == "ephemeral m").count(), 2);
 }
 
@@ -81,7 +84,10 @@ async fn a_user_online_on_another_node_does_not_come_online_again() {
     let (ann, _ann_rx) = mailbox(1);
     let (bob, _bob_rx) = mailbox(2);
     assert!(hub.subscribe(1, ann, vec![], None), "ann came online");
-    assert!(!hub.subscribe(2, bob, vec![], None), "bob was online elsewhere");
+    assert!(
+        !hub.subscribe(2, bob, vec![], None),
+        "bob was online elsewhere"
+    );
     let users = [UserId(1), UserId(2), UserId(3)];
     assert_eq!(hub.online_among(&users), [UserId(1), UserId(2)]);
     assert_eq!(hub.unsubscribe(1), Some(UserId(1)));
@@ -112,7 +118,13 @@ async fn on_a_single_node_only_its_own_connections_make_a_user_online() {
 #[test]
 fn only_the_latest_flip_of_each_user_is_announced_in_first_seen_order() {
     let (ann, bob, cy) = (UserId(1), UserId(2), UserId(3));
-    let flips = [(bob, true), (ann, true), (bob, false), (cy, true), (ann, false)];
+    let flips = [
+        (bob, true),
+        (ann, true),
+        (bob, false),
+        (cy, true),
+        (ann, false),
+    ];
     assert_eq!(coalesce(flips), [(bob, false), (ann, false), (cy, true)]);
     assert_eq!(coalesce([]), []);
 }
@@ -137,6 +149,9 @@ async fn a_flip_is_announced_to_the_contacts_here_only_while_it_still_holds() {
     hub.tell_contacts(UserId(2), true, &contacts);
     let cy_online = r#"ephemeral {"type":"presence","user":3,"online":true}"#;
     let bob_online = r#"ephemeral {"type":"presence","user":2,"online":true}"#;
-    assert_eq!(drain(&mut ann_rx).await, ["resume 0", cy_online, bob_online]);
+    assert_eq!(
+        drain(&mut ann_rx).await,
+        ["resume 0", cy_online, bob_online]
+    );
     assert_eq!(drain(&mut bob_rx).await, ["resume 0", cy_online]);
 }
