@@ -11,7 +11,7 @@
 //! Each operation exists once and takes an [`Origin`]: a change made here is delivered here and
 //! then told to the other nodes through [`Peers`]; a change heard from a peer is delivered here
 //! only. What "other nodes" are is the cluster module's business; routing must not depend on it
-//! (nor on the bus, Redis or any wire format). Below routing: the store, the queue, metrics.
+//! (nor on the bus, Redis or any wire format). Below routing: the store, `wire`, metrics.
 //!
 //! Parts: `mailbox` (what is queued for a connection), `queue` (the bounded queue), `tables`
 //! (the tables behind their one lock), `peers` (the trait to the other nodes), `presence`
