@@ -147,3 +147,31 @@ impl From<Change<'_>> for Body {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_membership_change_travels_as_the_same_json_as_before_and_back() {
+        let event = MemberEvent {
+            conv: ConvId(1),
+            user: UserId(2),
+            seq: Seq(3),
+            text: "t".into(),
+        };
+        let json = serde_json::to_string(&Body::MemberRemoved(event)).unwrap();
+        assert_eq!(
+            json,
+            r#"{"member_removed":{"conv":1,"user":2,"seq":3,"text":"t"}}"#
+        );
+        let back: Body = serde_json::from_str(&json).unwrap();
+        assert!(matches!(
+            back,
+            Body::MemberRemoved(MemberEvent {
+                conv: ConvId(1),
+                ..
+            })
+        ));
+    }
+}
