@@ -46,6 +46,8 @@
 
 pub mod app;
 pub mod auth;
+#[cfg(all(feature = "client", not(target_arch = "wasm32")))]
+pub mod client;
 pub mod protocol;
 #[cfg(feature = "ssr")]
 pub mod server;
