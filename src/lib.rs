@@ -48,6 +48,8 @@ pub mod app;
 pub mod auth;
 #[cfg(all(feature = "client", not(target_arch = "wasm32")))]
 pub mod client;
+#[cfg(feature = "ssr")]
+pub mod devkit;
 pub mod protocol;
 #[cfg(feature = "ssr")]
 pub mod server;

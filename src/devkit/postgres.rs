@@ -1,18 +1,21 @@
-//! A throwaway Postgres for tests: the Debian server binaries (`/usr/lib/postgresql/<n>/bin`,
+//! A throwaway Postgres for tests, the load generator and `switchboard dev-services`: the Debian
+//! server binaries (`/usr/lib/postgresql/<n>/bin`,
 //! newest version), a fresh cluster in a temporary directory, listening on a free loopback port.
 //! Trust authentication, superuser `postgres`, one database `switchboard`.
 //!
 //! Postgres refuses to run as root. Tests run as root here and in CI, so when the process is root
 //! every Postgres binary runs through `runuser -u postgres --` (the system user the Debian package
 //! creates) and the directory belongs to that user.
-#![allow(dead_code)]
+//!
+//! Everything here panics with what went wrong: it sets up a machine for development, where a
+//! missing package or a full disk should stop everything with a clear message.
 
+use super::{free_port, wait_for_port};
 use std::{
-    net::TcpListener,
     os::unix::fs::{MetadataExt, PermissionsExt},
     path::PathBuf,
     process::{Command, Output, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 /// A running (or stopped) Postgres of one test.
@@ -67,14 +70,6 @@ fn owner_if_root() -> Option<(u32, u32)> {
     let uid = fields[2].parse().expect("postgres uid");
     let gid = fields[3].parse().expect("postgres gid");
     Some((uid, gid))
-}
-
-/// A loopback port nothing listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind an ephemeral port")
-        .port()
 }
 
 /// Panics with everything a failed command said.
@@ -162,12 +157,7 @@ impl PgServer {
         if !self.running {
             return;
         }
-        let out = self
-            .command("pg_ctl")
-            .arg("-D")
-            .arg(self.data_dir())
-            .args(["-m", "fast", "-w", "-t", "30", "stop"])
-            .output();
+        let out = self.pg_ctl_stop("fast");
         self.running = false;
         check("pg_ctl stop", out);
     }
@@ -190,7 +180,8 @@ impl PgServer {
         self.dir.path().join("data")
     }
 
-    fn log_file(&self) -> PathBuf {
+    /// The server's log file.
+    pub fn log_file(&self) -> PathBuf {
         self.dir.path().join("server.log")
     }
 
@@ -207,6 +198,16 @@ impl PgServer {
         };
         command.current_dir(self.dir.path()).stdin(Stdio::null());
         command
+    }
+
+    /// `pg_ctl stop` with shutdown `mode` (`fast`: cut connections, lose nothing committed;
+    /// `immediate`: no shutdown checkpoint), waiting up to 30 s.
+    fn pg_ctl_stop(&self, mode: &str) -> std::io::Result<Output> {
+        self.command("pg_ctl")
+            .arg("-D")
+            .arg(self.data_dir())
+            .args(["-m", mode, "-w", "-t", "30", "stop"])
+            .output()
     }
 
     /// Starts the server on `self.port` and waits until it accepts connections; on failure,
@@ -243,20 +244,6 @@ impl PgServer {
     }
 }
 
-/// Waits until something accepts TCP connections on the loopback `port`.
-fn wait_for_port(port: u16, within: Duration) -> Result<(), String> {
-    let start = Instant::now();
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(());
-        }
-        if start.elapsed() > within {
-            return Err(format!("nothing accepts connections on port {port}"));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 impl Drop for PgServer {
     fn drop(&mut self) {
         if !self.running {
@@ -264,19 +251,10 @@ impl Drop for PgServer {
         }
         // Never panic in drop (it may run while a failed test unwinds).
         let stopped = self
-            .command("pg_ctl")
-            .arg("-D")
-            .arg(self.data_dir())
-            .args(["-m", "fast", "-w", "-t", "30", "stop"])
-            .output()
+            .pg_ctl_stop("fast")
             .is_ok_and(|out| out.status.success());
         if !stopped {
-            let _ = self
-                .command("pg_ctl")
-                .arg("-D")
-                .arg(self.data_dir())
-                .args(["-m", "immediate", "-w", "stop"])
-                .output();
+            let _ = self.pg_ctl_stop("immediate");
         }
         self.running = false;
         // The directory goes with `self.dir`.

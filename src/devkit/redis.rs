@@ -1,11 +1,13 @@
-//! A throwaway real Redis (Debian's `redis-server`) on a free loopback port, for cluster tests.
-#![allow(dead_code)]
+//! A throwaway real Redis (Debian's `redis-server`) on a free loopback port, for cluster tests,
+//! the load generator and `switchboard dev-services`. Panics with what went wrong, like
+//! [`super::postgres`].
 
 use std::{
-    net::TcpStream,
     process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
+
+use super::{free_port, wait_for_port};
 
 /// A running `redis-server`; stopped when dropped.
 pub struct RedisServer {
@@ -19,14 +21,6 @@ pub struct RedisServer {
     dir: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl RedisServer {
     /// Starts one and waits until it accepts connections.
     pub fn start() -> Self {
@@ -35,7 +29,7 @@ impl RedisServer {
             url: format!("redis://127.0.0.1:{port}"),
             port,
             child: None,
-            dir: tempfile::tempdir().unwrap(),
+            dir: tempfile::tempdir().expect("a temporary directory"),
         };
         server.launch();
         server
@@ -52,10 +46,8 @@ impl RedisServer {
             .spawn()
             .expect("redis-server (Debian package redis-server; scripts/setup.sh installs it)");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
+        if let Err(err) = wait_for_port(self.port, Duration::from_secs(10)) {
+            panic!("redis-server did not start: {err}");
         }
     }
 
