@@ -67,7 +67,7 @@ impl Spawn {
     }
 
     /// Starts it and waits for its `listening` line; `seen` gets every line before it.
-    pub fn start_watching(&self, mut seen: impl FnMut(&str)) -> Result<Node, String> {
+    pub fn start_watching(&self, seen: impl FnMut(&str)) -> Result<Node, String> {
         let mut child = self
             .command()
             .spawn()
@@ -76,35 +76,48 @@ impl Spawn {
         if let Some(stderr) = child.stderr.take() {
             keep(BufReader::new(stderr).lines(), Arc::clone(&log));
         }
-        let stdout = child.stdout.take().ok_or("stdout is not piped")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let deadline = Instant::now() + START_TIMEOUT;
-        let addr = loop {
-            if Instant::now() > deadline {
+        match listening(&mut child, &log, seen) {
+            Ok(addr) => Ok(Node {
+                child,
+                addr,
+                spawn: self.clone(),
+                log,
+            }),
+            Err(err) => {
                 let _ = child.kill();
-                return Err(format!("no listening line within {START_TIMEOUT:?}"));
-            }
-            let Some(Ok(line)) = lines.next() else {
                 let _ = child.wait();
                 let log = log.lock().map(|l| l.clone()).unwrap_or_default();
-                return Err(format!("the server exited before listening:\n{log}"));
-            };
-            append(&log, &line);
-            if line.contains("listening")
-                && let Some(addr) = field(&line, "addr=")
-            {
-                break addr;
+                Err(format!("{err}:\n{log}"))
             }
-            seen(&line);
-        };
-        keep(lines, Arc::clone(&log));
-        Ok(Node {
-            child,
-            addr,
-            spawn: self.clone(),
-            log,
-        })
+        }
     }
+}
+
+/// Reads `child`'s piped stdout until its `listening` line (text logs) and returns the address
+/// that line names; `seen` gets every line before it. Every line goes to `log`, and stdout is
+/// drained into it from then on, so the server never blocks on a full pipe.
+pub fn listening(
+    child: &mut Child,
+    log: &Arc<Mutex<String>>,
+    mut seen: impl FnMut(&str),
+) -> Result<String, String> {
+    let stdout = child.stdout.take().ok_or("stdout is not piped")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + START_TIMEOUT;
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else {
+            return Err("the server exited before listening".into());
+        };
+        append(log, &line);
+        if line.contains("listening")
+            && let Some(addr) = field(&line, "addr=")
+        {
+            keep(lines, Arc::clone(log));
+            return Ok(addr);
+        }
+        seen(&line);
+    }
+    Err(format!("no listening line within {START_TIMEOUT:?}"))
 }
 
 /// The value of `key` (e.g. `addr=`) in a text log line.
