@@ -243,12 +243,14 @@ impl Device {
         self.session.send_frame(frame).await.unwrap();
     }
 
-    fn post_frame(conv: ConvId, id: &str, body: &str) -> ClientFrame {
-        ClientFrame::Send {
+    /// Sends a message without waiting for its ack.
+    async fn post_nowait(&mut self, conv: ConvId, id: &str, body: &str) {
+        self.send(&ClientFrame::Send {
             client_msg_id: ClientMsgId(id.to_owned()),
             conv,
             body: body.to_owned(),
-        }
+        })
+        .await;
     }
 
     /// Reads one frame (20 s at most), recording what it carries.
@@ -297,7 +299,7 @@ impl Device {
 
     /// Sends a message and waits for its ack; returns its seq.
     async fn post(&mut self, conv: ConvId, id: &str, body: &str) -> Seq {
-        self.send(&Self::post_frame(conv, id, body)).await;
+        self.post_nowait(conv, id, body).await;
         let frames = self
             .until(|f| matches!(f, ServerFrame::Ack { client_msg_id, .. } if client_msg_id.0 == id))
             .await;
@@ -388,11 +390,7 @@ async fn users_on_different_nodes_see_one_order_and_every_tab_gets_everything() 
             let mut device = device;
             for i in 0..EACH {
                 device
-                    .send(&Device::post_frame(
-                        room,
-                        &format!("{tag}{i}"),
-                        &format!("{tag} {i}"),
-                    ))
+                    .post_nowait(room, &format!("{tag}{i}"), &format!("{tag} {i}"))
                     .await;
             }
             device.until_complete(room, EACH * 3).await;
@@ -470,11 +468,7 @@ async fn a_node_killed_mid_stream_loses_no_acked_message_and_duplicates_none() {
     let mut acked: HashMap<String, i64> = HashMap::new();
     for i in 0..SENT {
         sender
-            .send(&Device::post_frame(
-                conv,
-                &format!("m{i}"),
-                &format!("m {i}"),
-            ))
+            .post_nowait(conv, &format!("m{i}"), &format!("m {i}"))
             .await;
     }
     let kill_at = SENT / 3;
@@ -498,9 +492,7 @@ async fn a_node_killed_mid_stream_loses_no_acked_message_and_duplicates_none() {
     for i in 0..SENT {
         let id = format!("m{i}");
         if !acked.contains_key(&id) {
-            sender
-                .send(&Device::post_frame(conv, &id, &format!("m {i}")))
-                .await;
+            sender.post_nowait(conv, &id, &format!("m {i}")).await;
         }
     }
     while acked.len() < SENT {
@@ -575,7 +567,7 @@ async fn postgres_down_gives_a_typed_try_again_and_nothing_half_written() {
 
     cluster.pg.stop();
     sender
-        .send(&Device::post_frame(conv, "during", "during the outage"))
+        .post_nowait(conv, "during", "during the outage")
         .await;
     let frames = sender
         .until(|f| matches!(f, ServerFrame::Error { .. } | ServerFrame::Ack { .. }))
@@ -598,7 +590,7 @@ async fn postgres_down_gives_a_typed_try_again_and_nothing_half_written() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         sender
-            .send(&Device::post_frame(conv, "during", "during the outage"))
+            .post_nowait(conv, "during", "during the outage")
             .await;
         let frames = sender
             .until(|f| matches!(f, ServerFrame::Error { .. } | ServerFrame::Ack { .. }))
