@@ -14,10 +14,13 @@
 //!
 //! The outbox and the tracker are plain data (no I/O) with unit tests of their own.
 //!
-//! It speaks `ws://` only (no TLS): loopback, or behind a proxy that terminates TLS.
+//! It speaks `ws://` only (no TLS): loopback, or behind a proxy that terminates TLS. It sends
+//! no heartbeat of its own: tungstenite answers the server's WebSocket pings while the socket
+//! is being read, so a session must be read regularly or the server's heartbeat closes it.
 //!
-//! Depends on [`crate::protocol`] and tokio-tungstenite only; never on `crate::server` or the
-//! UI, so a client binary can be built without the server in it.
+//! Depends on [`crate::protocol`] and the async stack (tokio, tokio-tungstenite, futures)
+//! only; never on `crate::server` or the UI, so a client binary can be built without the
+//! server in it (feature `client` alone).
 
 pub mod connect;
 mod outbox;
