@@ -10,19 +10,25 @@ mod harness;
 use harness::TestServer;
 use switchboard::{
     client::{ClientError, Received, Session, Target},
-    protocol::{ClientFrame, ClientMsgId, ConvId, ErrorCode, EventBody, Seq, ServerFrame},
+    protocol::{ClientFrame, ClientMsgId, ConvId, ErrorCode, EventBody, Seq, ServerFrame, UserId},
 };
 
-async fn session(server: &TestServer, cookie: &str) -> (Session, Vec<Received>) {
-    let target = Target::new(server.addr.to_string())
-        .origin(server.origin())
-        .cookie(cookie);
-    let mut session = Session::connect(&target).await.unwrap();
-    let replay = session.synced().await.unwrap();
-    (session, replay)
+/// Registers `name` and connects a synced session for it: its cookie, id and session.
+async fn login(server: &TestServer, name: &str) -> (String, UserId, Session) {
+    let (cookie, user) = server.user(name).await;
+    let mut session = Session::connect(&browser(server, &cookie)).await.unwrap();
+    session.synced().await.unwrap();
+    (cookie, user, session)
 }
 
-/// Message events with `id` among what `session` reads until `done` matches.
+/// Where a browser with `cookie` connects.
+fn browser(server: &TestServer, cookie: &str) -> Target {
+    Target::new(server.addr.to_string())
+        .origin(server.origin())
+        .cookie(cookie)
+}
+
+/// Everything `session` reads, up to and including the first frame `done` matches.
 async fn read_until(session: &mut Session, done: impl Fn(&Received) -> bool) -> Vec<Received> {
     let mut frames = Vec::new();
     loop {
@@ -35,25 +41,36 @@ async fn read_until(session: &mut Session, done: impl Fn(&Received) -> bool) -> 
     }
 }
 
+/// The `client_msg_id` of every message event among `frames`.
 fn message_ids(frames: &[Received]) -> Vec<String> {
-    frames
-        .iter()
-        .filter_map(|r| match &r.frame {
-            ServerFrame::Event(event) => match &event.body {
-                EventBody::Message { client_msg_id, .. } => Some(client_msg_id.0.clone()),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
+    let id = |r: &Received| {
+        let ServerFrame::Event(event) = &r.frame else {
+            return None;
+        };
+        let EventBody::Message { client_msg_id, .. } = &event.body else {
+            return None;
+        };
+        Some(client_msg_id.0.clone())
+    };
+    frames.iter().filter_map(id).collect()
+}
+
+/// Opens the direct conversation with `peer` by a request; returns it.
+async fn open_direct(session: &mut Session, peer: UserId) -> ConvId {
+    match session
+        .request(&ClientFrame::OpenDirect { user: peer })
+        .await
+    {
+        Ok(ServerFrame::Done { conv }) => conv,
+        other => panic!("expected done, got {other:?}"),
+    }
 }
 
 #[tokio::test]
 async fn requests_get_their_own_answers_and_refusals_are_typed() {
     let server = TestServer::start().await;
-    let (cookie, _) = server.user("asker").await;
-    let (_, peer) = server.user("answerer").await;
-    let (mut asker, _) = session(&server, &cookie).await;
+    let (_, _, mut asker) = login(&server, "asker").await;
+    let (_, peer, _) = login(&server, "answerer").await;
 
     let pong = asker
         .request(&ClientFrame::Ping { nonce: 41 })
@@ -63,13 +80,7 @@ async fn requests_get_their_own_answers_and_refusals_are_typed() {
 
     // `open_direct` has no answer frame of its own: `done` names the conversation, and the
     // `conversation` frame that came first is still there for `recv`.
-    let done = asker
-        .request(&ClientFrame::OpenDirect { user: peer })
-        .await
-        .unwrap();
-    let ServerFrame::Done { conv } = done else {
-        panic!("expected done, got {done:?}")
-    };
+    let conv = open_direct(&mut asker, peer).await;
     let announced = asker.recv().await.unwrap();
     assert!(
         matches!(&announced.frame, ServerFrame::Conversation(c) if c.id == conv),
@@ -99,27 +110,19 @@ async fn requests_get_their_own_answers_and_refusals_are_typed() {
 #[tokio::test]
 async fn the_outbox_is_resent_on_reconnect_stored_once_and_resume_repeats_nothing() {
     let server = TestServer::start().await;
-    let (writer_cookie, _) = server.user("writer").await;
-    let (reader_cookie, reader_id) = server.user("reader").await;
-    let (mut writer, _) = session(&server, &writer_cookie).await;
-    let (mut reader, _) = session(&server, &reader_cookie).await;
-    let ServerFrame::Done { conv } = writer
-        .request(&ClientFrame::OpenDirect { user: reader_id })
-        .await
-        .unwrap()
-    else {
-        panic!("expected done")
-    };
+    let (writer_cookie, _, mut writer) = login(&server, "writer").await;
+    let (reader_cookie, reader_id, mut reader) = login(&server, "reader").await;
+    let conv = open_direct(&mut writer, reader_id).await;
 
     // Sent, and then the connection is replaced before its ack is read: the new one sends it
     // again with the same id, and the ack empties the outbox.
     let id = ClientMsgId("resent-1".into());
     writer.send_with_id(id.clone(), conv, "once").await.unwrap();
     assert_eq!(writer.outbox().len(), 1);
-    let target = Target::new(server.addr.to_string())
-        .origin(server.origin())
-        .cookie(&writer_cookie);
-    let mut writer = writer.reconnect(&target).await.unwrap();
+    let mut writer = writer
+        .reconnect(&browser(&server, &writer_cookie))
+        .await
+        .unwrap();
     read_until(
         &mut writer,
         |r| matches!(&r.frame, ServerFrame::Ack { client_msg_id, .. } if *client_msg_id == id),
@@ -138,10 +141,10 @@ async fn the_outbox_is_resent_on_reconnect_stored_once_and_resume_repeats_nothin
     let last = reader.tracker().last(conv).unwrap();
 
     // Resuming from the tracked cursors replays nothing the reader has.
-    let target = Target::new(server.addr.to_string())
-        .origin(server.origin())
-        .cookie(&reader_cookie);
-    let mut reader = reader.reconnect(&target).await.unwrap();
+    let mut reader = reader
+        .reconnect(&browser(&server, &reader_cookie))
+        .await
+        .unwrap();
     let replay = reader.synced().await.unwrap();
     assert!(message_ids(&replay).is_empty(), "{replay:?}");
     assert_eq!(reader.tracker().last(conv), Some(last));

@@ -110,10 +110,11 @@ mod tests {
     #[test]
     fn a_seq_at_or_below_the_last_is_a_duplicate_and_changes_nothing() {
         let mut tracker = Tracker::new();
-        tracker.take(C, Seq(1));
-        tracker.take(C, Seq(2));
-        assert_eq!(tracker.take(C, Seq(2)), Take::Duplicate);
-        assert_eq!(tracker.take(C, Seq(1)), Take::Duplicate);
+        let verdicts: Vec<Take> = [1, 2, 2, 1].map(|s| tracker.take(C, Seq(s))).into();
+        assert_eq!(
+            verdicts,
+            [Take::New, Take::New, Take::Duplicate, Take::Duplicate]
+        );
         assert_eq!(tracker.last(C), Some(Seq(2)));
     }
 
