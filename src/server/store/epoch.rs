@@ -8,7 +8,7 @@
 //! server on the database stopped.
 
 use crate::protocol::Epoch;
-use crate::server::committer::now_ms;
+use crate::server::clock::now_ms;
 
 use super::StoreError;
 
