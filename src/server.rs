@@ -10,13 +10,12 @@ pub mod admin;
 pub mod bus;
 pub mod committer;
 pub mod config;
+pub mod connection;
 pub mod hub;
 pub mod listener;
 pub mod live;
 pub mod metrics;
-pub mod requests;
 pub mod shutdown;
-pub mod socket;
 pub mod store;
 pub mod upgrade;
 pub mod web;
@@ -39,12 +38,11 @@ use self::{
     accounts::Accounts,
     committer::Committer,
     config::Config,
+    connection::{Services, requests::Limits},
     hub::Hub,
     listener::{Listener, activity::Timeouts, capacity::Capacity},
     live::Live,
-    requests::Limits,
     shutdown::Shutdown,
-    socket::Services,
     store::{Store, StoreError},
 };
 use crate::{

@@ -20,7 +20,7 @@ use super::{
     hub,
     listener::capacity::{AddressSlot, RETRY_AFTER_SECS},
     metrics,
-    socket::{self, Peer, SocketSettings},
+    connection::{self, Peer, SocketSettings},
 };
 use crate::{auth::ApiError, protocol::ProtocolVersion};
 
@@ -32,7 +32,7 @@ pub struct UpgradeQuery {
     v: Option<String>,
 }
 
-/// `GET /ws`: checks the client and its caps, then hands the socket to [`socket::serve`].
+/// `GET /ws`: checks the client and its caps, then hands the socket to [`connection::serve`].
 pub async fn ws_upgrade(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -116,7 +116,7 @@ pub async fn ws_upgrade(
             use futures::StreamExt;
             let (writer, reader) = socket.split();
             let task = async move {
-                socket::serve(writer, reader, peer, settings, shutdown.clone(), services).await;
+                connection::serve(writer, reader, peer, settings, shutdown.clone(), services).await;
                 // Leaves the credential's table and the caps when the socket ends.
                 drop(registration);
                 drop(websocket);

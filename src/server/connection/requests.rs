@@ -18,7 +18,7 @@ mod rooms;
 use std::{sync::Arc, time::Duration};
 
 pub use self::{limits::Limits, order::SendHold};
-use super::{
+use crate::server::{
     committer::{Committer, encode, now_ms},
     hub::{ConnId, Hub, Mailbox, Outgoing},
     store::{NewMessage, Store, StoreError},
@@ -173,7 +173,7 @@ impl Connection {
             }
             Ok(None) => {}
             Err(refusal) => {
-                super::metrics::rejected(refusal.code);
+                crate::server::metrics::rejected(refusal.code);
                 self.reply(
                     &ServerFrame::Error {
                         code: refusal.code,

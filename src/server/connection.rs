@@ -3,8 +3,8 @@
 //! One connection runs two halves joined by a **bounded** queue ([`Mailbox`]):
 //!
 //! * the *reader* (here) checks and decodes each client frame and hands it to
-//!   [`Connection::handle`](super::requests::Connection::handle), which answers into the queue;
-//! * the *writer* (`socket/writer.rs`) drains the queue into the socket, delivering every
+//!   [`Connection::handle`](requests::Connection::handle), which answers into the queue;
+//! * the *writer* (`connection/writer.rs`) drains the queue into the socket, delivering every
 //!   conversation's events in seq order, and stops after writing a close frame.
 //!
 //! Anyone who wants to talk to this client (the reader, the committer's acks, the hub's fan-out)
@@ -15,6 +15,7 @@
 //! The loop is generic over `Sink`/`Stream` of axum messages, so unit tests drive it with plain
 //! channels and the integration tests with a real WebSocket client.
 
+pub mod requests;
 mod writer;
 
 use std::{sync::Arc, time::Duration};
@@ -26,10 +27,10 @@ use tokio_util::sync::CancellationToken;
 use super::{
     committer::{Committer, encode},
     hub::{Hub, Mailbox, Outgoing},
-    requests::{Connection, Limits},
     shutdown::Shutdown,
     store::Store,
 };
+use self::requests::{Connection, Limits};
 use crate::protocol::{
     self, ErrorCode, HEARTBEAT_MISSES, PROTOCOL_VERSION, ProtocolVersion, ServerFrame, UserId,
     close_code,
@@ -111,7 +112,7 @@ pub async fn serve<W, R, E>(
         committer: services.committer,
         limits: services.limits,
         resumed: false,
-        sends: super::requests::SendHold::default(),
+        sends: requests::SendHold::default(),
     };
 
     let write = writer::run(
