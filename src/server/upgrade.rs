@@ -5,24 +5,37 @@
 //! reserve for plain HTTP (503). Refusals over a cap carry `Retry-After`. An accepted upgrade
 //! stops counting against its client's address (`limits.connections_per_address` is for
 //! connections that are not authenticated WebSockets) and starts the socket loop.
+//!
+//! The whole policy is here, the route included ([`routes`]). Depends on the composition
+//! root's [`AppState`] and on what it checks (accounts, the live-socket table, the listener's
+//! caps) and hands over to ([`connection`]); the connection never depends on it.
 
 use axum::{
-    Extension,
+    Extension, Router,
     extract::{Query, State, WebSocketUpgrade},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
+    routing::get,
 };
 use serde::Deserialize;
 
 use super::{
-    AppState,
     accounts::Identity,
     hub,
     listener::capacity::{AddressSlot, RETRY_AFTER_SECS},
     metrics,
     connection::{self, Peer, SocketSettings},
+    state::AppState,
 };
-use crate::{auth::ApiError, protocol::ProtocolVersion};
+use crate::{
+    auth::ApiError,
+    protocol::{ProtocolVersion, WS_PATH},
+};
+
+/// The upgrade's route, [`WS_PATH`], for the main router.
+pub fn routes() -> Router<AppState> {
+    Router::new().route(WS_PATH, get(ws_upgrade))
+}
 
 /// Query string of the upgrade request.
 #[derive(Deserialize)]

@@ -6,17 +6,18 @@
 //! address can read the metrics or make the server probe its database.
 //!
 //! Both probes are cheap and take no lock. `/healthz` only says the process is up. `/readyz`
-//! reads what [`Readiness`] last found: SQLite's write check (it takes the write lock) runs in the
-//! background every [`SQLITE_PROBE_INTERVAL`], whoever asks and however often; Postgres (`SELECT
-//! 1` on a pooled connection) and Redis (`PING`) are asked directly, neither taking any lock.
+//! reads what [`Readiness`] last found: SQLite's write check (it takes the write lock) runs in
+//! the background every [`SQLITE_PROBE_INTERVAL`], whoever asks and however often; Postgres
+//! (`SELECT 1` on a pooled connection) and Redis (`PING`) are asked directly, neither taking
+//! any lock.
+//!
+//! Depends on the composition root's [`AppState`] and on metrics; nothing below the routes
+//! depends on it.
+//!
+//! [`Readiness`]: crate::server::state::Readiness
+//! [`SQLITE_PROBE_INTERVAL`]: crate::server::state::SQLITE_PROBE_INTERVAL
 
-use std::{
-    sync::{
-        Arc, Weak,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+use std::sync::Arc;
 
 use axum::{
     Router,
@@ -27,52 +28,7 @@ use axum::{
     routing::get,
 };
 
-use crate::server::{AppState, metrics, store::Store};
-
-/// How often the SQLite write check runs in the background.
-pub const SQLITE_PROBE_INTERVAL: Duration = Duration::from_secs(1);
-
-/// What the background check last found, read by every `/readyz` without touching the database.
-#[derive(Debug)]
-pub struct Readiness {
-    /// Whether the last SQLite write check succeeded (true for Postgres, which is asked directly).
-    writable: AtomicBool,
-}
-
-impl Readiness {
-    /// Starts the background check for `store` (only SQLite needs one). The store was just
-    /// opened and migrated, a write, so it starts out writable. The check stops once the last
-    /// holder of the returned handle is gone.
-    pub fn start(store: &Store) -> Arc<Self> {
-        let readiness = Arc::new(Self {
-            writable: AtomicBool::new(true),
-        });
-        if store.is_sqlite() {
-            tokio::spawn(probe_sqlite(store.clone(), Arc::downgrade(&readiness)));
-        }
-        readiness
-    }
-
-    /// Whether the database took the last write check.
-    pub fn writable(&self) -> bool {
-        self.writable.load(Ordering::Relaxed)
-    }
-}
-
-/// The background SQLite check: `BEGIN IMMEDIATE; ROLLBACK` once an interval.
-async fn probe_sqlite(store: Store, readiness: Weak<Readiness>) {
-    loop {
-        tokio::time::sleep(SQLITE_PROBE_INTERVAL).await;
-        let result = store.ping().await;
-        let Some(readiness) = readiness.upgrade() else {
-            return;
-        };
-        if let Err(err) = &result {
-            tracing::warn!(%err, "readiness: database not writable");
-        }
-        readiness.writable.store(result.is_ok(), Ordering::Relaxed);
-    }
-}
+use crate::server::{metrics, state::AppState};
 
 /// The three endpoints, without any check: for `server.admin_listen`.
 pub fn routes() -> Router<AppState> {
@@ -80,6 +36,11 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+}
+
+/// The three endpoints with `state`, served as they are on `server.admin_listen`.
+pub fn router(state: AppState) -> Router {
+    routes().with_state(state)
 }
 
 /// The endpoints for the main listener: behind `server.admin_token`, or none without one.
