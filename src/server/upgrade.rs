@@ -21,10 +21,10 @@ use serde::Deserialize;
 
 use super::{
     accounts::Identity,
+    connection::{self, Peer, SocketSettings},
     hub,
     listener::capacity::{AddressSlot, RETRY_AFTER_SECS},
     metrics,
-    connection::{self, Peer, SocketSettings},
     state::AppState,
 };
 use crate::{

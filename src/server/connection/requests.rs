@@ -18,14 +18,14 @@ mod rooms;
 use std::{sync::Arc, time::Duration};
 
 pub use self::{limits::Limits, order::SendHold};
+use crate::protocol::{
+    self, ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, MAX_PAGE, MAX_ROOM_PAGE, ROOM_PAGE,
+    Req, Seq, ServerFrame, UserId,
+};
 use crate::server::{
     committer::{Committer, encode, now_ms},
     hub::{ConnId, Hub, Mailbox, Outgoing},
     store::{NewMessage, Store, StoreError},
-};
-use crate::protocol::{
-    self, ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, MAX_PAGE, MAX_ROOM_PAGE, ROOM_PAGE,
-    Req, Seq, ServerFrame, UserId,
 };
 
 /// Everything a connection's reader needs to act on frames.
