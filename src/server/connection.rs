@@ -128,6 +128,7 @@ pub async fn serve<W, R, E>(
         limits: services.limits,
         resumed: false,
         sends: requests::SendHold::default(),
+        shutdown: shutdown.clone(),
     };
 
     let write = writer::run(

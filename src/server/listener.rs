@@ -104,7 +104,9 @@ impl Listener {
                         timeouts: self.timeouts,
                         shutdown: self.shutdown.clone(),
                     };
-                    self.connections.spawn(connection.run(tcp, ticket));
+                    // Counted by the shutdown too, which waits for every task it started.
+                    let task = self.shutdown.track(connection.run(tcp, ticket));
+                    self.connections.spawn(task);
                 }
                 Err(refusal) => self.refuse(tcp, peer, refusal),
             }
@@ -139,7 +141,7 @@ impl Listener {
         let Ok(permit) = Arc::clone(&self.refusals).try_acquire_owned() else {
             return;
         };
-        tokio::spawn(async move {
+        self.shutdown.spawn(async move {
             let _permit = permit;
             let answer = async {
                 tcp.write_all(&refusal.response()).await?;

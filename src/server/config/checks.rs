@@ -46,15 +46,25 @@ pub fn log_json(src: &Sources) -> Result<bool, ConfigError> {
 
 /// `database.url`: empty (SQLite at `database.path`) or a `postgres://` URL.
 pub fn database_url(src: &Sources) -> Result<Option<String>, ConfigError> {
-    match src.text("database.url")? {
+    url(
+        src,
+        "database.url",
+        &["postgres://", "postgresql://"],
+        "must be a postgres:// URL (or empty for SQLite at database.path)",
+    )
+}
+
+/// An optional URL: empty is `None`; anything else must start with one of `schemes`.
+fn url(
+    src: &Sources,
+    key: &'static str,
+    schemes: &[&str],
+    reason: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    match src.text(key)? {
         (v, _) if v.trim().is_empty() => Ok(None),
-        (v, _) if v.starts_with("postgres://") || v.starts_with("postgresql://") => Ok(Some(v)),
-        (v, origin) => Err(invalid(
-            "database.url",
-            origin,
-            v,
-            "must be a postgres:// URL (or empty for SQLite at database.path)",
-        )),
+        (v, _) if schemes.iter().any(|scheme| v.starts_with(scheme)) => Ok(Some(v)),
+        (v, origin) => Err(invalid(key, origin, v, reason)),
     }
 }
 
@@ -74,16 +84,12 @@ pub fn origin(origin: &str) -> Result<(), &'static str> {
 
 /// `cluster.redis_url`: empty (a single node) or a `redis://` URL.
 pub fn redis_url(src: &Sources) -> Result<Option<String>, ConfigError> {
-    match src.text("cluster.redis_url")? {
-        (v, _) if v.trim().is_empty() => Ok(None),
-        (v, _) if v.starts_with("redis://") => Ok(Some(v)),
-        (v, origin) => Err(invalid(
-            "cluster.redis_url",
-            origin,
-            v,
-            "must be a redis:// URL (or empty for a single node)",
-        )),
-    }
+    url(
+        src,
+        "cluster.redis_url",
+        &["redis://"],
+        "must be a redis:// URL (or empty for a single node)",
+    )
 }
 
 /// `cluster.node_id`: empty (one is generated) or at most 64 printable ASCII characters.

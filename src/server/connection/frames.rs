@@ -3,8 +3,8 @@
 //! of the protocol) and the read errors that deserve a close code of their own.
 //!
 //! Refusals are queued into the connection's mailbox; a decoded request goes to
-//! [`Connection::handle`]. Depends on the request handler, the hub's queue types and the
-//! protocol, nothing above the connection.
+//! [`Connection::handle`]. Depends on the request handler, the hub's mailbox, the frame
+//! encoder, metrics and the protocol, nothing above the connection.
 
 use axum::extract::ws::Utf8Bytes;
 

@@ -1,8 +1,8 @@
 //! The handshake, the server's side: the version check and `hello` the moment the socket opens,
 //! and the refusal of a socket that has not sent `resume` in time (`not_resumed`, close 4002).
 //!
-//! Only queues frames into the connection's mailbox; depends on the hub's queue types and the
-//! protocol, nothing above the connection.
+//! Only queues frames into the connection's mailbox; depends on the hub's mailbox, the frame
+//! encoder, metrics and the protocol, nothing above the connection.
 
 use super::{Peer, SocketSettings, say};
 use crate::{

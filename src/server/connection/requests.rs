@@ -25,6 +25,7 @@ use crate::protocol::{
 use crate::server::{
     committer::{Committer, encode, now_ms},
     hub::{ConnId, Hub, Mailbox, Outgoing},
+    shutdown::Shutdown,
     store::{NewMessage, Store, StoreError},
 };
 
@@ -46,19 +47,8 @@ pub struct Connection {
     pub resumed: bool,
     /// After a send refused for rate, holds back the others so that resending keeps order.
     pub sends: SendHold,
-}
-
-/// Runs a store-then-hub change to completion on its own task, so that the hub's tables never
-/// miss a committed change even if this connection's reader is dropped halfway (eviction).
-async fn detached<T: Send + 'static>(
-    change: impl Future<Output = Result<T, Refusal>> + Send + 'static,
-) -> Result<T, Refusal> {
-    tokio::spawn(change).await.unwrap_or_else(|_| {
-        Err(refuse(
-            ErrorCode::Unavailable,
-            "temporarily unavailable; try again",
-        ))
-    })
+    /// The server's shutdown, which waits for the changes this connection detaches.
+    pub shutdown: Shutdown,
 }
 
 /// How many items a `members` request is charged as: its size is not known before the query,
@@ -121,6 +111,23 @@ impl From<StoreError> for Refusal {
 }
 
 impl Connection {
+    /// Runs a store-then-hub change to completion on its own task (one the shutdown waits for),
+    /// so that the hub's tables never miss a committed change even if this connection's reader
+    /// is dropped halfway (eviction).
+    async fn detached<T: Send + 'static>(
+        &self,
+        change: impl Future<Output = Result<T, Refusal>> + Send + 'static,
+    ) -> Result<T, Refusal> {
+        tokio::spawn(self.shutdown.track(change))
+            .await
+            .unwrap_or_else(|_| {
+                Err(refuse(
+                    ErrorCode::Unavailable,
+                    "temporarily unavailable; try again",
+                ))
+            })
+    }
+
     fn user(&self) -> UserId {
         self.mailbox.user
     }
