@@ -11,6 +11,8 @@
 //!
 //! No dependencies: a small lexer drops comments, strings and character literals, which is
 //! all that is needed to see paths and braces. `LAYERS_SRC=<dir>` points it at another `src/`.
+#![cfg(feature = "ssr")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{
     collections::{BTreeMap, BTreeSet},
