@@ -180,21 +180,22 @@ mod tests {
     }
 
     #[test]
-    fn the_next_seq_is_delivered_and_advances_the_cursor() {
+    fn the_next_seq_is_delivered_one_the_client_has_is_a_duplicate_and_one_further_a_gap() {
         let mut cursors = at(4);
-        assert_eq!(cursors.live(C, Seq(5)), Live::Next);
+        for (seq, rule) in [
+            (1, Live::Duplicate),
+            (4, Live::Duplicate),
+            (5, Live::Next),
+            (6, Live::Gap),
+        ] {
+            assert_eq!(cursors.live(C, Seq(seq)), rule, "live {seq}");
+        }
+        for (seq, rule) in [(4, Stored::Skip), (5, Stored::Send)] {
+            assert_eq!(cursors.stored(C, Seq(seq)), rule, "stored {seq}");
+        }
         cursors.sent(C, Seq(5));
-        assert_eq!(cursors.live(C, Seq(6)), Live::Next);
         assert_eq!(cursors.live(C, Seq(5)), Live::Duplicate);
-    }
-
-    #[test]
-    fn a_seq_the_client_has_is_a_duplicate() {
-        let cursors = at(4);
-        assert_eq!(cursors.live(C, Seq(4)), Live::Duplicate);
-        assert_eq!(cursors.live(C, Seq(1)), Live::Duplicate);
-        assert_eq!(cursors.stored(C, Seq(4)), Stored::Skip);
-        assert_eq!(cursors.stored(C, Seq(5)), Stored::Send);
+        assert_eq!(cursors.live(C, Seq(6)), Live::Next);
     }
 
     #[test]
