@@ -18,16 +18,17 @@ mod rooms;
 use std::{sync::Arc, time::Duration};
 
 pub use self::{limits::Limits, order::SendHold};
-use super::{
-    clock::now_ms,
-    committer::Committer,
-    routing::{ConnId, Hub, Mailbox, Origin, Outgoing},
-    store::{NewMessage, Store, StoreError},
-    wire::encode,
-};
 use crate::protocol::{
     self, ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, MAX_PAGE, MAX_ROOM_PAGE, ROOM_PAGE,
     Req, Seq, ServerFrame, UserId,
+};
+use crate::server::{
+    clock::now_ms,
+    committer::Committer,
+    routing::{ConnId, Hub, Mailbox, Origin, Outgoing},
+    shutdown::Shutdown,
+    store::{NewMessage, Store, StoreError},
+    wire::encode,
 };
 
 /// Everything a connection's reader needs to act on frames.
@@ -48,19 +49,8 @@ pub struct Connection {
     pub resumed: bool,
     /// After a send refused for rate, holds back the others so that resending keeps order.
     pub sends: SendHold,
-}
-
-/// Runs a store-then-hub change to completion on its own task, so that the hub's tables never
-/// miss a committed change even if this connection's reader is dropped halfway (eviction).
-async fn detached<T: Send + 'static>(
-    change: impl Future<Output = Result<T, Refusal>> + Send + 'static,
-) -> Result<T, Refusal> {
-    tokio::spawn(change).await.unwrap_or_else(|_| {
-        Err(refuse(
-            ErrorCode::Unavailable,
-            "temporarily unavailable; try again",
-        ))
-    })
+    /// The server's shutdown, which waits for the changes this connection detaches.
+    pub shutdown: Shutdown,
 }
 
 /// How many items a `members` request is charged as: its size is not known before the query,
@@ -123,6 +113,23 @@ impl From<StoreError> for Refusal {
 }
 
 impl Connection {
+    /// Runs a store-then-hub change to completion on its own task (one the shutdown waits for),
+    /// so that the hub's tables never miss a committed change even if this connection's reader
+    /// is dropped halfway (eviction).
+    async fn detached<T: Send + 'static>(
+        &self,
+        change: impl Future<Output = Result<T, Refusal>> + Send + 'static,
+    ) -> Result<T, Refusal> {
+        tokio::spawn(self.shutdown.track(change))
+            .await
+            .unwrap_or_else(|_| {
+                Err(refuse(
+                    ErrorCode::Unavailable,
+                    "temporarily unavailable; try again",
+                ))
+            })
+    }
+
     fn user(&self) -> UserId {
         self.mailbox.user
     }
@@ -175,7 +182,7 @@ impl Connection {
             }
             Ok(None) => {}
             Err(refusal) => {
-                super::metrics::rejected(refusal.code);
+                crate::server::metrics::rejected(refusal.code);
                 self.reply(
                     &ServerFrame::Error {
                         code: refusal.code,

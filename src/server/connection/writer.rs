@@ -1,13 +1,18 @@
 //! The writing half of a connection: drains its queue into the socket, delivering each
 //! conversation's events in seq order with no gap and no duplicate.
 //!
-//! The writer remembers, per conversation, the last seq this client has. A live event at exactly
-//! the next seq is sent as is (the shared bytes); one at or below is dropped (the client has
-//! it, e.g. from the replay); one further ahead means something is missing — the replay is still
-//! behind, or another writer's event overtook it — and the gap is filled from the store first.
-//! The same rule makes the seam between `resume`'s replay and live delivery exact.
+//! The writer remembers, per conversation, the last seq this client has ([`Cursors`], whose
+//! rules are in `delivery.rs`). A live event at exactly the next seq is sent as is (the shared
+//! bytes); one at or below is dropped (the client has it, e.g. from the replay); one further
+//! ahead means something is missing — the replay is still behind, or another writer's event
+//! overtook it — and the gap is filled from the store first. The same rule makes the seam
+//! between `resume`'s replay and live delivery exact.
+//!
+//! Depends on the hub's queue, the store and the protocol; nothing above the connection.
 
 use std::{collections::HashMap, task::Poll, time::Duration};
+
+use super::delivery::{CatchUp, Cursors, Live, Stored};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use futures::{Sink, SinkExt};
@@ -52,11 +57,8 @@ struct Writer<W> {
     store: Store,
     /// Whose connection this is.
     user: UserId,
-    /// Per conversation, the last seq this client has.
-    delivered: HashMap<ConvId, Seq>,
-    /// Conversations this user left or was removed from, with the last seq the client has:
-    /// later events are not theirs to see, and a rejoin continues from there without repeats.
-    departed: HashMap<ConvId, Seq>,
+    /// Per conversation, what this client has (and which it left).
+    cursors: Cursors,
     /// The longest one write to the socket may wait before the client counts as stuck.
     max_wait: Duration,
 }
@@ -85,8 +87,7 @@ pub async fn run<W>(
         sink,
         store,
         user,
-        delivered: HashMap::new(),
-        departed: HashMap::new(),
+        cursors: Cursors::default(),
         max_wait,
     };
     loop {
@@ -210,9 +211,7 @@ where
             Outgoing::Upto(conv, seq) => Box::pin(self.upto(conv, seq)).await,
             Outgoing::Added(conv) => Box::pin(self.added(conv)).await,
             Outgoing::Gone(conv) => {
-                if let Some(seq) = self.delivered.remove(&conv) {
-                    self.departed.insert(conv, seq);
-                }
+                self.cursors.gone(conv);
                 self.send_frame(&ServerFrame::Gone { conv }).await
             }
             Outgoing::Close(code, reason) => self.close(code, reason).await,
@@ -228,29 +227,22 @@ where
         }
     }
 
-    /// The user's membership of `conv` ended at `seq` (already sent): nothing later is theirs.
-    fn depart(&mut self, conv: ConvId, seq: Seq) {
-        self.delivered.remove(&conv);
-        self.departed.insert(conv, seq);
-    }
-
     /// Sends stored events the client does not have, advancing the cursor; stops after one that
     /// ends the user's membership.
     async fn send_events(&mut self, events: Vec<Event>) -> Result<(), Stop> {
         for event in events {
             let (conv, seq) = (event.conv, event.seq);
-            let Some(have) = self.delivered.get(&conv).copied() else {
-                return Ok(());
-            };
-            if seq <= have {
-                continue;
+            match self.cursors.stored(conv, seq) {
+                Stored::Stop => return Ok(()),
+                Stored::Skip => continue,
+                Stored::Send => {}
             }
             let departs = self.departs(&event);
             self.send_frame(&ServerFrame::Event(event)).await?;
-            self.delivered.insert(conv, seq);
+            self.cursors.sent(conv, seq);
             // An old departure followed by a rejoin is history; only a final one ends delivery.
             if departs && !self.store.is_member(conv, self.user).await? {
-                self.depart(conv, seq);
+                self.cursors.depart(conv, seq);
                 return Ok(());
             }
         }
@@ -261,13 +253,8 @@ where
     /// or to the newest.
     async fn replay(&mut self, conv: ConvId, until: Option<Seq>) -> Result<(), Stop> {
         loop {
-            let Some(after) = self.delivered.get(&conv).copied() else {
+            let Some((after, want)) = self.cursors.replay_page(conv, until, REPLAY_PAGE) else {
                 return Ok(());
-            };
-            let want = match until {
-                Some(until) if until.0 - after.0 - 1 <= 0 => return Ok(()),
-                Some(until) => (until.0 - after.0 - 1).min(i64::from(REPLAY_PAGE)) as u32,
-                None => REPLAY_PAGE,
             };
             let events = self.store.events_after(conv, after, want).await?;
             ::metrics::counter!(crate::server::metrics::REPLAYED).increment(events.len() as u64);
@@ -286,45 +273,42 @@ where
         text: Utf8Bytes,
         departs: Option<UserId>,
     ) -> Result<(), Stop> {
-        if self.departed.contains_key(&conv) {
-            // Routed from a member list read before this user left: not theirs any more.
-            return Ok(());
-        }
-        if !self.delivered.contains_key(&conv) {
+        let mut rule = self.cursors.live(conv, seq);
+        if rule == Live::Unknown {
             // A conversation this connection was never told about: introduce it (with recent
             // history, which will include this event or end just before it).
             Box::pin(self.added(conv)).await?;
+            rule = self.cursors.live(conv, seq);
         }
-        let Some(have) = self.delivered.get(&conv).copied() else {
-            return Ok(());
-        };
-        if seq <= have {
-            return Ok(());
-        }
-        if seq > have.next() {
-            Box::pin(self.replay(conv, Some(seq))).await?;
-            if !self.delivered.contains_key(&conv) {
-                // The gap held this user's departure.
-                return Ok(());
+        match rule {
+            // Routed from a member list read before this user left: not theirs any more.
+            Live::NotTheirs
+            // Not introduced after all (the user is no member).
+            | Live::Unknown
+            | Live::Duplicate => return Ok(()),
+            Live::Gap => {
+                Box::pin(self.replay(conv, Some(seq))).await?;
+                if !self.cursors.is_delivering(conv) {
+                    // The gap held this user's departure.
+                    return Ok(());
+                }
             }
+            Live::Next => {}
         }
         self.send(text).await?;
-        self.delivered.insert(conv, seq);
+        self.cursors.sent(conv, seq);
         if departs == Some(self.user) {
-            self.depart(conv, seq);
+            self.cursors.depart(conv, seq);
         }
         Ok(())
     }
 
     /// Cluster catch-up: `conv` has events up to `seq` that may not have been routed here.
     async fn upto(&mut self, conv: ConvId, seq: Seq) -> Result<(), Stop> {
-        if self.departed.contains_key(&conv) {
-            return Ok(());
-        }
-        match self.delivered.get(&conv).copied() {
-            None => self.added(conv).await,
-            Some(have) if have < seq => self.replay(conv, Some(seq.next())).await,
-            Some(_) => Ok(()),
+        match self.cursors.catch_up(conv, seq) {
+            CatchUp::Nothing => Ok(()),
+            CatchUp::Introduce => self.added(conv).await,
+            CatchUp::Replay => self.replay(conv, Some(seq.next())).await,
         }
     }
 
@@ -343,18 +327,15 @@ where
         }
         for summary in conversations {
             match listed.get(&summary.id) {
-                Some(seq) => {
-                    let cursor = Seq(seq.0.clamp(0, summary.last_seq.0));
-                    let have = self.delivered.get(&summary.id).copied().unwrap_or(cursor);
-                    self.departed.remove(&summary.id);
-                    self.delivered.insert(summary.id, have.max(cursor));
+                Some(&seq) => {
+                    self.cursors.resume(summary.id, seq, summary.last_seq);
                     let read = ServerFrame::ReadState {
                         conv: summary.id,
                         seq: summary.read_seq,
                     };
                     self.replay(summary.id, None).await?;
                     // Unless the replay ended this user's membership.
-                    if self.delivered.contains_key(&summary.id) {
+                    if self.cursors.is_delivering(summary.id) {
                         self.send_frame(&read).await?;
                     }
                 }
@@ -369,13 +350,12 @@ where
         let Some(summary) = self.store.conversations(self.user, Some(conv)).await?.pop() else {
             return Ok(());
         };
-        if let Some(seq) = self.departed.remove(&conv) {
+        if self.cursors.rejoin(conv) {
             // Back after leaving: continue from what the client has, without repeats.
-            self.delivered.insert(conv, seq);
             self.send_frame(&ServerFrame::Conversation(summary)).await?;
             return self.replay(conv, None).await;
         }
-        if self.delivered.contains_key(&conv) {
+        if self.cursors.is_delivering(conv) {
             self.send_frame(&ServerFrame::Conversation(summary)).await
         } else {
             self.introduce(summary).await
@@ -392,12 +372,10 @@ where
             .events_before(conv, last.next(), RECENT_PAGE.min(MAX_PAGE))
             .await?;
         // Never repeat what this connection already delivered.
-        self.delivered.entry(conv).or_insert(Seq(0));
+        self.cursors.introduce(conv);
         self.send_events(page).await?;
         // Anything stored after the summary was read arrives live or fills in as a gap.
-        if let Some(have) = self.delivered.get(&conv).copied() {
-            self.delivered.insert(conv, have.max(last));
-        }
+        self.cursors.introduced_up_to(conv, last);
         Ok(())
     }
 }

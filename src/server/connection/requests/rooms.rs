@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::{Connection, Refusal, detached, refuse};
+use super::{Connection, Refusal, refuse};
 use crate::{
     protocol::{ConvId, ErrorCode, EventBody, MAX_ROOM_NAME_CHARS, ServerFrame, UserId},
     server::{
@@ -126,7 +126,9 @@ impl Connection {
             ));
         }
         let (store, hub, me, _) = self.owned();
-        let joined = detached(add_member(store, hub, conv, me, me, EventBody::Joined {})).await?;
+        let joined = self
+            .detached(add_member(store, hub, conv, me, me, EventBody::Joined {}))
+            .await?;
         if !joined {
             // Someone else's request added this user meanwhile: still answer.
             self.mailbox.push(Outgoing::Added(conv));
@@ -142,7 +144,10 @@ impl Connection {
         }
         let (store, hub, me, _) = self.owned();
         let body = EventBody::Invited { user };
-        if detached(add_member(store, hub, conv, user, me, body)).await? {
+        if self
+            .detached(add_member(store, hub, conv, user, me, body))
+            .await?
+        {
             Ok(())
         } else {
             Err(refuse(
@@ -156,7 +161,8 @@ impl Connection {
         self.room(conv).await?;
         self.require_member(conv).await?;
         let (store, hub, me, _) = self.owned();
-        detached(remove_member(store, hub, conv, me, me, EventBody::Left {})).await
+        self.detached(remove_member(store, hub, conv, me, me, EventBody::Left {}))
+            .await
     }
 
     pub(super) async fn remove(&self, conv: ConvId, user: UserId) -> Result<(), Refusal> {
@@ -169,7 +175,7 @@ impl Connection {
             ));
         }
         let (store, hub, me, _) = self.owned();
-        detached(remove_member(
+        self.detached(remove_member(
             store,
             hub,
             conv,
@@ -185,7 +191,7 @@ impl Connection {
             .await?;
         let name = room_name(&name)?.to_owned();
         let (store, hub, me, _) = self.owned();
-        detached(async move {
+        self.detached(async move {
             let event = store.rename_room(conv, me, &name, now_ms()).await?;
             let text = encode(&ServerFrame::Event(event.clone()));
             hub.publish(conv, event.seq, &text, Origin::Local).await?;

@@ -4,6 +4,8 @@
 //! Every body this server accepts is small (at most `MAX_BODY_BYTES`: forms and server-function
 //! calls), so the body is read here in full, under the timeout, and handed on as bytes; no
 //! handler is left waiting on a trickling client.
+//!
+//! A middleware of [`super::router`]; depends on metrics only.
 
 use std::time::Duration;
 
@@ -26,7 +28,7 @@ pub async fn read_body_within(
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let read = axum::body::to_bytes(body, crate::server::MAX_BODY_BYTES);
+    let read = axum::body::to_bytes(body, super::MAX_BODY_BYTES);
     match tokio::time::timeout(limit, read).await {
         Ok(Ok(bytes)) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
