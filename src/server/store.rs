@@ -17,12 +17,15 @@
 //! Secrets never reach the store: sessions and tokens are looked up by the SHA-256 of their value,
 //! passwords are stored as Argon2id PHC strings.
 
+#[path = "store/messages/batch.rs"]
 mod batch;
+#[path = "store/rooms/directory.rs"]
 mod directory;
 mod epoch;
 mod postgres;
 mod rows;
 mod sqlite;
+#[path = "store/tokens/uses.rs"]
 mod token_uses;
 
 pub use self::{directory::RoomPage, sqlite::Restored};

@@ -11,6 +11,7 @@
 //! Connections are acquired within [`ACQUIRE_TIMEOUT`]: with Postgres down, a call fails quickly
 //! with [`StoreError::Database`] instead of hanging.
 
+#[path = "messages/postgres.rs"]
 mod chat;
 mod directory;
 

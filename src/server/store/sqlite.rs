@@ -5,7 +5,9 @@
 //! `BEGIN IMMEDIATE`: they take the write lock up front and wait for it (busy timeout), instead
 //! of reading first and failing with SQLITE_BUSY when another writer got in between.
 
+#[path = "backup/sqlite.rs"]
 mod backup;
+#[path = "messages/sqlite.rs"]
 mod chat;
 mod directory;
 
