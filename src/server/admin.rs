@@ -47,7 +47,7 @@ impl Readiness {
         let readiness = Arc::new(Self {
             writable: AtomicBool::new(true),
         });
-        if store.is_sqlite() {
+        if store.ping_takes_write_lock() {
             tokio::spawn(probe_sqlite(store.clone(), Arc::downgrade(&readiness)));
         }
         readiness
@@ -137,7 +137,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     if state.shutdown.is_triggered() {
         return (StatusCode::SERVICE_UNAVAILABLE, "draining");
     }
-    let database = if state.services.store.is_sqlite() {
+    let database = if state.services.store.ping_takes_write_lock() {
         state.readiness.writable()
     } else {
         match state.services.store.ping().await {
