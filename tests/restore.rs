@@ -181,16 +181,7 @@ async fn a_missing_corrupt_or_foreign_backup_is_refused_and_the_database_is_kept
     std::fs::write(&text, "just some notes\n".repeat(500)).unwrap();
     let foreign = dir.path().join("foreign.db");
     binary::foreign_sqlite(&foreign);
-    for bad in [&corrupt, &text, &foreign] {
-        let out = restore(dir.path(), &db, bad);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{}: {stderr}", bad.display());
-        assert!(
-            stderr.contains("was not changed"),
-            "{}: {stderr}",
-            bad.display()
-        );
-    }
+    support::each_refused(dir.path(), &db, &[&corrupt, &text, &foreign]);
     assert_eq!(files(dir.path(), &db), before, "the database was modified");
     assert!(
         !dir.path().join("chat.db.restoring").exists(),

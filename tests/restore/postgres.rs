@@ -83,16 +83,7 @@ async fn postgres_restore_refuses_a_running_server_and_a_bad_backup_and_keeps_th
     std::fs::write(&notes, "just some notes\n".repeat(50)).unwrap();
     let sqlite = dir.path().join("foreign.db");
     crate::binary::foreign_sqlite(&sqlite);
-    for bad in [&short, &broken, &notes, &sqlite] {
-        let out = restore(dir.path(), url, bad);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{}: {stderr}", bad.display());
-        assert!(
-            stderr.contains("was not changed"),
-            "{}: {stderr}",
-            bad.display()
-        );
-    }
+    support::each_refused(dir.path(), url, &[&short, &broken, &notes, &sqlite]);
 
     let server = Server::start(dir.path(), url);
     let (after, got) = everything(&server.addr, &ann, conv).await;

@@ -119,6 +119,22 @@ pub fn restore<'a>(dir: &Path, db: impl Into<Db<'a>>, from: &Path) -> Output {
     )
 }
 
+/// Restores each of `bad` on `db`: each is refused (exit 1), saying the database was not
+/// changed.
+pub fn each_refused<'a>(dir: &Path, db: impl Into<Db<'a>>, bad: &[&PathBuf]) {
+    let db = db.into();
+    for bad in bad {
+        let out = restore(dir, db, bad);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}: {stderr}", bad.display());
+        assert!(
+            stderr.contains("was not changed"),
+            "{}: {stderr}",
+            bad.display()
+        );
+    }
+}
+
 /// One device of a user: a socket that has had its hello.
 pub struct Device {
     pub ws: Ws,

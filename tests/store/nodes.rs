@@ -14,6 +14,17 @@ use crate::{
     pg::PgServer,
 };
 
+/// A public room of `owner`'s named `name`.
+async fn public_room(store: &Store, owner: UserId, name: &str) -> ConvId {
+    store.create_room(owner, name, true, 1).await.unwrap().conv
+}
+
+/// `user` joins `room`.
+async fn join(store: &Store, room: ConvId, user: UserId) {
+    let joined = store.add_member(room, user, user, EventBody::Joined {}, 1);
+    joined.await.unwrap().unwrap();
+}
+
 /// `n` stores on one database: what `n` cluster nodes have.
 pub async fn nodes(url: &str, n: usize) -> Vec<Store> {
     let mut stores = Vec::with_capacity(n);
@@ -40,23 +51,11 @@ async fn postgres_nodes_append_to_one_conversation_without_gaps() {
         senders.push(user(&stores[0], &format!("sender{i}")).await);
     }
     let drifter = user(&stores[0], "Drifter").await;
-    let room_a = stores[0]
-        .create_room(owner, "a", true, 1)
-        .await
-        .unwrap()
-        .conv;
-    let room_b = stores[0]
-        .create_room(owner, "b", true, 1)
-        .await
-        .unwrap()
-        .conv;
+    let room_a = public_room(&stores[0], owner, "a").await;
+    let room_b = public_room(&stores[0], owner, "b").await;
     for &sender in &senders {
         for room in [room_a, room_b] {
-            stores[0]
-                .add_member(room, sender, sender, EventBody::Joined {}, 1)
-                .await
-                .unwrap()
-                .unwrap();
+            join(&stores[0], room, sender).await;
         }
     }
     let before_a = stores[0].last_seq(room_a).await.unwrap().0;
@@ -211,22 +210,10 @@ async fn postgres_nodes_store_a_raced_retry_once() {
     let stores = nodes(&server.url, 2).await;
     let sender = user(&stores[0], "Racer").await;
     let other = user(&stores[0], "Other").await;
-    let room = stores[0]
-        .create_room(sender, "one", true, 1)
-        .await
-        .unwrap()
-        .conv;
-    let elsewhere = stores[0]
-        .create_room(sender, "two", true, 1)
-        .await
-        .unwrap()
-        .conv;
+    let room = public_room(&stores[0], sender, "one").await;
+    let elsewhere = public_room(&stores[0], sender, "two").await;
     for r in [room, elsewhere] {
-        stores[0]
-            .add_member(r, other, other, EventBody::Joined {}, 1)
-            .await
-            .unwrap()
-            .unwrap();
+        join(&stores[0], r, other).await;
     }
 
     const ROUNDS: usize = 30;

@@ -1,18 +1,27 @@
 //! Sessions: found by the hash of their token, touched forward only, revoked; and what a new
 //! password revokes.
 
-use switchboard::server::store::Store;
+use switchboard::{
+    protocol::UserId,
+    server::store::{CredentialRowId, Store},
+};
 
 use crate::common::user;
 
-/// A session is found by its token's hash, its use never moves back, and revoking is
-/// idempotent.
-async fn a_session_is_found_touched_forward_only_and_revoked(store: &Store) {
+/// Carol, with a session `s1` (token `s1`, used at 1 000, expiring at 9 000).
+async fn carol_and_her_first_session(store: &Store) -> (UserId, CredentialRowId) {
     let carol = user(store, "Carol").await;
     let s1 = store
         .create_session(carol, b"s1", 1_000, 9_000)
         .await
         .unwrap();
+    (carol, s1)
+}
+
+/// A session is found by its token's hash, its use never moves back, and revoking is
+/// idempotent.
+async fn a_session_is_found_touched_forward_only_and_revoked(store: &Store) {
+    let (carol, s1) = carol_and_her_first_session(store).await;
     let found = store.session(b"s1").await.unwrap().expect("session s1");
     assert_eq!(found.id, s1);
     assert_eq!(found.user.id, carol);
@@ -41,12 +50,8 @@ async fn a_session_is_found_touched_forward_only_and_revoked(store: &Store) {
 /// A new password revokes every other live session and every token of the user, and says
 /// which; another user's are untouched.
 async fn a_new_password_revokes_every_other_session_and_every_token(store: &Store) {
-    let carol = user(store, "Carol").await;
-    // An earlier session, revoked before the password changes.
-    let s1 = store
-        .create_session(carol, b"s1", 1_000, 9_000)
-        .await
-        .unwrap();
+    // Her first session is revoked before the password changes.
+    let (carol, s1) = carol_and_her_first_session(store).await;
     store.revoke_session(s1, 1_600).await.unwrap();
     let s2 = store
         .create_session(carol, b"s2", 2_000, 9_000)

@@ -30,6 +30,14 @@ pub struct Restored {
     pub epoch: Option<Epoch>,
 }
 
+/// Why the restore of `from` was refused, and that `target` was not changed.
+fn refused(from: &Path, target: &dyn std::fmt::Display, why: &dyn std::fmt::Display) -> StoreError {
+    StoreError::Refused(format!(
+        "cannot restore {}: {why}; {target} was not changed",
+        from.display()
+    ))
+}
+
 impl Store {
     /// Writes a consistent copy of the database at `location` to the file `to` while servers
     /// keep using it; returns the copy's size in bytes. Never overwrites `to`.
@@ -44,6 +52,12 @@ impl Store {
     /// epoch; refused (nothing changed) while a server uses it, or when `from` is not a sound
     /// switchboard backup of that database that this build can read.
     pub async fn restore(location: Location<'_>, from: &Path) -> Result<Restored, StoreError> {
+        if !from.is_file() {
+            return Err(StoreError::Refused(format!(
+                "the backup {} does not exist or is not a file; nothing was changed",
+                from.display()
+            )));
+        }
         match location {
             Location::File(path) => sqlite::restore(path, from).await,
             Location::Url(url) => postgres::restore(url, from).await,

@@ -152,6 +152,9 @@ impl Store {
         batch: &[&NewMessage],
         at: i64,
     ) -> Result<Vec<Appended>, StoreError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
         match &self.backend {
             Backend::Sqlite(db) => sqlite::append_messages(db, batch, at).await,
             Backend::Postgres(db) => postgres::append_messages(db, batch, at).await,
@@ -166,15 +169,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Event>, StoreError> {
         const SQL: &str = select_events!("conv_id = $1 AND seq > $2 ORDER BY seq LIMIT $3");
-        on_backend!(self, db => {
-            let rows = sqlx::query(SQL)
-                .bind(conv.0)
-                .bind(after.0)
-                .bind(i64::from(limit))
-                .fetch_all(&db.pool)
-                .await?;
-            Ok(rows.iter().map(event_from).collect::<Result<_, _>>()?)
-        })
+        self.events(SQL, conv, after, limit).await
     }
 
     /// Up to `limit` events of `conv` before `before`, ascending.
@@ -185,17 +180,28 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Event>, StoreError> {
         const SQL: &str = select_events!("conv_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3");
-        let mut events: Vec<Event> = on_backend!(self, db => {
-            let rows = sqlx::query(SQL)
+        let mut events = self.events(SQL, conv, before, limit).await?;
+        events.reverse();
+        Ok(events)
+    }
+
+    /// The events `sql` selects, given `conv`, `seq` and `limit` (as `$1`, `$2`, `$3`).
+    async fn events(
+        &self,
+        sql: &'static str,
+        conv: ConvId,
+        seq: Seq,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        on_backend!(self, db => {
+            let rows = sqlx::query(sql)
                 .bind(conv.0)
-                .bind(before.0)
+                .bind(seq.0)
                 .bind(i64::from(limit))
                 .fetch_all(&db.pool)
                 .await?;
-            rows.iter().map(event_from).collect::<Result<_, _>>()?
-        });
-        events.reverse();
-        Ok(events)
+            Ok(rows.iter().map(event_from).collect::<Result<_, _>>()?)
+        })
     }
 
     /// The newest seq of `conv`.

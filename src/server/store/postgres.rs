@@ -61,6 +61,14 @@ pub(super) fn is_retryable(err: &StoreError) -> bool {
     }
 }
 
+/// Why a Postgres schema at migration `newest` is refused by a build that knows up to `known`.
+pub(super) fn newer_schema(newest: i64, known: i64) -> String {
+    format!(
+        "the Postgres schema is version {newest}, newer than this switchboard knows ({known}); \
+         run the newer release"
+    )
+}
+
 /// Refuses, before anything is written, a schema that a newer switchboard has migrated past what
 /// this one knows.
 async fn refuse_newer(
@@ -77,16 +85,10 @@ async fn refuse_newer(
     let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
         .fetch_one(&mut *conn)
         .await?;
-    let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
-    if let Some(newest) = newest
-        && newest > known
-    {
-        return Err(StoreError::Refused(format!(
-            "the Postgres schema is version {newest}, newer than this switchboard knows \
-             ({known}); run the newer release"
-        )));
+    match super::unknown_schema(newest, migrator) {
+        Some((newest, known)) => Err(StoreError::Refused(newer_schema(newest, known))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 impl Postgres {

@@ -42,13 +42,26 @@ macro_rules! insert_event {
     }};
 }
 
+/// In the transaction `$tx`, makes `$user` a member of the conversation with id `$conv_id`
+/// since `$at`: the statement's result (no row changed when they already were one).
+macro_rules! add_member {
+    ($tx:ident, $conv_id:expr, $user:expr, $at:expr) => {
+        sqlx::query($crate::server::store::rooms::ADD_MEMBER)
+            .bind($conv_id)
+            .bind($user.0)
+            .bind($at)
+            .execute(&mut *$tx)
+            .await
+    };
+}
+
 mod directory;
 mod members;
 
 pub use self::directory::RoomPage;
 
 use super::{Store, StoreError, rows::Columns};
-use crate::protocol::{ConvId, ConvKind, ConvSummary, Event, EventBody, UserId};
+use crate::protocol::{ConvId, ConvKind, ConvSummary, Event, EventBody, Seq, UserId};
 
 /// What authorisation needs to know about a room.
 #[derive(Clone, Copy, Debug)]
@@ -60,7 +73,7 @@ pub struct RoomInfo {
 }
 
 /// Adds a member (binds conv, user, joined at); nothing when they already are one.
-const ADD_MEMBER: &str = "INSERT INTO members (conv_id, user_id, joined_at) VALUES ($1, $2, $3)
+pub(super) const ADD_MEMBER: &str = "INSERT INTO members (conv_id, user_id, joined_at) VALUES ($1, $2, $3)
                           ON CONFLICT DO NOTHING";
 
 /// The direct conversation with this `direct_key`.
@@ -86,11 +99,22 @@ fn summary_from<R: Columns>(row: &R) -> Result<ConvSummary, sqlx::Error> {
         name: name.unwrap_or_default(),
         public: row.flag("public")?,
         peer: peer.map(UserId),
-        last_seq: crate::protocol::Seq(row.int("last_seq")?),
-        read_seq: crate::protocol::Seq(row.int("read_seq")?),
+        last_seq: Seq(row.int("last_seq")?),
+        read_seq: Seq(row.int("read_seq")?),
         // Stamped by `Store::conversations`, which knows the store's epoch.
         epoch: Default::default(),
     })
+}
+
+/// The event `body` of `conv` at `seq`, by `from` at `at`, as a writer answers it.
+fn event(conv: ConvId, seq: Seq, from: UserId, at: i64, body: EventBody) -> Event {
+    Event {
+        conv,
+        seq,
+        from,
+        at,
+        body,
+    }
 }
 
 /// A room's visibility and owner from the columns `public`, `owner_id`.
@@ -164,12 +188,7 @@ impl Store {
                 return Ok((ConvId(id), false));
             };
             for user in [low, high] {
-                sqlx::query(ADD_MEMBER)
-                    .bind(id)
-                    .bind(user.0)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
+                add_member!(tx, id, user, at)?;
             }
             tx.commit().await?;
             Ok((ConvId(id), true))
@@ -199,24 +218,13 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
             let conv = ConvId(id);
-            sqlx::query(ADD_MEMBER)
-                .bind(id)
-                .bind(owner.0)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+            add_member!(tx, id, owner, at)?;
             let seq = take_seq!(tx, conv)?.ok_or(sqlx::Error::RowNotFound)?;
             insert_event!(tx, conv, seq, owner, at, &body)?;
             tx.commit().await?;
             (conv, seq)
         });
-        Ok(Event {
-            conv,
-            seq,
-            from: owner,
-            at,
-            body,
-        })
+        Ok(event(conv, seq, owner, at, body))
     }
 
     /// A room's visibility and owner; `None` if `conv` is not a room.
@@ -248,12 +256,6 @@ impl Store {
             tx.commit().await?;
             seq
         });
-        Ok(Event {
-            conv,
-            seq,
-            from,
-            at,
-            body,
-        })
+        Ok(event(conv, seq, from, at, body))
     }
 }

@@ -58,16 +58,13 @@ pub(super) async fn refuse_foreign(
     let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
         .fetch_one(&mut *conn)
         .await?;
-    let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
-    if let Some(newest) = newest
-        && newest > known
-    {
-        return Err(StoreError::Refused(format!(
+    match super::unknown_schema(newest, migrator) {
+        Some((newest, known)) => Err(StoreError::Refused(format!(
             "its schema is version {newest}, newer than this switchboard knows ({known}); \
              run the newer release, or restore a backup taken with this one"
-        )));
+        ))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// How often the write-ahead log is copied into the database file.

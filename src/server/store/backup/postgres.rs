@@ -29,7 +29,8 @@ use sqlx::{Connection, PgConnection, postgres::PgConnectOptions};
 use super::Restored;
 use crate::server::store::{
     StoreError, epoch,
-    postgres::{Postgres, RESTORE, SERVER},
+    postgres::{Postgres, RESTORE, SERVER, newer_schema},
+    unknown_schema,
 };
 
 /// The header's `format`: what the file is.
@@ -78,26 +79,12 @@ async fn schema_version(conn: &mut PgConnection) -> Result<i64, StoreError> {
     } else {
         None
     };
-    let newest = newest.ok_or_else(|| {
-        StoreError::Refused("the database holds no switchboard schema; nothing to back up".into())
-    })?;
-    let known = known_schema();
-    if newest > known {
-        return Err(StoreError::Refused(format!(
-            "the Postgres schema is version {newest}, newer than this switchboard knows \
-             ({known}); run the newer release"
-        )));
+    if let Some((newest, known)) = unknown_schema(newest, &Postgres::migrator()) {
+        return Err(StoreError::Refused(newer_schema(newest, known)));
     }
-    Ok(newest)
-}
-
-/// The newest migration this build knows.
-fn known_schema() -> i64 {
-    Postgres::migrator()
-        .iter()
-        .map(|m| m.version)
-        .max()
-        .unwrap_or(0)
+    newest.ok_or_else(|| {
+        StoreError::Refused("the database holds no switchboard schema; nothing to back up".into())
+    })
 }
 
 /// Writes the export of the database at `url` to `to` (which must not exist); its size in
@@ -188,26 +175,14 @@ fn read_header(first: Option<std::io::Result<String>>) -> Result<i64, String> {
 
 /// Replaces every row of the switchboard tables of the database at `url` with the backup
 /// `from`, in one transaction, and starts a new epoch. Refused, with the database untouched,
-/// while a server is connected to it, and when `from` is missing, not a backup of ours, cut
+/// while a server is connected to it, and when `from` (a file) is not a backup of ours, is cut
 /// short, from a newer release, or does not fit the schema.
 pub(super) async fn restore(url: &str, from: &Path) -> Result<Restored, StoreError> {
-    let refused = |why: String| {
-        StoreError::Refused(format!(
-            "cannot restore {}: {why}; the database was not changed",
-            from.display()
-        ))
-    };
-    if !from.is_file() {
-        return Err(StoreError::Refused(format!(
-            "the backup {} does not exist or is not a file; nothing was changed",
-            from.display()
-        )));
-    }
+    let refused = |why: String| super::refused(from, &"the database", &why);
     let file = File::open(from).map_err(|err| refused(format!("cannot open it: {err}")))?;
     let mut lines = BufReader::new(file).lines();
     let schema = read_header(lines.next()).map_err(refused)?;
-    let known = known_schema();
-    if schema > known {
+    if let Some((schema, known)) = unknown_schema(Some(schema), &Postgres::migrator()) {
         return Err(refused(format!(
             "it is from a newer release (schema {schema}; this one knows {known})"
         )));

@@ -97,24 +97,12 @@ async fn has_table(conn: &mut sqlx::SqliteConnection, name: &str) -> Result<bool
 
 /// Replaces the database at `path` with the backup `from`, atomically, and gives it a new
 /// epoch. Refused, with the database untouched, while any process uses it, and when `from` is
-/// missing, not SQLite, damaged, not a switchboard database or from a newer release.
+/// not SQLite, damaged, not a switchboard database or from a newer release.
 pub(super) async fn restore(path: &Path, from: &Path) -> Result<Restored, StoreError> {
     let migrator = &Sqlite::migrator();
-    if !from.is_file() {
-        return Err(StoreError::Refused(format!(
-            "the backup {} does not exist or is not a file; nothing was changed",
-            from.display()
-        )));
-    }
     let _lock = lock_exclusive(path)?;
     let staging = beside(path, ".restoring");
-    let refused = |why: String| {
-        StoreError::Refused(format!(
-            "cannot restore {}: {why}; {} was not changed",
-            from.display(),
-            path.display()
-        ))
-    };
+    let refused = |why: String| super::refused(from, &path.display(), &why);
     std::fs::copy(from, &staging).map_err(|err| refused(format!("cannot copy it: {err}")))?;
     let staged = stage(&staging, migrator).await;
     let epoch = match staged {

@@ -28,9 +28,6 @@ pub(super) async fn append_messages(
     batch: &[&NewMessage],
     at: i64,
 ) -> Result<Vec<Appended>, StoreError> {
-    if batch.is_empty() {
-        return Ok(Vec::new());
-    }
     // A plain loop, not a retry helper taking an async closure: the future of such a closure
     // is not provably `Send` (rust-lang/rust#110338), and the committer spawns this one.
     let mut attempt = 1;

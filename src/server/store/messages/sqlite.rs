@@ -22,9 +22,6 @@ pub(super) async fn append_messages(
     batch: &[&NewMessage],
     at: i64,
 ) -> Result<Vec<Appended>, StoreError> {
-    if batch.is_empty() {
-        return Ok(Vec::new());
-    }
     let mut tx = db.begin_write().await?;
     let pairs = vec!["(?, ?)"; batch.len()].join(", ");
 

@@ -3,11 +3,23 @@
 //!
 //! Depends on `rows` and, through `rooms`' helpers, on how `messages` stores an event.
 
-use super::ADD_MEMBER;
+use super::event;
 use crate::{
     protocol::{ConvId, Event, EventBody, Member, UserId},
     server::store::{Store, StoreError, rows::Columns},
 };
+
+/// Removes a member (binds conv, user).
+const REMOVE_MEMBER: &str = "DELETE FROM members WHERE conv_id = $1 AND user_id = $2";
+
+/// A change of membership.
+#[derive(Clone, Copy)]
+enum Change {
+    /// Join, or be invited.
+    Add,
+    /// Leave, or be removed.
+    Remove,
+}
 
 /// A conversation member from the columns `id`, `username`, `display_name` (not yet known to be
 /// online).
@@ -79,32 +91,8 @@ impl Store {
         body: EventBody,
         at: i64,
     ) -> Result<Option<Event>, StoreError> {
-        let seq = on_backend!(self, db => {
-            let mut tx = db.begin_write().await?;
-            // The conversation's seq (and lock) first, as every writer takes it.
-            let seq = take_seq!(tx, conv)?.ok_or(sqlx::Error::RowNotFound)?;
-            let added = sqlx::query(ADD_MEMBER)
-                .bind(conv.0)
-                .bind(user.0)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-            if added.rows_affected() == 0 {
-                // Already a member: the seq taken above goes back with the rollback.
-                tx.rollback().await?;
-                return Ok(None);
-            }
-            insert_event!(tx, conv, seq, from, at, &body)?;
-            tx.commit().await?;
-            seq
-        });
-        Ok(Some(Event {
-            conv,
-            seq,
-            from,
-            at,
-            body,
-        }))
+        self.change_member(Change::Add, conv, user, from, body, at)
+            .await
     }
 
     /// Removes `user` from `conv` and records `body` at the next seq, atomically; `None` if
@@ -117,15 +105,40 @@ impl Store {
         body: EventBody,
         at: i64,
     ) -> Result<Option<Event>, StoreError> {
-        const SQL: &str = "DELETE FROM members WHERE conv_id = $1 AND user_id = $2";
+        self.change_member(Change::Remove, conv, user, from, body, at)
+            .await
+    }
+
+    /// Makes `change` to `user`'s membership of `conv` and records `body` at the next seq, in
+    /// one transaction; `None`, with nothing written, when it changes nothing. A conversation
+    /// that does not exist is an error to add to, and has no one to remove.
+    async fn change_member(
+        &self,
+        change: Change,
+        conv: ConvId,
+        user: UserId,
+        from: UserId,
+        body: EventBody,
+        at: i64,
+    ) -> Result<Option<Event>, StoreError> {
         let seq = on_backend!(self, db => {
             let mut tx = db.begin_write().await?;
+            // The conversation's seq (and lock) first, as every writer takes it.
             let Some(seq) = take_seq!(tx, conv)? else {
-                tx.rollback().await?;
-                return Ok(None);
+                return match change {
+                    Change::Add => Err(sqlx::Error::RowNotFound.into()),
+                    Change::Remove => Ok(None),
+                };
             };
-            let removed = sqlx::query(SQL).bind(conv.0).bind(user.0).execute(&mut *tx).await?;
-            if removed.rows_affected() == 0 {
+            let changed = match change {
+                Change::Add => add_member!(tx, conv.0, user, at)?,
+                Change::Remove => {
+                    let statement = sqlx::query(REMOVE_MEMBER).bind(conv.0).bind(user.0);
+                    statement.execute(&mut *tx).await?
+                }
+            };
+            if changed.rows_affected() == 0 {
+                // No change: the seq taken above goes back with the rollback.
                 tx.rollback().await?;
                 return Ok(None);
             }
@@ -133,12 +146,6 @@ impl Store {
             tx.commit().await?;
             seq
         });
-        Ok(Some(Event {
-            conv,
-            seq,
-            from,
-            at,
-            body,
-        }))
+        Ok(Some(event(conv, seq, from, at, body)))
     }
 }
