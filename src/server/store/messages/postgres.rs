@@ -23,6 +23,7 @@ use crate::server::store::postgres::{ATTEMPTS, Postgres, is_retryable};
 /// large the batch (array binds, no per-message statements): lock the conversations, look up
 /// earlier copies (retries), check membership, move every counter in one `UPDATE`, insert
 /// every row in one `INSERT`. Run again if it lost a race to another node.
+/// `batch` is never empty: the facade answers an empty one itself.
 pub(super) async fn append_messages(
     db: &Postgres,
     batch: &[&NewMessage],

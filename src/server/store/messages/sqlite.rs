@@ -17,6 +17,7 @@ use crate::server::store::sqlite::Sqlite;
 /// allocation per batch (every conversation's counter moves in a single `UPDATE`), one
 /// multi-row `INSERT`. Each statement is a round trip to SQLite's worker thread, so this is
 /// what makes group commit cheap per message.
+/// `batch` is never empty: the facade answers an empty one itself.
 pub(super) async fn append_messages(
     db: &Sqlite,
     batch: &[&NewMessage],
