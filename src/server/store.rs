@@ -87,7 +87,9 @@ pub enum StoreError {
 /// (that version, the newest known). Such a schema is refused before anything is written.
 fn unknown_schema(newest: Option<i64>, migrator: &sqlx::migrate::Migrator) -> Option<(i64, i64)> {
     let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
-    newest.filter(|&newest| newest > known).map(|newest| (newest, known))
+    newest
+        .filter(|&newest| newest > known)
+        .map(|newest| (newest, known))
 }
 
 /// Where a store's data lives, as configured: `database.path` or `database.url`.

@@ -245,7 +245,6 @@ pub async fn everything(addr: &str, cookie: &str, conv: ConvId) -> (Epoch, Vec<(
     (device.epoch, messages(&frames))
 }
 
-
 /// What a client had before a restore lost its last messages.
 pub struct Before {
     /// The first user's cookie.
@@ -263,11 +262,7 @@ pub struct Before {
 /// A server on `db`: two users in a direct conversation, ten messages `kept <i>` (seqs 1–10),
 /// a backup to `copy`, then ten `lost <i>` (11–20) that a restore of it loses; the server is
 /// stopped.
-pub async fn ten_kept_then_ten_lost<'a>(
-    dir: &Path,
-    db: impl Into<Db<'a>>,
-    copy: &Path,
-) -> Before {
+pub async fn ten_kept_then_ten_lost<'a>(dir: &Path, db: impl Into<Db<'a>>, copy: &Path) -> Before {
     let db = db.into();
     let server = Server::start(dir, db);
     let (ann, ben, conv, mut device) = pair(&server.addr).await;

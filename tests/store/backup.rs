@@ -25,11 +25,24 @@ async fn postgres_backup_and_restore_round_trip_more_rows_than_one_page() {
         .add_member(room, guest, guest, EventBody::Joined {}, 2)
         .await
         .unwrap();
-    let session = store.create_session(guest, b"cookie", 3, 9_999).await.unwrap();
-    store.create_token(owner, "cli", b"tok", 4, Some(99)).await.unwrap();
+    let session = store
+        .create_session(guest, b"cookie", 3, 9_999)
+        .await
+        .unwrap();
+    store
+        .create_token(owner, "cli", b"tok", 4, Some(99))
+        .await
+        .unwrap();
     store.set_read(guest, room, Seq(7)).await.unwrap();
     let batch: Vec<NewMessage> = (0..MESSAGES)
-        .map(|i| msg(room, owner, &format!("m-{i}"), &format!("message {i} \"quoted\" \\ é")))
+        .map(|i| {
+            msg(
+                room,
+                owner,
+                &format!("m-{i}"),
+                &format!("message {i} \"quoted\" \\ é"),
+            )
+        })
         .collect();
     for chunk in batch.chunks(200) {
         let refs: Vec<&NewMessage> = chunk.iter().collect();
@@ -38,7 +51,9 @@ async fn postgres_backup_and_restore_round_trip_more_rows_than_one_page() {
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("backup.jsonl");
-    let bytes = Store::backup(Location::Url(&server.url), &file).await.unwrap();
+    let bytes = Store::backup(Location::Url(&server.url), &file)
+        .await
+        .unwrap();
     assert_eq!(bytes, std::fs::metadata(&file).unwrap().len());
     let again = Store::backup(Location::Url(&server.url), &file).await;
     assert!(again.is_err(), "a backup never overwrites a file");
@@ -47,9 +62,14 @@ async fn postgres_backup_and_restore_round_trip_more_rows_than_one_page() {
     let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&server.url)
         .await
         .unwrap();
-    sqlx::query("CREATE DATABASE copy").execute(&mut admin).await.unwrap();
+    sqlx::query("CREATE DATABASE copy")
+        .execute(&mut admin)
+        .await
+        .unwrap();
     let copy_url = server.url.replace("/switchboard", "/copy");
-    let restored = Store::restore(Location::Url(&copy_url), &file).await.unwrap();
+    let restored = Store::restore(Location::Url(&copy_url), &file)
+        .await
+        .unwrap();
     assert!(restored.kept.is_none());
     let copy = Store::open_postgres(&copy_url).await.unwrap();
     assert_eq!(Some(copy.epoch()), restored.epoch.as_ref());
@@ -57,13 +77,23 @@ async fn postgres_backup_and_restore_round_trip_more_rows_than_one_page() {
 
     let all = |s: Store| async move { s.events_after(room, Seq(0), 10_000).await.unwrap() };
     let (original, back) = (all(store.clone()).await, all(copy.clone()).await);
-    assert_eq!(back.len(), MESSAGES + 2, "created, joined and every message");
+    assert_eq!(
+        back.len(),
+        MESSAGES + 2,
+        "created, joined and every message"
+    );
     assert_eq!(back, original);
     let found = copy.session(b"cookie").await.unwrap().expect("the session");
-    assert_eq!((found.id, found.user.id, found.expires_at), (session, guest, 9_999));
+    assert_eq!(
+        (found.id, found.user.id, found.expires_at),
+        (session, guest, 9_999)
+    );
     let tokens = copy.tokens(owner).await.unwrap();
     assert_eq!((tokens.len(), tokens[0].expires_at), (1, Some(99)));
-    assert_eq!(copy.use_token(b"tok", 5).await.unwrap().unwrap().user.id, owner);
+    assert_eq!(
+        copy.use_token(b"tok", 5).await.unwrap().unwrap().user.id,
+        owner
+    );
     let summary = &copy.conversations(guest, Some(room)).await.unwrap()[0];
     assert_eq!(summary.read_seq, Seq(7));
 

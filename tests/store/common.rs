@@ -83,4 +83,3 @@ pub fn msg(conv: ConvId, from: UserId, id: &str, body: &str) -> NewMessage {
 pub fn seqs(events: &[Event]) -> Vec<i64> {
     events.iter().map(|e| e.seq.0).collect()
 }
-

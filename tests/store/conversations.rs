@@ -34,7 +34,10 @@ pub async fn convs(store: &Store) -> Convs {
     let (ann, bob, cat) = people(store).await;
     let (direct, _) = store.open_direct(ann, bob, 1_000).await.unwrap();
     let lobby = store.create_room(ann, "lobby", true, 1_000).await.unwrap();
-    let secret = store.create_room(bob, "secret", false, 1_000).await.unwrap();
+    let secret = store
+        .create_room(bob, "secret", false, 1_000)
+        .await
+        .unwrap();
     let changes = [
         (bob, bob, EventBody::Joined {}),
         (cat, ann, EventBody::Invited { user: cat }),
@@ -82,7 +85,6 @@ async fn a_direct_conversation_is_one_per_pair_and_named_after_the_peer(store: &
     assert_eq!(summary[0].peer, Some(bob));
     assert_eq!((summary[0].last_seq, summary[0].read_seq), (Seq(0), Seq(0)));
     assert!(store.room(direct).await.unwrap().is_none());
-
 }
 
 /// Rooms: created with a `created` event at seq 1; only public ones are listed.
@@ -113,7 +115,6 @@ async fn a_room_starts_with_its_created_event_and_is_listed_only_if_public(store
     assert_eq!(info.owner, ann);
     assert!(!store.room(secret).await.unwrap().unwrap().public);
     assert_eq!(store.members(lobby).await.unwrap(), vec![ann]);
-
 }
 
 /// Membership changes are events at the next seqs; a no-op writes nothing (no seq used).
@@ -182,7 +183,6 @@ async fn membership_changes_are_events_at_the_next_seqs_and_no_ops_write_nothing
             (bob, "Bob".to_owned(), "Bob D.".to_owned())
         ]
     );
-
 }
 
 /// Contacts: everyone sharing a conversation (Cat left the lobby).
@@ -226,7 +226,6 @@ async fn renaming_a_room_is_an_event(store: &Store) {
         store.events_after(lobby, Seq(8), 10).await.unwrap()[0].body,
         renamed.body
     );
-
 }
 
 /// What moved since a moment: each such conversation with its newest seq, by id.

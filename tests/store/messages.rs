@@ -34,7 +34,9 @@ fn first_batch(c: &Convs) -> [NewMessage; 6] {
 
 /// Retries of the first batch's messages (one naming another conversation), and a new one.
 fn second_batch(c: &Convs) -> [NewMessage; 3] {
-    let Convs { ann, bob, lobby, .. } = *c;
+    let Convs {
+        ann, bob, lobby, ..
+    } = *c;
     [
         msg(lobby, ann, "a-1", "hello lobby (second retry)"),
         msg(lobby, ann, "a-2", "hello bob, misaddressed retry"),

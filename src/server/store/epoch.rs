@@ -62,7 +62,8 @@ macro_rules! settle_on {
 settle_on!(settle_sqlite: sqlx::Sqlite, settle_postgres: sqlx::Postgres);
 
 /// Sets a new random epoch, creating the row if there is none; returns it.
-const RENEW: &str = "INSERT INTO store_epoch (id, epoch, renew, changed_at) VALUES (1, $1, FALSE, $2)
+const RENEW: &str =
+    "INSERT INTO store_epoch (id, epoch, renew, changed_at) VALUES (1, $1, FALSE, $2)
      ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch, renew = FALSE,
          changed_at = excluded.changed_at";
 

@@ -73,7 +73,8 @@ pub struct RoomInfo {
 }
 
 /// Adds a member (binds conv, user, joined at); nothing when they already are one.
-pub(super) const ADD_MEMBER: &str = "INSERT INTO members (conv_id, user_id, joined_at) VALUES ($1, $2, $3)
+pub(super) const ADD_MEMBER: &str =
+    "INSERT INTO members (conv_id, user_id, joined_at) VALUES ($1, $2, $3)
                           ON CONFLICT DO NOTHING";
 
 /// The direct conversation with this `direct_key`.
@@ -229,7 +230,8 @@ impl Store {
 
     /// A room's visibility and owner; `None` if `conv` is not a room.
     pub async fn room(&self, conv: ConvId) -> Result<Option<RoomInfo>, StoreError> {
-        const SQL: &str = "SELECT public, owner_id FROM conversations WHERE id = $1 AND kind = 'room'";
+        const SQL: &str =
+            "SELECT public, owner_id FROM conversations WHERE id = $1 AND kind = 'room'";
         on_backend!(self, db => {
             let row = sqlx::query(SQL).bind(conv.0).fetch_optional(&db.pool).await?;
             Ok(row.as_ref().map(room_info_from).transpose()?)

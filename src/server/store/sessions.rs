@@ -95,7 +95,8 @@ impl Store {
     /// Records that a session was used (for the idle timeout); never moves it back: a socket
     /// may record a use older than one a request (or another node) recorded.
     pub async fn touch_session(&self, id: CredentialRowId, now: i64) -> Result<(), StoreError> {
-        const SQL: &str = "UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1";
+        const SQL: &str =
+            "UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1";
         on_backend!(self, db => {
             sqlx::query(SQL).bind(now).bind(id).execute(&db.pool).await?;
             Ok(())
@@ -104,7 +105,8 @@ impl Store {
 
     /// Revokes a session; idempotent.
     pub async fn revoke_session(&self, id: CredentialRowId, now: i64) -> Result<(), StoreError> {
-        const SQL: &str = "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
+        const SQL: &str =
+            "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
         on_backend!(self, db => {
             sqlx::query(SQL).bind(now).bind(id).execute(&db.pool).await?;
             Ok(())

@@ -162,13 +162,18 @@ async fn export(url: &str, file: File) -> Result<(), StoreError> {
 /// The schema version in the header `first` (the file's first line), if it is one of ours.
 fn read_header(first: Option<std::io::Result<String>>) -> Result<i64, String> {
     let not_ours = || "it is not a switchboard Postgres backup".to_owned();
-    let text = first.ok_or_else(|| "it is empty".to_owned())?.map_err(|_| not_ours())?;
+    let text = first
+        .ok_or_else(|| "it is empty".to_owned())?
+        .map_err(|_| not_ours())?;
     let header: serde_json::Value = serde_json::from_str(&text).map_err(|_| not_ours())?;
     if header["format"] != FORMAT {
         return Err(not_ours());
     }
     if header["version"] != VERSION {
-        return Err(format!("its layout is version {}, not {VERSION}", header["version"]));
+        return Err(format!(
+            "its layout is version {}, not {VERSION}",
+            header["version"]
+        ));
     }
     header["schema"].as_i64().ok_or_else(not_ours)
 }

@@ -183,7 +183,11 @@ mod tests {
         let refs: Vec<&NewMessage> = batch.iter().collect();
         let earlier = vec![(1, "old".to_owned(), 8, 4, 20)];
         let plan = Plan::new(&refs, earlier, &HashSet::from([(7, 1)]));
-        assert_eq!(plan.counts(), [(7, 1)], "only the first copy of `new` is new");
+        assert_eq!(
+            plan.counts(),
+            [(7, 1)],
+            "only the first copy of `new` is new"
+        );
         let (out, rows) = plan.settle(&refs, vec![(7, 5)], 50).unwrap();
         assert_eq!(
             out,
