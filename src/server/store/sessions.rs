@@ -97,18 +97,25 @@ impl Store {
     pub async fn touch_session(&self, id: CredentialRowId, now: i64) -> Result<(), StoreError> {
         const SQL: &str =
             "UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1";
-        on_backend!(self, db => {
-            sqlx::query(SQL).bind(now).bind(id).execute(&db.pool).await?;
-            Ok(())
-        })
+        self.update_session(SQL, id, now).await
     }
 
     /// Revokes a session; idempotent.
     pub async fn revoke_session(&self, id: CredentialRowId, now: i64) -> Result<(), StoreError> {
         const SQL: &str =
             "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
+        self.update_session(SQL, id, now).await
+    }
+
+    /// Runs the `UPDATE` `sql` (binds `now`, then the session's row id) on the session `id`.
+    async fn update_session(
+        &self,
+        sql: &'static str,
+        id: CredentialRowId,
+        now: i64,
+    ) -> Result<(), StoreError> {
         on_backend!(self, db => {
-            sqlx::query(SQL).bind(now).bind(id).execute(&db.pool).await?;
+            sqlx::query(sql).bind(now).bind(id).execute(&db.pool).await?;
             Ok(())
         })
     }
