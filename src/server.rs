@@ -7,19 +7,21 @@
 
 pub mod accounts;
 pub mod admin;
-pub mod bus;
+pub mod clock;
+pub mod cluster;
 pub mod committer;
 pub mod config;
-pub mod hub;
 pub mod listener;
 pub mod live;
 pub mod metrics;
 pub mod requests;
+pub mod routing;
 pub mod shutdown;
 pub mod socket;
 pub mod store;
 pub mod upgrade;
 pub mod web;
+pub mod wire;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -39,10 +41,10 @@ use self::{
     accounts::Accounts,
     committer::Committer,
     config::Config,
-    hub::Hub,
     listener::{Listener, activity::Timeouts, capacity::Capacity},
     live::Live,
     requests::Limits,
+    routing::Hub,
     shutdown::Shutdown,
     socket::Services,
     store::{Store, StoreError},
@@ -122,6 +124,8 @@ pub struct AppState {
     pub services: Services,
     /// What `/readyz` answers from, without touching the database itself.
     pub readiness: Arc<admin::Readiness>,
+    /// Cluster mode: this node's end of the bus (`/readyz` pings it).
+    pub cluster: Option<cluster::Bus>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -135,11 +139,12 @@ impl AppState {
     /// the state, with a fresh shutdown signal.
     pub async fn open(config: Config) -> Result<Self, ServerError> {
         metrics::install();
+        let shutdown = Shutdown::new();
         let store = open_store(&config).await?;
         let live = Arc::new(Live::default());
         let bus = match &config.redis_url {
             Some(url) => Some(
-                bus::Bus::connect(
+                cluster::Bus::connect(
                     url,
                     &config
                         .node_id
@@ -152,17 +157,19 @@ impl AppState {
             ),
             None => None,
         };
-        let hub = Arc::new(Hub::new(
-            store.clone(),
-            bus.as_ref().map(|(b, _)| b.clone()),
-        ));
-        if let Some((bus, outbox)) = bus {
+        let hub = Arc::new(match &bus {
+            Some((bus, _)) => Hub::new(store.clone(), Arc::new(bus.clone())),
+            None => Hub::alone(store.clone()),
+        });
+        let cluster = bus.map(|(bus, outbox)| {
             tracing::info!(node = bus.node(), "cluster mode: joined the bus");
-            live.use_bus(bus.clone());
-            bus.start(outbox, Arc::clone(&hub), Arc::clone(&live), config.sweep);
-        }
+            live.tell_peers(Arc::new(bus.clone()));
+            let (hub, live) = (Arc::clone(&hub), Arc::clone(&live));
+            bus.start(outbox, hub, live, config.sweep, &shutdown);
+            bus
+        });
         let services = Services {
-            committer: Committer::start(store.clone(), Arc::clone(&hub)),
+            committer: Committer::start(store.clone(), Arc::clone(&hub), &shutdown),
             hub,
             store: store.clone(),
             limits: Arc::new(Limits::new(&config)),
@@ -175,7 +182,8 @@ impl AppState {
             live,
             capacity: Arc::new(Capacity::from_config(&config)),
             config: Arc::new(config),
-            shutdown: Shutdown::new(),
+            shutdown,
+            cluster,
         })
     }
 }

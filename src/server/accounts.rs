@@ -25,15 +25,17 @@ use std::{
     net::IpAddr,
     num::NonZeroU32,
     sync::Arc,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock};
 
 use super::{
+    clock::now_secs as now,
     config::Config,
     live::{Credential, Live},
+    routing::Origin,
     store::{NewUser, Store, StoreError, UserRecord},
 };
 use crate::auth::{self, Account, ApiError, Field, PasswordChanged};
@@ -97,12 +99,6 @@ pub struct Accounts {
     session_idle: Duration,
     /// Whether cookies carry `Secure`.
     secure_cookie: bool,
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn internal(err: StoreError) -> ApiError {
@@ -321,7 +317,7 @@ impl Accounts {
                 .await
                 .map_err(internal)?;
         }
-        self.live.revoke(identity.credential);
+        self.live.revoke(identity.credential, Origin::Local);
         tracing::info!(user = %identity.user.id, "logged out");
         Ok(secret::clear_cookie(self.secure_cookie))
     }
@@ -360,7 +356,7 @@ impl Accounts {
         let sessions = revoked.sessions.iter().map(|id| Credential::Session(*id));
         let tokens = revoked.tokens.iter().map(|id| Credential::Token(*id));
         for credential in sessions.chain(tokens) {
-            self.live.revoke(credential);
+            self.live.revoke(credential, Origin::Local);
         }
         tracing::info!(
             user = %identity.user.id,

@@ -151,7 +151,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     if !database {
         return (StatusCode::SERVICE_UNAVAILABLE, "database not writable");
     }
-    if let Some(bus) = state.services.hub.bus()
+    if let Some(bus) = &state.cluster
         && let Err(err) = bus.ping().await
     {
         tracing::warn!(%err, "readiness: cluster bus unavailable");

@@ -4,17 +4,23 @@
 //!
 //! Locking: one std `Mutex` around two small maps; it is held only to insert, remove, count or
 //! cancel, and never across an `.await`.
+//!
+//! In cluster mode a revocation must close the credential's sockets on every node: what this
+//! needs from the other nodes is the one-method trait [`PeerRevocations`], which the cluster
+//! module implements. This module must not depend on the cluster; it uses routing's [`Origin`]
+//! only.
 
 use std::{
     collections::HashMap,
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, OnceLock,
         atomic::{AtomicU64, Ordering},
     },
 };
 
 use tokio_util::sync::CancellationToken;
 
+use super::routing::Origin;
 use crate::protocol::UserId;
 
 /// What proved a connection's identity.
@@ -33,8 +39,21 @@ pub struct Live {
     table: Mutex<Table>,
     /// Source of connection numbers.
     next: AtomicU64,
-    /// Cluster mode: revocations reach the sockets on every node.
-    bus: std::sync::OnceLock<super::bus::Bus>,
+    /// Cluster mode: the other nodes, told of every revocation made here.
+    peers: OnceLock<Arc<dyn PeerRevocations>>,
+}
+
+/// What revocation needs from the other nodes: to hear of a revocation made here (and close
+/// the credential's sockets there). Must not wait.
+pub trait PeerRevocations: Send + Sync + 'static {
+    /// `credential` was revoked on this node.
+    fn revoked(&self, credential: Credential);
+}
+
+impl std::fmt::Debug for dyn PeerRevocations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PeerRevocations")
+    }
 }
 
 /// What [`Live`]'s lock guards.
@@ -96,21 +115,19 @@ impl Live {
         })
     }
 
-    /// Sends revocations to the other nodes too (cluster mode).
-    pub fn use_bus(&self, bus: super::bus::Bus) {
-        let _ = self.bus.set(bus);
+    /// Tells `peers` of every revocation made here from now on (cluster mode).
+    pub fn tell_peers(&self, peers: Arc<dyn PeerRevocations>) {
+        let _ = self.peers.set(peers);
     }
 
-    /// Ends every socket opened with `credential`, on every node.
-    pub fn revoke(&self, credential: Credential) {
-        if let Some(bus) = self.bus.get() {
-            bus.publish(super::bus::Body::Revoke { credential });
+    /// Ends every socket opened with `credential`: here and, for a revocation made here
+    /// ([`Origin::Local`]), on every other node.
+    pub fn revoke(&self, credential: Credential, origin: Origin) {
+        if origin == Origin::Local
+            && let Some(peers) = self.peers.get()
+        {
+            peers.revoked(credential);
         }
-        self.revoke_here(credential);
-    }
-
-    /// Ends every socket opened with `credential` on this node.
-    pub fn revoke_here(&self, credential: Credential) {
         let sockets = self.lock().sockets.remove(&credential);
         if let Some(sockets) = sockets {
             for (_, ended) in sockets {
@@ -163,7 +180,7 @@ mod tests {
         let a2 = live.register(user, Credential::Session(1), 10).unwrap();
         let b = live.register(user, Credential::Token(1), 10).unwrap();
         assert_eq!(live.open(), 3);
-        live.revoke(Credential::Session(1));
+        live.revoke(Credential::Session(1), Origin::Local);
         assert!(a1.ended.is_cancelled() && a2.ended.is_cancelled());
         assert!(!b.ended.is_cancelled());
         drop(b);

@@ -17,6 +17,12 @@
 //! | `tcp_connections_open` | gauge | TCP connections held now (HTTP and WebSocket, all listeners) |
 //! | `refused_connections_total{reason}` | counter | connections and upgrades refused by a cap: `max_connections`, `connections_per_address` (at accept), `websocket_capacity`, `sockets_per_user` (at the upgrade) |
 //! | `timed_out_connections_total{kind}` | counter | connections closed or answered 408 by a clock: `header`, `body`, `keepalive`, `handshake` |
+//! | `cluster_peers` | gauge | cluster mode: other nodes heard from within `cluster.presence_ttl_ms` |
+//! | `bus_connected` | gauge | cluster mode: 1 while subscribed to the bus, else 0 |
+//! | `bus_lag_seconds` | histogram | cluster mode: from a peer publishing a bus message to this node receiving it |
+//! | `bus_published_total` | counter | cluster mode: bus messages published |
+//! | `bus_publish_failures_total` | counter | cluster mode: bus messages that could not be published (a catch-up covers them) |
+//! | `catch_up_conversations_total` | counter | cluster mode: conversations brought up to date from the store by a catch-up or sweep |
 //!
 //! One recorder per process (tests run several servers in one process; they share it).
 

@@ -19,9 +19,11 @@ use std::{sync::Arc, time::Duration};
 
 pub use self::{limits::Limits, order::SendHold};
 use super::{
-    committer::{Committer, encode, now_ms},
-    hub::{ConnId, Hub, Mailbox, Outgoing},
+    clock::now_ms,
+    committer::Committer,
+    routing::{ConnId, Hub, Mailbox, Origin, Outgoing},
     store::{NewMessage, Store, StoreError},
+    wire::encode,
 };
 use crate::protocol::{
     self, ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, MAX_PAGE, MAX_ROOM_PAGE, ROOM_PAGE,
@@ -292,23 +294,9 @@ impl Connection {
             return Err(refuse(ErrorCode::InvalidRequest, "already resumed"));
         }
         self.resumed = true;
-        let user = self.user();
-        let came_online = self
-            .hub
-            .subscribe(self.id, self.mailbox.clone(), cursors, req.cloned());
-        let contacts = self.store.contacts(user).await?;
-        for contact in self.hub.online_among(&contacts) {
-            self.mailbox.push_ephemeral(encode(&ServerFrame::Presence {
-                user: contact,
-                online: true,
-            }));
-        }
-        // Re-checked after the await: a later edge may already have overtaken this one.
-        if came_online && self.hub.is_online(user) {
-            // Every node tells its own connections (other nodes hear of it on the bus).
-            let text = encode(&ServerFrame::Presence { user, online: true });
-            self.hub.ephemeral_here(&contacts, user, &text);
-        }
+        self.hub
+            .go_online(self.id, self.mailbox.clone(), cursors, req.cloned())
+            .await?;
         Ok(())
     }
 
@@ -374,7 +362,7 @@ impl Connection {
         let (conv, created) = self.store.open_direct(self.user(), other, now_ms()).await?;
         if created {
             self.hub
-                .conversation_created(conv, vec![self.user(), other]);
+                .conversation_created(conv, vec![self.user(), other], Origin::Local);
         } else {
             self.mailbox.push(Outgoing::Added(conv));
         }
@@ -390,7 +378,8 @@ impl Connection {
             conv,
             user: self.user(),
         });
-        self.hub.ephemeral(&members, self.user(), &text);
+        self.hub
+            .ephemeral(&members, self.user(), &text, Origin::Local);
         Ok(())
     }
 
@@ -405,7 +394,8 @@ impl Connection {
         }
         let stored = self.store.set_read(self.user(), conv, seq).await?;
         let text = encode(&ServerFrame::ReadState { conv, seq: stored });
-        self.hub.to_user(self.user(), Some(self.id), &text);
+        self.hub
+            .to_user(self.user(), Some(self.id), &text, Origin::Local);
         Ok(())
     }
 
@@ -415,19 +405,6 @@ impl Connection {
         if !self.resumed {
             return;
         }
-        if let Some(user) = self.hub.unsubscribe(self.id) {
-            match self.store.contacts(user).await {
-                // Re-checked after the await: the user may be back already.
-                Ok(contacts) if !self.hub.is_online(user) => {
-                    let text = encode(&ServerFrame::Presence {
-                        user,
-                        online: false,
-                    });
-                    self.hub.ephemeral_here(&contacts, user, &text);
-                }
-                Ok(_) => {}
-                Err(err) => tracing::warn!(%err, "cannot announce going offline"),
-            }
-        }
+        self.hub.go_offline(self.id).await;
     }
 }

@@ -3,7 +3,9 @@
 //! axum's own graceful shutdown stops the accept loop and waits for plain HTTP requests, but an
 //! upgraded WebSocket is detached from its HTTP connection. Every socket task is therefore
 //! registered here, hears the signal, says goodbye to its client, and the server waits for all of
-//! them — up to the configured deadline — before the process exits.
+//! them — up to the configured deadline — before the process exits. Background tasks (the group
+//! committer, the cluster bus's tasks) are started here too, and end once they have finished
+//! what shutdown leaves them to do.
 
 use std::time::Duration;
 
@@ -14,7 +16,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 pub struct Shutdown {
     /// Cancelled once, when shutdown begins; every task selects on it.
     token: CancellationToken,
-    /// The connection tasks still running, so the server can wait for them to say goodbye.
+    /// The tasks still running (sockets, background tasks), so the server can wait for them.
     tasks: TaskTracker,
 }
 

@@ -24,11 +24,12 @@ use futures::{Sink, Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    committer::{Committer, encode},
-    hub::{Hub, Mailbox, Outgoing},
+    committer::Committer,
     requests::{Connection, Limits},
+    routing::{Hub, Mailbox, Outgoing},
     shutdown::Shutdown,
     store::Store,
+    wire::encode,
 };
 use crate::protocol::{
     self, ErrorCode, HEARTBEAT_MISSES, PROTOCOL_VERSION, ProtocolVersion, ServerFrame, UserId,
@@ -48,7 +49,7 @@ pub struct SocketSettings {
     pub max_frame_bytes: usize,
     /// How much the outgoing queue may hold, in bytes and in waiting time, before the
     /// connection counts as unable to keep up and is evicted.
-    pub budget: super::hub::queue::Budget,
+    pub budget: super::routing::queue::Budget,
     /// The heartbeat interval announced in the hello: after one interval in which nothing
     /// arrived the server pings; [`HEARTBEAT_MISSES`] in a row end the connection.
     pub heartbeat: Duration,
@@ -96,7 +97,7 @@ pub async fn serve<W, R, E>(
     R: Stream<Item = Result<Message, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let (queue, outgoing) = super::hub::queue::channel(settings.budget);
+    let (queue, outgoing) = super::routing::queue::channel(settings.budget);
     let evict = CancellationToken::new();
     let mailbox = Mailbox {
         user: peer.user,
@@ -358,7 +359,7 @@ mod tests {
 
     const SETTINGS: SocketSettings = SocketSettings {
         max_frame_bytes: 1024,
-        budget: crate::server::hub::queue::Budget {
+        budget: crate::server::routing::queue::Budget {
             bytes: 1024,
             wait: Duration::from_secs(10),
         },
@@ -379,9 +380,9 @@ mod tests {
     async fn services() -> (Services, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_sqlite(&dir.path().join("t.db")).await.unwrap();
-        let hub = Arc::new(Hub::new(store.clone(), None));
+        let hub = Arc::new(Hub::alone(store.clone()));
         let services = Services {
-            committer: Committer::start(store.clone(), Arc::clone(&hub)),
+            committer: Committer::start(store.clone(), Arc::clone(&hub), &Shutdown::new()),
             hub,
             store,
             limits: Arc::new(Limits::new(&crate::server::config::Config {
@@ -698,7 +699,7 @@ mod tests {
                 runtime.block_on(async {
                     // A queue that holds every answer: this test is about input, not eviction.
                     let settings = SocketSettings {
-                        budget: crate::server::hub::queue::Budget {
+                        budget: crate::server::routing::queue::Budget {
                             bytes: 4 << 20,
                             wait: Duration::from_secs(60),
                         },

@@ -17,9 +17,8 @@ use serde::Deserialize;
 use super::{
     AppState,
     accounts::Identity,
-    hub,
     listener::capacity::{AddressSlot, RETRY_AFTER_SECS},
-    metrics,
+    metrics, routing,
     socket::{self, Peer, SocketSettings},
 };
 use crate::{auth::ApiError, protocol::ProtocolVersion};
@@ -92,7 +91,7 @@ pub async fn ws_upgrade(
     };
     let settings = SocketSettings {
         max_frame_bytes: state.config.max_frame_bytes,
-        budget: hub::queue::Budget {
+        budget: routing::queue::Budget {
             bytes: state.config.outbound_bytes,
             wait: state.config.slow_client,
         },

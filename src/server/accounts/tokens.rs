@@ -5,6 +5,7 @@ use crate::{
     auth::{self, ApiError, TokenInfo},
     server::{
         live::Credential,
+        routing::Origin,
         store::{CredentialRowId, NewUser, StoreError},
     },
 };
@@ -101,7 +102,7 @@ impl Accounts {
             .await
             .map_err(internal)?
         {
-            self.live.revoke(Credential::Token(id));
+            self.live.revoke(Credential::Token(id), Origin::Local);
             Ok(())
         } else {
             Err(ApiError::NotFound)

@@ -10,9 +10,10 @@ use super::{Connection, Refusal, detached, refuse};
 use crate::{
     protocol::{ConvId, ErrorCode, EventBody, MAX_ROOM_NAME_CHARS, ServerFrame, UserId},
     server::{
-        committer::{encode, now_ms},
-        hub::{Hub, Outgoing},
+        clock::now_ms,
+        routing::{Hub, MemberChange, Membership, Origin, Outgoing},
         store::{RoomInfo, Store},
+        wire::encode,
     },
 };
 
@@ -29,7 +30,14 @@ async fn add_member(
         return Ok(false);
     };
     let text = encode(&ServerFrame::Event(event.clone()));
-    hub.member_added(conv, user, event.seq, &text).await?;
+    let change = MemberChange {
+        membership: Membership::Added,
+        conv,
+        user,
+        seq: event.seq,
+        text: &text,
+    };
+    hub.member_changed(change, Origin::Local).await?;
     Ok(true)
 }
 
@@ -47,7 +55,14 @@ async fn remove_member(
         .await?
         .ok_or_else(|| refuse(ErrorCode::NotFound, format!("user {user} is not a member")))?;
     let text = encode(&ServerFrame::Event(event.clone()));
-    hub.member_removed(conv, user, event.seq, &text).await?;
+    let change = MemberChange {
+        membership: Membership::Removed,
+        conv,
+        user,
+        seq: event.seq,
+        text: &text,
+    };
+    hub.member_changed(change, Origin::Local).await?;
     Ok(())
 }
 
@@ -73,7 +88,8 @@ impl Connection {
             .store
             .create_room(self.user(), name, public, now_ms())
             .await?;
-        self.hub.conversation_created(event.conv, vec![self.user()]);
+        self.hub
+            .conversation_created(event.conv, vec![self.user()], Origin::Local);
         Ok(event.conv)
     }
 
@@ -172,8 +188,7 @@ impl Connection {
         detached(async move {
             let event = store.rename_room(conv, me, &name, now_ms()).await?;
             let text = encode(&ServerFrame::Event(event.clone()));
-            let members = hub.members(conv).await?;
-            hub.publish(conv, event.seq, &text, &members);
+            hub.publish(conv, event.seq, &text, Origin::Local).await?;
             Ok(())
         })
         .await

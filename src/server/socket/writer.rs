@@ -19,9 +19,9 @@ use crate::{
         UserId, close_code,
     },
     server::{
-        committer::encode,
-        hub::{self, Outgoing, queue::Receiver},
+        routing::{self, Outgoing, queue::Receiver},
         store::{Store, StoreError},
+        wire::encode,
     },
 };
 
@@ -121,7 +121,7 @@ pub async fn run<W>(
             Ok(()) => {}
             Err(Stop::Done) => break,
             Err(Stop::Slow) => {
-                hub::evict(&evict, writer.user, "a write waited too long");
+                routing::evict(&evict, writer.user, "a write waited too long");
                 writer.evicted(&mut queue).await;
                 break;
             }

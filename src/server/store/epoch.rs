@@ -10,7 +10,7 @@
 //! Depends on the store's error type and the clock only.
 
 use crate::protocol::Epoch;
-use crate::server::committer::now_ms;
+use crate::server::clock::now_ms;
 
 use super::StoreError;
 

@@ -326,12 +326,18 @@ mod tests {
         assert!(matches!(tx.try_send(5), Err(TrySendError::Closed(5))));
     }
 
+    /// A roomy queue holding `n` items of `cost` bytes.
+    fn filled(n: usize, cost: usize) -> (Sender<usize>, Receiver<usize>) {
+        let (tx, rx) = channel(budget(1 << 20));
+        for _ in 0..n {
+            tx.try_send(cost).unwrap();
+        }
+        (tx, rx)
+    }
+
     #[tokio::test]
     async fn closing_frees_what_is_queued_and_refuses_more() {
-        let (tx, mut rx) = channel(budget(1 << 20));
-        for _ in 0..100 {
-            tx.try_send(1000).unwrap();
-        }
+        let (tx, mut rx) = filled(100, 1000);
         rx.close();
         assert_eq!(rx.bytes(), 0);
         assert!(rx.shared.lock().items.capacity() == 0);
@@ -340,10 +346,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_drained_queue_gives_its_memory_back() {
-        let (tx, mut rx) = channel(budget(1 << 20));
-        for _ in 0..500 {
-            tx.try_send(1).unwrap();
-        }
+        let (_tx, mut rx) = filled(500, 1);
         for _ in 0..500 {
             rx.recv().await;
         }
