@@ -98,7 +98,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     if state.shutdown.is_triggered() {
         return (StatusCode::SERVICE_UNAVAILABLE, "draining");
     }
-    let database = if state.services.store.is_sqlite() {
+    let database = if state.services.store.ping_takes_write_lock() {
         state.readiness.writable()
     } else {
         match state.services.store.ping().await {

@@ -32,7 +32,7 @@ impl Readiness {
         let readiness = Arc::new(Self {
             writable: AtomicBool::new(true),
         });
-        if store.is_sqlite() {
+        if store.ping_takes_write_lock() {
             let probe = probe_sqlite(store.clone(), Arc::downgrade(&readiness));
             let stop = shutdown.clone();
             shutdown.spawn(async move {

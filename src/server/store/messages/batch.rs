@@ -133,3 +133,87 @@ impl Plan {
         Ok((out, rows))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{ClientMsgId, UserId};
+
+    fn msg(conv: i64, from: i64, id: &str) -> NewMessage {
+        NewMessage {
+            conv: ConvId(conv),
+            from: UserId(from),
+            client_msg_id: ClientMsgId(id.to_owned()),
+            body: id.to_owned(),
+        }
+    }
+
+    fn appended(conv: i64, seq: i64, at: i64, outcome: Outcome) -> Appended {
+        Appended {
+            conv: ConvId(conv),
+            seq: Seq(seq),
+            at,
+            outcome,
+        }
+    }
+
+    #[test]
+    fn new_messages_take_each_conversations_next_seqs_in_batch_order() {
+        let batch = [msg(7, 1, "a"), msg(9, 1, "b"), msg(7, 2, "c")];
+        let refs: Vec<&NewMessage> = batch.iter().collect();
+        let members = HashSet::from([(7, 1), (9, 1), (7, 2)]);
+        let plan = Plan::new(&refs, Vec::new(), &members);
+        assert_eq!(plan.counts(), [(7, 2), (9, 1)]);
+        // Conversation 7 moved from 10 to 12, 9 from 0 to 1.
+        let (out, rows) = plan.settle(&refs, vec![(9, 1), (7, 12)], 50).unwrap();
+        let stored = |conv, seq| appended(conv, seq, 50, Outcome::Stored);
+        assert_eq!(out, [stored(7, 11), stored(9, 1), stored(7, 12)]);
+        let seqs: Vec<(&str, i64)> = rows.iter().map(|(m, s)| (m.body.as_str(), *s)).collect();
+        assert_eq!(seqs, [("a", 11), ("b", 1), ("c", 12)]);
+    }
+
+    #[test]
+    fn retries_answer_the_original_and_non_members_store_nothing() {
+        let batch = [
+            msg(7, 1, "old"),
+            msg(7, 1, "new"),
+            msg(7, 1, "new"),
+            msg(7, 3, "x"),
+        ];
+        let refs: Vec<&NewMessage> = batch.iter().collect();
+        let earlier = vec![(1, "old".to_owned(), 8, 4, 20)];
+        let plan = Plan::new(&refs, earlier, &HashSet::from([(7, 1)]));
+        assert_eq!(
+            plan.counts(),
+            [(7, 1)],
+            "only the first copy of `new` is new"
+        );
+        let (out, rows) = plan.settle(&refs, vec![(7, 5)], 50).unwrap();
+        assert_eq!(
+            out,
+            [
+                appended(8, 4, 20, Outcome::Duplicate),
+                appended(7, 5, 50, Outcome::Stored),
+                appended(7, 5, 50, Outcome::Duplicate),
+                appended(7, 0, 50, Outcome::NotMember),
+            ]
+        );
+        assert_eq!(rows.len(), 1);
+    }
+
+    #[test]
+    fn nothing_new_moves_no_counter_and_a_vanished_conversation_fails_the_batch() {
+        let batch = [msg(7, 3, "x")];
+        let refs: Vec<&NewMessage> = batch.iter().collect();
+        let plan = Plan::new(&refs, Vec::new(), &HashSet::new());
+        assert!(plan.counts().is_empty());
+        let (out, rows) = plan.settle(&refs, Vec::new(), 1).unwrap();
+        assert_eq!((out[0].outcome, rows.len()), (Outcome::NotMember, 0));
+
+        let batch = [msg(7, 1, "a")];
+        let refs: Vec<&NewMessage> = batch.iter().collect();
+        let plan = Plan::new(&refs, Vec::new(), &HashSet::from([(7, 1)]));
+        let vanished = plan.settle(&refs, Vec::new(), 1);
+        assert!(matches!(vanished, Err(StoreError::Conflict(_))));
+    }
+}

@@ -1,7 +1,9 @@
 //! "Last used" of access tokens, kept to the minute and written in batches by both backends: a
 //! durable write per connection would make every connect wait for a commit, one after another.
 //! Uses are recorded in memory and a task per store writes them every [`FLUSH_EVERY`]; the
-//! backend says only how (its SQL).
+//! backend says only how (its SQL, in `tokens.rs`).
+//!
+//! Depends on `rows` and `users` only.
 
 use std::{
     collections::HashMap,
@@ -10,11 +12,11 @@ use std::{
     time::Duration,
 };
 
-use super::{
-    TokenRecord,
-    rows::{Columns, user_from},
+use super::TokenRecord;
+use crate::{
+    auth::TokenInfo,
+    server::store::{rows::Columns, users::user_from},
 };
-use crate::auth::TokenInfo;
 
 /// How often recorded token uses are written.
 const FLUSH_EVERY: Duration = Duration::from_secs(5);
@@ -24,7 +26,7 @@ const GRANULARITY_SECS: i64 = 60;
 
 /// Token uses not yet written: token row id → when (Unix seconds). Clones share the map.
 #[derive(Clone, Debug, Default)]
-pub(super) struct TokenUses(Arc<Mutex<HashMap<i64, i64>>>);
+pub(in crate::server::store) struct TokenUses(Arc<Mutex<HashMap<i64, i64>>>);
 
 impl TokenUses {
     /// The map, also after a panic elsewhere poisoned it (a plain map stays consistent).
@@ -34,7 +36,7 @@ impl TokenUses {
 
     /// Starts the task that hands the recorded uses to `write` (with `db`) every
     /// [`FLUSH_EVERY`], until every clone of this is dropped (the store is).
-    pub(super) fn spawn_flush<D, W, F>(&self, db: D, write: W)
+    pub(in crate::server::store) fn spawn_flush<D, W, F>(&self, db: D, write: W)
     where
         D: Clone + Send + 'static,
         W: Fn(D, HashMap<i64, i64>) -> F + Send + 'static,

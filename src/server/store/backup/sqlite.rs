@@ -1,19 +1,16 @@
-//! Backups and restores of the SQLite file, and the lock that keeps a restore away from a
-//! database in use.
-//!
-//! Every process that opens the database as a store (a server, `admin provision`) holds a
-//! shared `flock` on `<database.path>-lock` for as long as it runs; `admin restore` and
-//! `admin new-epoch` take it exclusively, without waiting, and refuse when they cannot. The
-//! lock is a file of its own because closing any descriptor of the database file would drop
-//! SQLite's own POSIX locks in this process.
+//! Backups and restores of the SQLite file, and `admin new-epoch` on it; each takes the
+//! database's lock (`store/sqlite/lock.rs`), so none runs under a database in use.
 //!
 //! A restore is atomic: the backup is copied beside the database, checked and given a new
 //! epoch there, and then renamed over the database in one step. Until that rename the database
 //! is as it was; a failure before it only leaves the partial copy, which the next restore
 //! replaces. The replaced file is kept as `<database.path>.before-restore-<unix ms>`.
 
+//!
+//! Depends on the SQLite connection's checks and lock, and on the epoch.
+
 use std::{
-    fs::{File, TryLockError},
+    fs::File,
     path::{Path, PathBuf},
     str::FromStr,
     time::Duration,
@@ -21,63 +18,18 @@ use std::{
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
-use super::super::{StoreError, epoch};
-use crate::protocol::Epoch;
-
-/// `path` with `suffix` appended to its file name (`db` → `db-lock`).
-fn beside(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(suffix);
-    path.with_file_name(name)
-}
-
-/// Opens (creating) the lock file of the database at `path`.
-fn lock_file(path: &Path) -> Result<File, StoreError> {
-    let lock = beside(path, "-lock");
-    std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock)
-        .map_err(|err| StoreError::Refused(format!("cannot open {}: {err}", lock.display())))
-}
-
-/// The shared lock a store holds while it uses the database at `path`; refused while a
-/// restore holds it exclusively. Dropping the file releases it.
-pub fn lock_shared(path: &Path) -> Result<File, StoreError> {
-    lock(path, false)
-}
-
-/// The exclusive lock an admin command needs to change the database at `path` under everyone;
-/// refused while any server (or other admin command) has it open.
-fn lock_exclusive(path: &Path) -> Result<File, StoreError> {
-    lock(path, true)
-}
-
-/// Takes the lock of the database at `path` without waiting, shared or exclusive.
-fn lock(path: &Path, exclusive: bool) -> Result<File, StoreError> {
-    let file = lock_file(path)?;
-    let taken = if exclusive {
-        file.try_lock()
-    } else {
-        file.try_lock_shared()
-    };
-    match taken {
-        Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) if exclusive => Err(StoreError::Refused(format!(
-            "a switchboard server (or admin command) is using {}; stop it first",
-            path.display()
-        ))),
-        Err(TryLockError::WouldBlock) => Err(StoreError::Refused(format!(
-            "{} is being restored or renewed by an admin command; try again when it is done",
-            path.display()
-        ))),
-        Err(TryLockError::Error(err)) => Err(StoreError::Refused(format!(
-            "cannot lock {}-lock: {err}",
-            path.display()
-        ))),
-    }
-}
+use super::Restored;
+use crate::{
+    protocol::Epoch,
+    server::store::{
+        StoreError, epoch,
+        sqlite::{
+            Sqlite,
+            lock::{beside, lock_exclusive},
+            refuse_foreign,
+        },
+    },
+};
 
 /// Opens one connection to the file at `path` with the given journal mode, nothing created.
 async fn connect(
@@ -96,7 +48,7 @@ async fn connect(
 /// other processes keep using it: `VACUUM INTO` reads one snapshot. Opens the source read-only
 /// and runs no migrations. The copy is marked so that whichever server opens it first starts a
 /// new epoch.
-pub async fn backup(path: &Path, to: &Path) -> Result<u64, StoreError> {
+pub(super) async fn backup(path: &Path, to: &Path) -> Result<u64, StoreError> {
     if to.exists() {
         return Err(StoreError::Refused(format!(
             "{} exists; a backup never overwrites a file",
@@ -143,39 +95,14 @@ async fn has_table(conn: &mut sqlx::SqliteConnection, name: &str) -> Result<bool
         > 0)
 }
 
-/// What a restore did.
-#[derive(Debug)]
-pub struct Restored {
-    /// Where the replaced database was kept (`None` when there was none).
-    pub kept: Option<PathBuf>,
-    /// The epoch the restored database starts with (`None`: the backup predates epochs, and
-    /// the first start gives it one).
-    pub epoch: Option<Epoch>,
-}
-
 /// Replaces the database at `path` with the backup `from`, atomically, and gives it a new
 /// epoch. Refused, with the database untouched, while any process uses it, and when `from` is
-/// missing, not SQLite, damaged, not a switchboard database or from a newer release.
-pub async fn restore(
-    path: &Path,
-    from: &Path,
-    migrator: &sqlx::migrate::Migrator,
-) -> Result<Restored, StoreError> {
-    if !from.is_file() {
-        return Err(StoreError::Refused(format!(
-            "the backup {} does not exist or is not a file; nothing was changed",
-            from.display()
-        )));
-    }
+/// not SQLite, damaged, not a switchboard database or from a newer release.
+pub(super) async fn restore(path: &Path, from: &Path) -> Result<Restored, StoreError> {
+    let migrator = &Sqlite::migrator();
     let _lock = lock_exclusive(path)?;
     let staging = beside(path, ".restoring");
-    let refused = |why: String| {
-        StoreError::Refused(format!(
-            "cannot restore {}: {why}; {} was not changed",
-            from.display(),
-            path.display()
-        ))
-    };
+    let refused = |why: String| super::refused(from, &path.display(), &why);
     std::fs::copy(from, &staging).map_err(|err| refused(format!("cannot copy it: {err}")))?;
     let staged = stage(&staging, migrator).await;
     let epoch = match staged {
@@ -238,7 +165,7 @@ async fn stage(
                 "it is not a switchboard database (no schema history)".into(),
             ));
         }
-        super::refuse_foreign(&mut conn, migrator).await?;
+        refuse_foreign(&mut conn, migrator).await?;
         // A backup from before the epoch existed gets one when the server migrates it.
         if has_table(&mut conn, "store_epoch").await? {
             epoch::renew_sqlite(&mut conn).await.map(Some)
@@ -299,7 +226,7 @@ async fn keep_old(path: &Path) -> Result<Option<PathBuf>, StoreError> {
 
 /// `admin new-epoch` on SQLite: a new random epoch for the database at `path`, refused while
 /// any process uses it.
-pub async fn new_epoch(path: &Path) -> Result<Epoch, StoreError> {
+pub(super) async fn new_epoch(path: &Path) -> Result<Epoch, StoreError> {
     if !path.is_file() {
         return Err(StoreError::Refused(format!(
             "{} does not exist",
