@@ -7,11 +7,14 @@
 #
 #   --nodes N    how many nodes (default 3)
 #   --port P     the first node's port (default 3000); node i listens on P+i-1
-#   --no-build   use the release build already in target/ (cargo leptos build --release)
+#   --no-build   use the release build already in target/ (cargo leptos build --release);
+#                with --nodes 0 a binary already there is always used, a missing one built
+#                with cargo build unless this is given
 #
 # Open any node in a browser (http://127.0.0.1:3000, :3001, …): users on different nodes chat
 # as if on one server. Postgres and Redis ports, the data directory and each node's log are
-# printed at start; the directory is removed on exit.
+# printed at start; the directory is removed on exit. Postgres and Redis are started by the
+# binary itself (`switchboard dev-services`), the same code the tests use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +26,7 @@ while [ $# -gt 0 ]; do
     --nodes) nodes=$2; shift 2 ;;
     --port) port=$2; shift 2 ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -31,14 +34,22 @@ done
 log() { printf '\033[1m[cluster]\033[0m %s\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
+# --- The binary -------------------------------------------------------------------------------
+# It runs the nodes, and `switchboard dev-services` runs Postgres and Redis for them.
+binary=${CARGO_TARGET_DIR:-target}/release/switchboard
+if [ "$build" = 1 ] && [ "$nodes" != 0 ]; then
+  bash scripts/setup.sh app
+  source scripts/env.sh
+  cargo leptos build --release
+elif [ "$build" = 1 ] && [ ! -x "$binary" ]; then
+  # Postgres and Redis only: the server binary is enough, the web bundle is not needed.
+  source scripts/env.sh
+  cargo build --release --features ssr --bin switchboard
+fi
+[ -x "$binary" ] || { echo "no $binary: run without --no-build" >&2; exit 1; }
+
 # --- Postgres and Redis from Debian -----------------------------------------------------------
 bash scripts/setup.sh cluster
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-
-# A free loopback TCP port.
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 dir=$(mktemp -d /tmp/switchboard-cluster.XXXXXX)
 chmod 755 "$dir"
@@ -46,47 +57,33 @@ pids=()
 cleanup() {
   trap - EXIT INT TERM
   log "stopping"
-  # Postgres runs under runuser, which does not pass signals on: stop it by its own pid
-  # (SIGINT: fast shutdown).
-  if [ -f "$dir/pg/data/postmaster.pid" ]; then
-    kill -INT "$(head -1 "$dir/pg/data/postmaster.pid")" 2>/dev/null || true
-  fi
+  # dev-services stops Postgres and Redis on SIGTERM and removes their files.
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
 
-# Postgres will not run as root: as root, run it as Debian's `postgres` user.
-as_pg() {
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+# A throwaway Postgres and Redis on free loopback ports (switchboard::devkit); it prints
+# `postgres <url> <log>`, `redis <url>`, then `ready`.
+"$binary" dev-services --postgres --redis >"$dir/services.out" 2>"$dir/services.log" &
+services_pid=$!
+pids+=("$services_pid")
+for _ in $(seq 600); do
+  grep -qx ready "$dir/services.out" && break
+  kill -0 "$services_pid" 2>/dev/null || break
+  sleep 0.1
+done
+grep -qx ready "$dir/services.out" || {
+  log "Postgres and Redis did not start:"
+  cat "$dir/services.log" >&2
+  exit 1
 }
-pg_port=$(free_port)
-mkdir -p "$dir/pg"
-[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir/pg"
-as_pg "$pg_bin/initdb" -D "$dir/pg/data" -U switchboard --auth=trust -E UTF8 >"$dir/pg/initdb.log"
-as_pg "$pg_bin/postgres" -D "$dir/pg/data" -p "$pg_port" -k "$dir/pg" \
-  -c listen_addresses=127.0.0.1 >"$dir/pg/postgres.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do
-  as_pg "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" && break
-  sleep 0.1
-done
-as_pg "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U switchboard switchboard
-database_url="postgres://switchboard@127.0.0.1:$pg_port/switchboard"
-log "Postgres: $database_url (log: $dir/pg/postgres.log)"
-
-redis_port=$(free_port)
-mkdir -p "$dir/redis"
-redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
-  --dir "$dir/redis" >"$dir/redis/redis.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do
-  redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
-  sleep 0.1
-done
-redis_url="redis://127.0.0.1:$redis_port"
-log "Redis: $redis_url (log: $dir/redis/redis.log)"
+database_url=$(awk '$1 == "postgres" { print $2 }' "$dir/services.out")
+pg_log=$(awk '$1 == "postgres" { print $3 }' "$dir/services.out")
+redis_url=$(awk '$1 == "redis" { print $2 }' "$dir/services.out")
+log "Postgres: $database_url (log: $pg_log)"
+log "Redis: $redis_url"
 
 # --- The nodes --------------------------------------------------------------------------------
 if [ "$nodes" = 0 ]; then
@@ -94,13 +91,6 @@ if [ "$nodes" = 0 ]; then
   wait -n "${pids[@]}" || true
   exit 0
 fi
-if [ "$build" = 1 ]; then
-  bash scripts/setup.sh app
-  source scripts/env.sh
-  cargo leptos build --release
-fi
-binary=target/release/switchboard
-[ -x "$binary" ] || { echo "no $binary: run without --no-build" >&2; exit 1; }
 
 # /readyz and /metrics answer on a node's port only with this token (server.admin_token).
 admin_token=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')

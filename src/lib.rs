@@ -11,41 +11,90 @@
 //! ## The request path
 //!
 //! ```text
-//! browser                                  server
-//!   app ── ws_client ══ /ws ══ socket ── requests ── committer ── store (persist, assign seq)
-//!                                 ▲                      │ ack, then
-//!                          writer ◄── hub (fan-out to every connection of every member)
-//!        └──── both speak `protocol` (shared wire types) ────┘
+//! browser                                        server
+//!   app::chat (model ◄─ socket glue) ── ws_client ══ /ws ══ upgrade ── connection (reader)
+//!                                                                      │ requests
+//!                          connection::writer ◄── routing (fan-out) ◄── committer ── store
+//!                                                   ▲ │ Peers                (persist, seq)
+//!                                        cluster ───┘ └──► Redis ◄──► other nodes
+//!        └──── both halves speak `protocol` (shared wire types) ────┘
 //! ```
 //!
 //! ## Layout
 //!
-//! * [`protocol`] — wire frames, ids, versions, error and close codes; compiled into both halves.
-//! * [`app`] — the Leptos UI: the HTML shell, routes, account pages, the connection indicator.
+//! Under `server`, each module uses only modules listed after it (`tests/layers.rs` fails on
+//! an import cycle between the modules under `server/`).
+//!
+//! * [`protocol`] — wire frames (one file per job: client frames, server frames, events,
+//!   conversations, errors, close codes, the codec), ids, versions, the store epoch; both halves.
+//! * [`app`] — the Leptos UI: `app.rs` the shell and routes, `app/account*` the account pages,
+//!   `app/chat/screen.rs` the chat page, which composes the components (`sidebar`,
+//!   `conversation`, `messages`, `composer`, `directory`, `user_form`, `text`) that never import
+//!   it; `app/chat/model/` the chat state as a pure reducer (unit-tested natively), `app/chat.rs`
+//!   its reactive handle, `app/chat/socket.rs` the glue from the transport's callbacks to the
+//!   model, `app/chat/first_paint.rs` the `ChatSource` interface the server fills for the
+//!   server-rendered first paint.
 //! * [`auth`] — account rules and the `/api` server functions (one per file: register, login,
 //!   logout, current_user, change_password, tokens); `auth::ssr` is their server-side plumbing.
-//! * `ws_client` (hydrate) — the browser's WebSocket: handshake, heartbeat, backoff, reconnect.
-//! * `server` (ssr) — axum routes and the run loop:
-//!   * `server::config` — `Leptos.toml` + `SWITCHBOARD_*` environment, validated at start-up;
-//!   * `server::listener` — the accept loop: connection caps (`listener/capacity.rs`), header
-//!     and keep-alive clocks per connection (`listener/activity.rs`), the body timeout;
-//!   * `server::upgrade` — the `/ws` upgrade: origin, authentication, per-user and WebSocket caps;
-//!   * `server::socket` — one connection: greet, check and decode frames; `socket/writer.rs`
-//!     drains its bounded queue, delivering each conversation in seq order (gap fill, dedupe);
-//!   * `server::requests` — what each client frame does; membership checked on every frame;
-//!     `requests/limits.rs` holds the per-user frame budgets, checked before any store work;
-//!   * `server::committer` — group commit: persist a batch, ack, then fan out;
-//!   * `server::hub` — connection table by user and conversation, fan-out, presence;
-//!   * `server::shutdown` — the shutdown signal and the wait for sockets to say goodbye;
-//!   * `server::accounts` — register, log in, sessions, tokens (Argon2id, rate limits);
-//!   * `server::live` — open sockets by credential, so revocation closes them;
-//!   * `server::store` — the database behind one narrow interface (SQLite or Postgres);
-//!     `store/directory.rs` pages the public room directory.
+//! * `ws_client` (hydrate) — the browser's transport: handshake, heartbeat, backoff, reconnect;
+//!   it reports frames and state through callbacks and knows nothing of the chat model.
+//! * `client` (native, feature `client`, on with `ssr`) — the one Rust client for the protocol
+//!   (tests, the load generator, later a CLI and bots): `connect` (target, upgrade), `wire`
+//!   (frames, requests, a cheap event peek), `session` (hello, epoch, resume, `req` matching),
+//!   `outbox` (unacked sends by client_msg_id), `tracker` (cursors and dedupe).
+//! * `devkit` (ssr) — switchboard for real on one machine: the process spawner (`spawn`), a
+//!   throw-away Postgres and Redis (`postgres`, `redis`), `switchboard dev-services` (`services`,
+//!   used by `scripts/cluster.sh`). Nothing under `server` uses it.
+//! * `server` (ssr), from the top down:
+//!   * `server::run` — bind both listeners, serve, drain on SIGTERM;
+//!   * `server::admin` — `/healthz`, `/readyz`, `/metrics` (`admin/endpoints.rs`) and the
+//!     `switchboard admin …` commands (`admin/commands.rs`);
+//!   * `server::http` — the main router: pages, `/api` (with its status middleware), static
+//!     files, the body timeout; `server::web` wraps it (cross-site checks, form redirects,
+//!     security headers and the CSP nonce); `server::page` renders the shell with that nonce and
+//!     answers the first paint's `ChatSource`;
+//!   * `server::upgrade` — the whole `/ws` policy: origin, authentication, per-user and WebSocket
+//!     caps, then hands the socket to a connection;
+//!   * `server::state` — the composition root: builds the store (waiting for Postgres), the
+//!     cluster bus, routing, the committer, accounts, live, readiness and Leptos options;
+//!   * `server::error` — why the server could not start or stopped, and its exit codes;
+//!   * `server::listener` — the accept loop: connection caps (`listener/capacity.rs`), header and
+//!     keep-alive clocks per connection (`listener/activity.rs`);
+//!   * `server::connection` — one WebSocket: `reader.rs` (the loop), `greeting.rs` (hello),
+//!     `frames.rs` (size check, decode), `heartbeat.rs` (the liveness clock), `writer.rs` (drains
+//!     the queue), `delivery.rs` (the per-conversation gap and dedupe rules), `requests/` (what
+//!     each client frame does, membership checked on every frame; `requests/limits.rs` the
+//!     per-user frame budgets, `requests/order.rs` the send hold);
+//!   * `server::accounts` — register, log in, sessions, tokens (Argon2id), log-in throttling,
+//!     the credential expiry timer;
+//!   * `server::cluster` — cluster mode: the Redis bus (`cluster/wire.rs` the envelope,
+//!     `cluster/peers.rs` the peer table, `cluster/tasks.rs` publisher, subscriber, heartbeat,
+//!     sweeper); implements routing's `Peers` and live's `PeerRevocations`;
+//!   * `server::live` — open sockets by credential, so revocation closes them (across nodes
+//!     through `PeerRevocations`);
+//!   * `server::committer` — group commit: plan a batch, persist it, ack, then fan out;
+//!   * `server::routing` — the hub: connection tables behind one lock (`routing/tables.rs`),
+//!     mailboxes and the byte- and age-bounded outgoing queue (`mailbox.rs`, `queue.rs`),
+//!     presence written once (`presence.rs`), and the `Peers` trait it needs from other nodes
+//!     (`peers.rs`; `Alone` on one node) — it never names the bus;
+//!   * `server::store` — the database behind one facade that names no backend, grouped by
+//!     feature (`users`, `sessions`, `tokens`, `messages`, `rooms`, `reads`, `epoch`, `backup`),
+//!     each with its SQLite and Postgres code side by side and the SQL written once;
+//!     `store/sqlite.rs`, `store/postgres.rs` the connections;
+//!   * `server::config` — `Leptos.toml` + `SWITCHBOARD_*`, validated at start-up
+//!     (`config/sources.rs` the lookup, `config/checks.rs` each section's rules);
+//!   * `server::shutdown` — the shutdown signal and the tracker every background task runs in;
+//!   * `server::metrics`, `server::wire` (encode a frame once as shared bytes), `server::clock`
+//!     (the one Unix clock) — leaves.
 // Leptos views are deeply nested types; the chat screen needs more than the default 128.
 #![recursion_limit = "256"]
 
 pub mod app;
 pub mod auth;
+#[cfg(all(feature = "client", not(target_arch = "wasm32")))]
+pub mod client;
+#[cfg(feature = "ssr")]
+pub mod devkit;
 pub mod protocol;
 #[cfg(feature = "ssr")]
 pub mod server;

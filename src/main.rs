@@ -1,14 +1,16 @@
 //! The switchboard server binary: `switchboard [--config <path>]`, plus `switchboard admin
 //! provision` (token-only users), `switchboard admin backup` (an online copy of the database),
 //! `switchboard admin restore` (put a backup back, with a new store epoch) and `switchboard
-//! admin new-epoch` (a new store epoch after data was put back by other means).
+//! admin new-epoch` (a new store epoch after data was put back by other means), and `switchboard
+//! dev-services` (a throwaway Postgres and Redis for development: `switchboard::devkit`).
 
 #[cfg(feature = "ssr")]
 const USAGE: &str = "usage: switchboard [--config <path>]
        switchboard admin provision --prefix <name> --count <n> [--config <path>]
        switchboard admin backup --to <file> [--config <path>]
        switchboard admin restore --from <file> [--config <path>]
-       switchboard admin new-epoch [--config <path>]";
+       switchboard admin new-epoch [--config <path>]
+       switchboard dev-services [--postgres] [--redis]";
 
 #[cfg(feature = "ssr")]
 #[tokio::main]
@@ -25,6 +27,10 @@ async fn main() -> std::process::ExitCode {
     // SWITCHBOARD_CONFIG, else ./Leptos.toml; a file that was named explicitly must exist, the
     // default one may be absent (then defaults apply).
     let mut args = std::env::args().skip(1).peekable();
+    if args.peek().is_some_and(|a| a == "dev-services") {
+        args.next();
+        return switchboard::devkit::dev_services(args).await;
+    }
     let command = if args.peek().is_some_and(|a| a == "admin") {
         args.next();
         match args.next().as_deref() {

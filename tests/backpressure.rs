@@ -11,17 +11,16 @@ mod harness;
 #[path = "harness/http.rs"]
 mod http;
 
-use std::{
-    process::{Child, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use harness::{Device, TestServer, messages, room};
-use switchboard::protocol::{
-    self, ClientFrame, ClientMsgId, ConvId, Cursor, PROTOCOL_VERSION, Seq, ServerFrame, close_code,
+use switchboard::{
+    client::{self, Target, wire},
+    devkit::Node,
+    protocol::{self, ClientFrame, ClientMsgId, ConvId, Cursor, Seq, ServerFrame, close_code},
 };
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_tungstenite::tungstenite::Message;
 
 /// Joins `conv` and waits until the server has announced it.
 async fn join(device: &mut Device, conv: ConvId) {
@@ -192,25 +191,21 @@ fn rss(pid: u32) -> u64 {
 }
 
 /// Starts the server binary with defaults except for what a load of this size needs.
-fn start_binary(dir: &std::path::Path) -> (Child, String) {
-    let mut child = binary::command(dir)
+fn start_binary(dir: &std::path::Path) -> (Node, String) {
+    let child = binary::spawner(dir)
         .env("SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0")
-        .env(
-            "SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS",
-            "http://test.invalid",
-        )
+        .env("SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS", http::ORIGIN)
         .env("SWITCHBOARD_DATABASE_PATH", dir.join("b.db"))
         .env("SWITCHBOARD_LIMITS_MESSAGES_PER_SECOND", "100000")
         // This test is about bytes, not request rates: the read budget is out of the way.
         .env("SWITCHBOARD_LIMITS_READS_PER_SECOND", "1000000")
-        .stderr(Stdio::null())
-        .spawn()
+        .start()
         .unwrap();
-    let addr = binary::listening_addr(&mut child);
+    let addr = child.addr.clone();
     (child, addr)
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+type Ws = client::Socket;
 
 /// A resumed socket for `cookie`; a small receive buffer when `small` (a client that stops
 /// reading then backs up at once).
@@ -220,15 +215,8 @@ async fn open(addr: &str, cookie: &str, small: bool) -> Ws {
         socket.set_recv_buffer_size(4096).unwrap();
     }
     let stream = socket.connect(addr.parse().unwrap()).await.unwrap();
-    let mut request = format!("ws://{addr}/ws?v={PROTOCOL_VERSION}")
-        .into_client_request()
-        .unwrap();
-    let headers = request.headers_mut();
-    headers.insert("origin", HeaderValue::from_static("http://test.invalid"));
-    headers.insert("cookie", HeaderValue::from_str(cookie).unwrap());
-    let (mut ws, _) = tokio_tungstenite::client_async(request, stream)
-        .await
-        .unwrap();
+    let target = Target::new(addr).origin(http::ORIGIN).cookie(cookie);
+    let mut ws = client::open_on(stream, &target, None).await.unwrap();
     ws.send(Message::text(r#"{"type":"resume","cursors":[]}"#))
         .await
         .unwrap();
@@ -241,9 +229,7 @@ async fn open(addr: &str, cookie: &str, small: bool) -> Ws {
 }
 
 async fn send(ws: &mut Ws, frame: &ClientFrame) {
-    ws.send(Message::text(protocol::encode_client(frame)))
-        .await
-        .unwrap();
+    wire::send_frame(ws, frame).await.unwrap();
 }
 
 /// The next frame matching `wanted` (bounded: 30 s).
@@ -304,7 +290,7 @@ async fn a_client_asking_for_history_without_reading_is_held_to_its_byte_budget(
     let mut hoarder = open(&addr, &hoarder_cookie, true).await;
     send(&mut hoarder, &ClientFrame::JoinRoom { conv }).await;
     wait_for(&mut hoarder, |f| matches!(f, ServerFrame::Conversation(_))).await;
-    let pid = child.id();
+    let pid = child.pid();
     let before = rss(pid);
 
     // 1,100 history requests (~70 KB sent), never reading the ~440 MB of answers.
@@ -383,6 +369,5 @@ async fn a_client_asking_for_history_without_reading_is_held_to_its_byte_budget(
     // The budget is 4 MiB of queue per connection; allow for the answer being built, the
     // allocator and the debug build. Before the budget this grew by ~2.4 GiB.
     assert!(grew < 64 << 20, "server RSS grew by {} MiB", grew >> 20);
-    let _ = child.kill();
-    let _ = child.wait();
+    child.kill();
 }

@@ -4,35 +4,25 @@
 
 use std::{
     io::{BufRead, BufReader},
-    process::{Child, Command},
+    process::Command,
     time::{Duration, Instant},
 };
 
 use futures::StreamExt;
-use switchboard::protocol::{self, PROTOCOL_VERSION, ServerFrame, close_code};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use switchboard::{
+    client::wire,
+    devkit::Node,
+    protocol::{self, ServerFrame, close_code},
+};
+use tokio_tungstenite::tungstenite::Message;
 
 #[path = "harness/binary.rs"]
 mod binary;
 #[path = "harness/http.rs"]
 mod http;
 
-use binary::{command, listening_addr};
-use http::register;
-
-fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "process did not exit within {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use binary::{Ws, browser_ws, command, spawner};
+use http::{ORIGIN, register};
 
 #[test]
 fn a_bad_config_value_stops_the_server_naming_key_and_value() {
@@ -88,25 +78,16 @@ fn a_port_in_use_is_a_clear_error() {
 #[tokio::test]
 async fn sigterm_says_goodbye_to_open_sockets_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = command(dir.path())
+    let mut child = spawner(dir.path())
         .env("SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0")
-        .env(
-            "SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS",
-            "http://test.invalid",
-        )
-        .spawn()
+        .env("SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS", ORIGIN)
+        .start()
         .unwrap();
-    let addr = listening_addr(&mut child);
+    let addr = child.addr.clone();
 
     let (cookie, _) = register(&addr, "sigterm").await;
 
-    let mut request = format!("ws://{addr}/ws?v={PROTOCOL_VERSION}")
-        .into_client_request()
-        .unwrap();
-    let headers = request.headers_mut();
-    headers.insert("origin", HeaderValue::from_static("http://test.invalid"));
-    headers.insert("cookie", HeaderValue::from_str(&cookie).unwrap());
-    let (mut client, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut client = browser_ws(&addr, ORIGIN, &cookie).await;
     let mut next = async || {
         tokio::time::timeout(Duration::from_secs(10), client.next())
             .await
@@ -120,11 +101,7 @@ async fn sigterm_says_goodbye_to_open_sockets_and_exits_cleanly() {
         ServerFrame::Hello { .. }
     ));
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    child.terminate().unwrap();
 
     let reconnect = next().await;
     assert!(matches!(
@@ -135,46 +112,35 @@ async fn sigterm_says_goodbye_to_open_sockets_and_exits_cleanly() {
         Message::Close(Some(frame)) => assert_eq!(u16::from(frame.code), close_code::GOING_AWAY),
         other => panic!("expected close, got {other:?}"),
     }
-    let status = wait_exit(&mut child, Duration::from_secs(10));
+    let status = child.wait_exit(Duration::from_secs(10)).unwrap();
     assert!(status.success(), "{status:?}");
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 /// Opens `/ws` with `cookie`, reads the hello, and resumes with `cursors` (JSON array).
 async fn open(addr: &str, cookie: &str, cursors: &str) -> Ws {
-    use futures::SinkExt;
-    let mut request = format!("ws://{addr}/ws?v={PROTOCOL_VERSION}")
-        .into_client_request()
+    let mut ws = browser_ws(addr, ORIGIN, cookie).await;
+    wire::read_hello(&mut ws, Duration::from_secs(10))
+        .await
         .unwrap();
-    let headers = request.headers_mut();
-    headers.insert("origin", HeaderValue::from_static("http://test.invalid"));
-    headers.insert("cookie", HeaderValue::from_str(cookie).unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let hello = ws.next().await.unwrap().unwrap();
-    assert!(hello.to_text().unwrap().contains("\"hello\""));
-    ws.send(Message::text(format!(
-        r#"{{"type":"resume","cursors":{cursors}}}"#
-    )))
+    wire::send_text(
+        &mut ws,
+        format!(r#"{{"type":"resume","cursors":{cursors}}}"#),
+    )
     .await
     .unwrap();
     ws
 }
 
-fn start_server(dir: &std::path::Path, db: &std::path::Path) -> (Child, String) {
-    let mut child = command(dir)
+fn start_server(dir: &std::path::Path, db: &std::path::Path) -> (Node, String) {
+    let child = spawner(dir)
         .env("SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0")
-        .env(
-            "SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS",
-            "http://test.invalid",
-        )
+        .env("SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS", ORIGIN)
         .env("SWITCHBOARD_DATABASE_PATH", db)
         .env("SWITCHBOARD_LIMITS_MESSAGES_PER_SECOND", "100000")
         .env("SWITCHBOARD_LIMITS_OUTBOUND_BYTES", "268435456")
-        .spawn()
+        .start()
         .unwrap();
-    let addr = listening_addr(&mut child);
+    let addr = child.addr.clone();
     (child, addr)
 }
 
@@ -228,15 +194,12 @@ async fn kill_9_mid_stream_loses_no_acked_message_and_duplicates_none() {
             acked.insert(client_msg_id.0, seq.0);
         }
         if acked.len() >= 300 && !killed {
-            Command::new("kill")
-                .args(["-KILL", &child.id().to_string()])
-                .status()
-                .unwrap();
+            child.kill();
             killed = true;
         }
     }
     assert!(killed, "the stream ended before the kill");
-    wait_exit(&mut child, Duration::from_secs(10));
+    child.wait_exit(Duration::from_secs(10)).unwrap();
     assert!(
         acked.len() >= 300 && acked.len() < SENT,
         "acked {} of {SENT}",
@@ -282,11 +245,8 @@ async fn kill_9_mid_stream_loses_no_acked_message_and_duplicates_none() {
         acked.len(),
         stored.len()
     );
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    wait_exit(&mut child, Duration::from_secs(10));
+    child.terminate().unwrap();
+    child.wait_exit(Duration::from_secs(10)).unwrap();
 }
 
 /// Registers `a` and `b`, opens `a`'s socket and a direct conversation with `b`: `a`'s cookie,
@@ -382,8 +342,8 @@ async fn an_online_backup_is_consistent_and_restores() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("never overwrites"));
     assert_eq!(std::fs::metadata(&copy).unwrap().len(), size);
-    child.kill().unwrap();
-    wait_exit(&mut child, Duration::from_secs(10));
+    child.kill();
+    child.wait_exit(Duration::from_secs(10)).unwrap();
 
     // Restore = start a server on the copy: the 200 from before are all there, in order, and
     // the copy is a snapshot (a prefix of what was sent during the backup, never a gap).
@@ -395,8 +355,8 @@ async fn an_online_backup_is_consistent_and_restores() {
         .map(|i| format!("during {i}"))
         .collect();
     assert_eq!(bodies[200..], during[..]);
-    restored.kill().unwrap();
-    wait_exit(&mut restored, Duration::from_secs(10));
+    restored.kill();
+    restored.wait_exit(Duration::from_secs(10)).unwrap();
 }
 
 #[test]
@@ -478,8 +438,8 @@ async fn readyz_says_ready_and_healthz_says_up() {
     assert_eq!(ready.text().await.unwrap(), "ready");
     let health = http::admin_get(&addr, "/healthz").await.unwrap();
     assert_eq!(health.status(), 200);
-    child.kill().unwrap();
-    wait_exit(&mut child, Duration::from_secs(10));
+    child.kill();
+    child.wait_exit(Duration::from_secs(10)).unwrap();
 }
 
 #[tokio::test]
@@ -555,7 +515,7 @@ async fn metrics_count_traffic_on_the_admin_address_and_logs_can_be_json() {
         .unwrap();
     assert_ne!(public.text().await.unwrap(), body);
     child.kill().unwrap();
-    wait_exit(&mut child, Duration::from_secs(10));
+    child.wait().unwrap();
 }
 
 #[tokio::test]
@@ -598,17 +558,14 @@ async fn sigterm_mid_stream_then_restart_loses_nothing_and_repeats_nothing() {
             other => panic!("the socket ended without a close frame: {other:?}"),
         }
         if acked.len() >= 200 && !termed {
-            Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status()
-                .unwrap();
+            child.terminate().unwrap();
             termed = true;
         }
     };
     sending.abort();
     assert!(told, "a reconnect frame came before the close");
     assert_eq!(close, Some(close_code::GOING_AWAY));
-    assert!(wait_exit(&mut child, Duration::from_secs(15)).success());
+    assert!(child.wait_exit(Duration::from_secs(15)).unwrap().success());
 
     // Restart; the client resends everything it was not acked for, with the same ids, as the
     // browser's outbox does; then everything is there once, in order.
@@ -643,6 +600,6 @@ async fn sigterm_mid_stream_then_restart_loses_nothing_and_repeats_nothing() {
             .map(|i| format!("n{i}"))
             .collect::<Vec<_>>()
     );
-    child.kill().unwrap();
-    wait_exit(&mut child, Duration::from_secs(10));
+    child.kill();
+    child.wait_exit(Duration::from_secs(10)).unwrap();
 }

@@ -8,44 +8,31 @@
 
 #[path = "harness/http.rs"]
 mod http;
-#[path = "harness/postgres.rs"]
-mod pg;
-#[path = "harness/redis.rs"]
-mod redis_server;
 
 use http::register;
 use std::{
     collections::{BTreeMap, HashMap},
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
-use futures::{SinkExt, StreamExt};
-use switchboard::protocol::{
-    self, ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, EventBody, PROTOCOL_VERSION, Seq,
-    ServerFrame, UserId,
+use switchboard::{
+    client::{Outbox, Session, Target, Tracker},
+    devkit::{Node, PgServer, RedisServer, Spawn},
+    protocol::{
+        self, ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, EventBody, Seq, ServerFrame,
+        UserId,
+    },
 };
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
-const ORIGIN: &str = "http://test.invalid";
+const ORIGIN: &str = http::ORIGIN;
 /// Presence TTL the test nodes run with.
 const PRESENCE_TTL_MS: u64 = 2_000;
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// One switchboard process.
-struct Node {
-    child: Child,
-    addr: String,
-}
-
 /// Postgres, Redis and the nodes.
 struct Cluster {
-    pg: pg::PgServer,
-    redis: redis_server::RedisServer,
+    pg: PgServer,
+    redis: RedisServer,
     nodes: Vec<Option<Node>>,
     _dir: tempfile::TempDir,
 }
@@ -53,8 +40,8 @@ struct Cluster {
 impl Cluster {
     async fn start(nodes: usize) -> Self {
         let mut cluster = Self {
-            pg: pg::PgServer::start().await,
-            redis: redis_server::RedisServer::start(),
+            pg: PgServer::start().await,
+            redis: RedisServer::start(),
             nodes: Vec::new(),
             _dir: tempfile::tempdir().unwrap(),
         };
@@ -68,18 +55,14 @@ impl Cluster {
     /// Starts another node; returns its index.
     fn add_node(&mut self) -> usize {
         let index = self.nodes.len();
-        let (child, addr) = self.spawn_node(index, |_| {});
-        self.nodes.push(Some(Node { child, addr }));
-        index
-    }
-
-    fn spawn_node(&self, index: usize, seen: impl FnMut(&str)) -> (Child, String) {
-        spawn_node(
+        let node = spawn_node(
             self._dir.path(),
             (&self.pg.url, &self.redis.url),
             index,
-            seen,
-        )
+            |_| {},
+        );
+        self.nodes.push(Some(node));
+        index
     }
 }
 
@@ -89,11 +72,9 @@ fn spawn_node(
     dir: &std::path::Path,
     (database_url, redis_url): (&str, &str),
     index: usize,
-    mut seen: impl FnMut(&str),
-) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .current_dir(dir)
-        .env_remove("SWITCHBOARD_CONFIG")
+    seen: impl FnMut(&str),
+) -> Node {
+    Spawn::new(BIN, dir)
         .env("RUST_LOG", "info")
         .env("SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0")
         .env("SWITCHBOARD_DATABASE_URL", database_url)
@@ -109,24 +90,8 @@ fn spawn_node(
         .env("SWITCHBOARD_LIMITS_MESSAGES_PER_SECOND", "100000")
         .env("SWITCHBOARD_LIMITS_OUTBOUND_BYTES", "268435456")
         .env("SWITCHBOARD_AUTH_LOGIN_ATTEMPTS_PER_ADDRESS", "100000")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let addr = loop {
-        assert!(Instant::now() < deadline, "node{index} did not start");
-        let line = lines.next().expect("node exited before listening").unwrap();
-        if line.contains("listening") {
-            let addr = line.split("addr=").nth(1).expect("addr field");
-            break addr.split_whitespace().next().unwrap().to_owned();
-        }
-        seen(&line);
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (child, addr)
+        .start_watching(seen)
+        .unwrap_or_else(|err| panic!("node{index} did not start: {err}"))
 }
 
 impl Cluster {
@@ -137,8 +102,7 @@ impl Cluster {
     /// SIGKILL: no goodbye to anyone.
     fn kill(&mut self, node: usize) {
         let mut node = self.nodes[node].take().expect("node is running");
-        node.child.kill().unwrap();
-        node.child.wait().unwrap();
+        node.kill();
     }
 
     /// Waits until every running node is ready and knows every other one.
@@ -198,15 +162,6 @@ impl Cluster {
     }
 }
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for node in self.nodes.iter_mut().flatten() {
-            let _ = node.child.kill();
-            let _ = node.child.wait();
-        }
-    }
-}
-
 async fn status(addr: &str, path: &str) -> u16 {
     match http::admin_get(addr, path).await {
         Ok(response) => response.status().as_u16(),
@@ -227,9 +182,9 @@ async fn metric(addr: &str, name: &str) -> Option<f64> {
         .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
 }
 
-/// A device: one WebSocket, resumed, and what it has received.
+/// A device: one resumed session (`switchboard::client`), and what it has received.
 struct Device {
-    ws: Ws,
+    session: Session,
     /// Message events received, per conversation: seq → body.
     got: HashMap<ConvId, BTreeMap<i64, String>>,
     /// Message events received more than once.
@@ -245,22 +200,23 @@ struct Device {
 impl Device {
     /// Opens `/ws` on `addr` with `cookie` and resumes from `cursors`.
     async fn open(addr: &str, cookie: &str, cursors: Vec<Cursor>) -> Self {
-        let mut request = format!("ws://{addr}/ws?v={PROTOCOL_VERSION}")
-            .into_client_request()
+        let mut tracker = Tracker::new();
+        for cursor in cursors {
+            tracker.set(cursor.conv, cursor.seq);
+        }
+        let target = Target::new(addr).origin(ORIGIN).cookie(cookie);
+        let mut session = Session::connect_with(&target, tracker, Outbox::new("cluster"))
+            .await
             .unwrap();
-        let headers = request.headers_mut();
-        headers.insert("origin", HeaderValue::from_static(ORIGIN));
-        headers.insert("cookie", HeaderValue::from_str(cookie).unwrap());
-        let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        session.set_timeout(Duration::from_secs(20));
         let mut device = Self {
-            ws,
+            epoch: Some(session.epoch().clone()),
+            session,
             got: HashMap::new(),
             duplicates: 0,
             conversations: Vec::new(),
             presence: Vec::new(),
-            epoch: None,
         };
-        device.send(&ClientFrame::Resume { cursors }).await;
         device.until(|f| matches!(f, ServerFrame::Synced {})).await;
         device
     }
@@ -280,41 +236,31 @@ impl Device {
 
     /// Resume cursors for everything received so far (what a reconnecting client sends).
     fn cursors(&self) -> Vec<Cursor> {
-        self.got
-            .iter()
-            .map(|(conv, events)| Cursor {
-                conv: *conv,
-                seq: Seq(events.keys().next_back().copied().unwrap_or(0)),
-            })
-            .collect()
+        self.session.tracker().cursors()
     }
 
     async fn send(&mut self, frame: &ClientFrame) {
-        self.ws
-            .send(Message::text(protocol::encode_client(frame)))
-            .await
-            .unwrap();
+        self.session.send_frame(frame).await.unwrap();
     }
 
-    fn post_frame(conv: ConvId, id: &str, body: &str) -> ClientFrame {
-        ClientFrame::Send {
+    /// Sends a message without waiting for its ack.
+    async fn post_nowait(&mut self, conv: ConvId, id: &str, body: &str) {
+        self.send(&ClientFrame::Send {
             client_msg_id: ClientMsgId(id.to_owned()),
             conv,
             body: body.to_owned(),
-        }
+        })
+        .await;
     }
 
     /// Reads one frame (20 s at most), recording what it carries.
     async fn next(&mut self) -> ServerFrame {
-        let message = tokio::time::timeout(Duration::from_secs(20), self.ws.next())
+        let frame = self
+            .session
+            .recv()
             .await
-            .expect("no frame within 20 s")
-            .expect("socket ended")
-            .expect("socket error");
-        let Message::Text(text) = message else {
-            return ServerFrame::Synced {};
-        };
-        let frame = protocol::decode_server(text.as_str()).unwrap();
+            .expect("a frame within 20 s")
+            .frame;
         match &frame {
             ServerFrame::Event(event) => {
                 if let EventBody::Message { body, .. } = &event.body {
@@ -326,7 +272,6 @@ impl Device {
             }
             ServerFrame::Conversation(summary) => self.conversations.push(summary.id),
             ServerFrame::Presence { user, online } => self.presence.push((*user, *online)),
-            ServerFrame::Hello { epoch, .. } => self.epoch = Some(epoch.clone()),
             _ => {}
         }
         frame
@@ -354,7 +299,7 @@ impl Device {
 
     /// Sends a message and waits for its ack; returns its seq.
     async fn post(&mut self, conv: ConvId, id: &str, body: &str) -> Seq {
-        self.send(&Self::post_frame(conv, id, body)).await;
+        self.post_nowait(conv, id, body).await;
         let frames = self
             .until(|f| matches!(f, ServerFrame::Ack { client_msg_id, .. } if client_msg_id.0 == id))
             .await;
@@ -445,11 +390,7 @@ async fn users_on_different_nodes_see_one_order_and_every_tab_gets_everything() 
             let mut device = device;
             for i in 0..EACH {
                 device
-                    .send(&Device::post_frame(
-                        room,
-                        &format!("{tag}{i}"),
-                        &format!("{tag} {i}"),
-                    ))
+                    .post_nowait(room, &format!("{tag}{i}"), &format!("{tag} {i}"))
                     .await;
             }
             device.until_complete(room, EACH * 3).await;
@@ -527,11 +468,7 @@ async fn a_node_killed_mid_stream_loses_no_acked_message_and_duplicates_none() {
     let mut acked: HashMap<String, i64> = HashMap::new();
     for i in 0..SENT {
         sender
-            .send(&Device::post_frame(
-                conv,
-                &format!("m{i}"),
-                &format!("m {i}"),
-            ))
+            .post_nowait(conv, &format!("m{i}"), &format!("m {i}"))
             .await;
     }
     let kill_at = SENT / 3;
@@ -555,9 +492,7 @@ async fn a_node_killed_mid_stream_loses_no_acked_message_and_duplicates_none() {
     for i in 0..SENT {
         let id = format!("m{i}");
         if !acked.contains_key(&id) {
-            sender
-                .send(&Device::post_frame(conv, &id, &format!("m {i}")))
-                .await;
+            sender.post_nowait(conv, &id, &format!("m {i}")).await;
         }
     }
     while acked.len() < SENT {
@@ -632,7 +567,7 @@ async fn postgres_down_gives_a_typed_try_again_and_nothing_half_written() {
 
     cluster.pg.stop();
     sender
-        .send(&Device::post_frame(conv, "during", "during the outage"))
+        .post_nowait(conv, "during", "during the outage")
         .await;
     let frames = sender
         .until(|f| matches!(f, ServerFrame::Error { .. } | ServerFrame::Ack { .. }))
@@ -655,7 +590,7 @@ async fn postgres_down_gives_a_typed_try_again_and_nothing_half_written() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         sender
-            .send(&Device::post_frame(conv, "during", "during the outage"))
+            .post_nowait(conv, "during", "during the outage")
             .await;
         let frames = sender
             .until(|f| matches!(f, ServerFrame::Error { .. } | ServerFrame::Ack { .. }))
@@ -772,10 +707,10 @@ async fn a_node_started_before_postgres_and_redis_waits_for_them_and_says_why() 
     let (database_url, redis_url) = (cluster.pg.url.clone(), cluster.redis.url.clone());
     let starting = std::thread::spawn(move || {
         let mut said = Vec::new();
-        let (child, addr) = spawn_node(dir.path(), (&database_url, &redis_url), 0, |line| {
+        let node = spawn_node(dir.path(), (&database_url, &redis_url), 0, |line| {
             said.push(line.to_owned());
         });
-        (child, addr, said, dir)
+        (node, said, dir)
     });
     // Postgres comes back after a while, Redis a while later; the node waits for both. (A
     // connection attempt to Postgres gives up after 3 s, so it is down longer than that.)
@@ -785,10 +720,10 @@ async fn a_node_started_before_postgres_and_redis_waits_for_them_and_says_why() 
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(!starting.is_finished(), "the node started without Redis");
     cluster.redis.restart();
-    let (child, addr, said, _dir) = tokio::task::spawn_blocking(move || starting.join().unwrap())
+    let (node, said, _dir) = tokio::task::spawn_blocking(move || starting.join().unwrap())
         .await
         .unwrap();
-    cluster.nodes.push(Some(Node { child, addr }));
+    cluster.nodes.push(Some(node));
     let said = said.join("\n");
     assert!(said.contains("cannot reach Postgres"), "{said}");
     assert!(said.contains("cannot reach Redis"), "{said}");

@@ -16,14 +16,15 @@ use std::{
 
 use futures::{SinkExt, StreamExt};
 use harness::{ADMIN_TOKEN, TestServer, next_close_code, next_frame};
-use switchboard::protocol::{
-    ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, close_code, encode_client,
+use switchboard::{
+    client::{self, ConnectError, Target},
+    protocol::{ClientFrame, ErrorCode, ServerFrame, close_code, encode_client},
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpSocket, TcpStream},
 };
-use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_tungstenite::tungstenite::Message;
 
 /// Longest any awaited event may take on a loaded machine before the test fails.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -89,15 +90,12 @@ async fn closed_within(tcp: &mut TcpStream, wait: Duration) -> bool {
 }
 
 /// `Retry-After` and the status of a refused upgrade.
-fn refusal(err: tungstenite::Error) -> (u16, Option<String>) {
+fn refusal(err: ConnectError) -> (u16, Option<String>) {
     match err {
-        tungstenite::Error::Http(response) => (
-            response.status().as_u16(),
-            response
-                .headers()
-                .get("retry-after")
-                .map(|v| v.to_str().unwrap().to_owned()),
-        ),
+        ConnectError::Refused {
+            status,
+            retry_after,
+        } => (status, retry_after),
         other => panic!("expected an HTTP refusal, got {other:?}"),
     }
 }
@@ -118,13 +116,10 @@ async fn ws_over(
     tcp: TcpStream,
     cookie: &str,
 ) -> tokio_tungstenite::WebSocketStream<TcpStream> {
-    let mut request = format!("ws://{}/ws?v={PROTOCOL_VERSION}", server.addr)
-        .into_client_request()
-        .unwrap();
-    let headers = request.headers_mut();
-    headers.insert("origin", HeaderValue::from_str(&server.origin()).unwrap());
-    headers.insert("cookie", HeaderValue::from_str(cookie).unwrap());
-    let (mut ws, _) = tokio_tungstenite::client_async(request, tcp).await.unwrap();
+    let target = Target::new(server.addr.to_string())
+        .origin(server.origin())
+        .cookie(cookie);
+    let mut ws = client::open_on(tcp, &target, None).await.unwrap();
     match ws.next().await {
         Some(Ok(Message::Text(text))) => assert!(text.contains("\"hello\""), "{text}"),
         other => panic!("expected hello, got {other:?}"),

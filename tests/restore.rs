@@ -1,6 +1,7 @@
 //! Backup, restore and the store epoch, against the real binary: a restore rewinds seqs, so it
 //! starts a new epoch, and a client that follows the documented rule (docs/PROTOCOL.md, Resume)
-//! gets every message stored after it, where its old cursors would have hidden them.
+//! gets every message stored after it, where its old cursors would have hidden them. SQLite
+//! here; the same on Postgres in `restore/postgres.rs`.
 #![cfg(feature = "ssr")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,200 +9,18 @@
 mod binary;
 #[path = "harness/http.rs"]
 mod http;
+#[path = "harness/postgres.rs"]
+mod pg;
+#[path = "restore/postgres.rs"]
+mod postgres;
+#[path = "restore/support.rs"]
+mod support;
 
-use std::{
-    path::{Path, PathBuf},
-    process::{Child, Command, Output},
-    time::{Duration, Instant},
-};
+use std::path::{Path, PathBuf};
 
-use futures::{SinkExt, StreamExt};
-use switchboard::protocol::{
-    self, ClientFrame, ClientMsgId, ConvId, ConvSummary, Cursor, Epoch, EventBody, Seq,
-    ServerFrame, UserId, cursors_survive,
-};
-use tokio_tungstenite::tungstenite::Message;
+use switchboard::protocol::{ConvId, Cursor, Seq};
 
-use binary::{Ws, command, listening_addr};
-use http::register;
-
-const ORIGIN: &str = "http://test.invalid";
-
-/// A server process on the database `db`, and its address.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(dir: &Path, db: &Path) -> Self {
-        let mut child = command(dir)
-            .env("SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:0")
-            .env("SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS", ORIGIN)
-            .env("SWITCHBOARD_DATABASE_PATH", db)
-            .spawn()
-            .unwrap();
-        let addr = listening_addr(&mut child);
-        Self { child, addr }
-    }
-
-    /// SIGTERM, then waits (generously) for a clean exit.
-    fn stop(mut self) {
-        let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "{status:?}");
-                return;
-            }
-            assert!(Instant::now() < deadline, "the server did not exit");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `switchboard admin <args…>` on the database `db`.
-fn admin(dir: &Path, db: &Path, args: &[&std::ffi::OsStr]) -> Output {
-    command(dir)
-        .env("SWITCHBOARD_DATABASE_PATH", db)
-        .arg("admin")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn backup(dir: &Path, db: &Path, to: &Path) {
-    let out = admin(dir, db, &["backup".as_ref(), "--to".as_ref(), to.as_ref()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn restore(dir: &Path, db: &Path, from: &Path) -> Output {
-    admin(
-        dir,
-        db,
-        &["restore".as_ref(), "--from".as_ref(), from.as_ref()],
-    )
-}
-
-/// One device of a user: a socket that has had its hello.
-struct Device {
-    ws: Ws,
-    epoch: Epoch,
-}
-
-async fn next(ws: &mut Ws) -> ServerFrame {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(20), ws.next())
-            .await
-            .expect("a frame within 20 s")
-            .expect("socket open")
-            .expect("no socket error");
-        if let Message::Text(text) = message {
-            return protocol::decode_server(text.as_str()).unwrap();
-        }
-    }
-}
-
-impl Device {
-    /// Opens `/ws` with `cookie` and reads the hello.
-    async fn open(addr: &str, cookie: &str) -> Self {
-        let mut ws = binary::browser_ws(addr, ORIGIN, cookie).await;
-        match next(&mut ws).await {
-            ServerFrame::Hello { epoch, .. } => Self { ws, epoch },
-            other => panic!("expected hello, got {other:?}"),
-        }
-    }
-
-    async fn send(&mut self, frame: &ClientFrame) {
-        self.ws
-            .send(Message::text(protocol::encode_client(frame)))
-            .await
-            .unwrap();
-    }
-
-    /// Resumes from `cursors`; the frames up to `synced`.
-    async fn resume(&mut self, cursors: Vec<Cursor>) -> Vec<ServerFrame> {
-        self.send(&ClientFrame::Resume { cursors }).await;
-        let mut frames = Vec::new();
-        loop {
-            match next(&mut self.ws).await {
-                ServerFrame::Synced {} => return frames,
-                frame => frames.push(frame),
-            }
-        }
-    }
-
-    /// Sends `n` messages `<prefix> <i>` into `conv` and waits for every ack; their seqs.
-    async fn post(&mut self, conv: ConvId, prefix: &str, n: usize) -> Vec<i64> {
-        for i in 0..n {
-            self.send(&ClientFrame::Send {
-                client_msg_id: ClientMsgId(format!("{prefix}-{i}")),
-                conv,
-                body: format!("{prefix} {i}"),
-            })
-            .await;
-        }
-        let mut seqs = Vec::new();
-        while seqs.len() < n {
-            if let ServerFrame::Ack { seq, .. } = next(&mut self.ws).await {
-                seqs.push(seq.0);
-            }
-        }
-        seqs
-    }
-}
-
-/// The message bodies among `frames`, with their seqs, in order.
-fn messages(frames: &[ServerFrame]) -> Vec<(i64, String)> {
-    frames
-        .iter()
-        .filter_map(|f| match f {
-            ServerFrame::Event(e) => match &e.body {
-                EventBody::Message { body, .. } => Some((e.seq.0, body.clone())),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
-}
-
-/// Two users with a direct conversation: the first's cookie, the second's cookie, the
-/// conversation, and the first's resumed device.
-async fn pair(addr: &str) -> (String, String, ConvId, Device) {
-    let (ann, _) = register(addr, "ann").await;
-    let (ben, ben_id): (String, UserId) = register(addr, "ben").await;
-    let mut device = Device::open(addr, &ann).await;
-    device.resume(vec![]).await;
-    device.send(&ClientFrame::OpenDirect { user: ben_id }).await;
-    let conv = loop {
-        if let ServerFrame::Conversation(summary) = next(&mut device.ws).await {
-            break summary.id;
-        }
-    };
-    (ann, ben, conv, device)
-}
-
-/// Opens a device of `cookie`: its epoch, and the messages of `conv` it gets resuming from 0.
-async fn everything(addr: &str, cookie: &str, conv: ConvId) -> (Epoch, Vec<(i64, String)>) {
-    let mut device = Device::open(addr, cookie).await;
-    let frames = device.resume(vec![Cursor { conv, seq: Seq(0) }]).await;
-    (device.epoch, messages(&frames))
-}
+use support::{Device, Server, admin, backup, everything, messages, pair, restore};
 
 /// A server on `chat.db` in a fresh directory, two users in a direct conversation, `n`
 /// messages `<prefix> <i>` from the first, then a backup to `backup.db`.
@@ -257,21 +76,7 @@ async fn after_a_restore_a_client_with_old_cursors_sees_a_new_epoch_and_gets_eve
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chat.db");
     let copy = dir.path().join("backup.db");
-    let server = Server::start(dir.path(), &db);
-    let (ann, ben, conv, mut device) = pair(&server.addr).await;
-    assert_eq!(
-        device.post(conv, "kept", 10).await,
-        (1..=10).collect::<Vec<_>>()
-    );
-    backup(dir.path(), &db, &copy);
-    // Stored after the backup: the restore loses these, and the client has seen them.
-    assert_eq!(
-        device.post(conv, "lost", 10).await,
-        (11..=20).collect::<Vec<_>>()
-    );
-    let (old_epoch, old_cursors) = (device.epoch.clone(), vec![Cursor { conv, seq: Seq(20) }]);
-    drop(device);
-    server.stop();
+    let before = support::ten_kept_then_ten_lost(dir.path(), &db, &copy).await;
 
     let out = restore(dir.path(), &db, &copy);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -284,42 +89,7 @@ async fn after_a_restore_a_client_with_old_cursors_sees_a_new_epoch_and_gets_eve
         stdout.contains("store epoch") && stdout.contains("kept as"),
         "{stdout}"
     );
-
-    let server = Server::start(dir.path(), &db);
-    let mut other = Device::open(&server.addr, &ben).await;
-    other.resume(vec![]).await;
-    // New messages take the seqs the lost ones had.
-    assert_eq!(
-        other.post(conv, "new", 5).await,
-        (11..=15).collect::<Vec<_>>()
-    );
-
-    // With the old cursor, the replay would hide all five: the bug the epoch is for.
-    let mut blind = Device::open(&server.addr, &ann).await;
-    assert!(messages(&blind.resume(old_cursors.clone()).await).is_empty());
-    drop(blind);
-
-    // The client follows the rule: another epoch, so no cursors.
-    let mut device = Device::open(&server.addr, &ann).await;
-    assert_ne!(device.epoch, old_epoch, "a restore starts a new epoch");
-    assert!(!cursors_survive(Some(&old_epoch), &device.epoch));
-    let frames = device.resume(vec![]).await;
-    let summary: Vec<&ConvSummary> = frames
-        .iter()
-        .filter_map(|f| match f {
-            ServerFrame::Conversation(s) if s.id == conv => Some(s),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(summary.len(), 1, "the conversation is announced again");
-    assert_eq!(summary[0].epoch, device.epoch, "and carries the new epoch");
-    assert_eq!(summary[0].last_seq, Seq(15));
-    let expected: Vec<(i64, String)> = (0..10)
-        .map(|i| (i + 1, format!("kept {i}")))
-        .chain((0..5).map(|i| (i + 11, format!("new {i}"))))
-        .collect();
-    assert_eq!(messages(&frames), expected);
-    server.stop();
+    support::only_the_kept_and_the_new(dir.path(), &db, before).await;
 }
 
 #[tokio::test]
@@ -411,16 +181,7 @@ async fn a_missing_corrupt_or_foreign_backup_is_refused_and_the_database_is_kept
     std::fs::write(&text, "just some notes\n".repeat(500)).unwrap();
     let foreign = dir.path().join("foreign.db");
     binary::foreign_sqlite(&foreign);
-    for bad in [&corrupt, &text, &foreign] {
-        let out = restore(dir.path(), &db, bad);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{}: {stderr}", bad.display());
-        assert!(
-            stderr.contains("was not changed"),
-            "{}: {stderr}",
-            bad.display()
-        );
-    }
+    support::each_refused(dir.path(), &db, &[&corrupt, &text, &foreign]);
     assert_eq!(files(dir.path(), &db), before, "the database was modified");
     assert!(
         !dir.path().join("chat.db.restoring").exists(),

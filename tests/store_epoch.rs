@@ -9,7 +9,7 @@ mod pg;
 use pg::PgServer;
 use switchboard::{
     protocol::UserId,
-    server::store::{NewUser, Store},
+    server::store::{Location, NewUser, Store},
 };
 
 /// A user with a room: every summary of theirs must carry the store's epoch.
@@ -66,7 +66,7 @@ async fn postgres_nodes_opening_together_agree_on_one_epoch_until_it_is_renewed(
     assert!(nodes.iter().all(|n| n.epoch() == &epoch));
     summaries_carry_the_epoch(&nodes[1]).await;
 
-    let renewed = nodes[0].new_epoch_postgres().await.unwrap();
+    let renewed = Store::new_epoch(Location::Url(&server.url)).await.unwrap();
     assert_ne!(renewed, epoch);
     // Running nodes keep theirs (hence: stop them first); a node started now reads the new one.
     assert_eq!(nodes[2].epoch(), &epoch);

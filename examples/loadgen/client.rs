@@ -1,7 +1,8 @@
-//! One load client: a token-authenticated WebSocket speaking the real protocol.
+//! One load client: a token-authenticated WebSocket speaking the real protocol, on the low
+//! level of `switchboard::client` (its connect and wire functions and its dedupe tracker): a
+//! reader counts deliveries from the raw text, decoding no event.
 
 use std::{
-    collections::HashMap,
     net::{Ipv4Addr, SocketAddr},
     sync::{
         Arc,
@@ -13,23 +14,18 @@ use std::{
 use futures::{SinkExt, StreamExt, stream::SplitSink, stream::SplitStream};
 use hdrhistogram::Histogram;
 use switchboard::{
-    protocol::{
-        ClientFrame, ClientMsgId, ConvId, Cursor, Epoch, Seq, ServerFrame, UserId, cursors_survive,
-        decode_server, encode_client,
-    },
+    client::{self as sb, ClientError, Take, Target, Tracker, wire},
+    protocol::{ClientFrame, ClientMsgId, ConvId, Epoch, Seq, ServerFrame, UserId, encode_client},
     server::accounts::Provisioned,
 };
-use tokio::net::{TcpSocket, TcpStream};
-use tokio_tungstenite::{
-    WebSocketStream, client_async_with_config,
-    tungstenite::{
-        Message, client::IntoClientRequest, http::header::AUTHORIZATION, protocol::WebSocketConfig,
-    },
-};
+use tokio::net::TcpSocket;
+use tokio_tungstenite::tungstenite::{Message, protocol::WebSocketConfig};
 use tokio_util::sync::CancellationToken;
 
+pub use switchboard::client::event_position;
+
 /// A connected socket.
-pub type Ws = WebSocketStream<TcpStream>;
+pub type Ws = sb::Socket;
 
 /// How long any one protocol step may take before the client gives up.
 const STEP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -80,18 +76,8 @@ pub struct Rejoin {
 /// those seqs came from. The replay follows on the returned socket, before `synced`.
 pub async fn reconnect(rejoin: &Rejoin, seen: &mut Seen) -> Result<Ws, String> {
     let (_, epoch, mut ws) = open(rejoin.addr, rejoin.n, &rejoin.account, false).await?;
-    if !cursors_survive(seen.epoch.as_ref(), &epoch) {
-        seen.last.clear();
-    }
-    seen.epoch = Some(epoch);
-    let cursors = seen
-        .last
-        .iter()
-        .map(|(&conv, &seq)| Cursor {
-            conv: ConvId(conv),
-            seq: Seq(seq),
-        })
-        .collect();
+    seen.tracker.hello(&epoch);
+    let cursors = seen.tracker.cursors();
     send(&mut ws, &ClientFrame::Resume { cursors }).await?;
     Ok(ws)
 }
@@ -118,47 +104,30 @@ async fn open(
         .await
         .map_err(|e| format!("connect from {source}: {e}"))?;
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
-    let mut request = format!("ws://{addr}/ws?v=1")
-        .into_client_request()
-        .map_err(|e| e.to_string())?;
-    let bearer = format!("Bearer {}", account.token)
-        .parse()
-        .map_err(|_| "token is not a header value".to_string())?;
-    request.headers_mut().insert(AUTHORIZATION, bearer);
     let config = WebSocketConfig::default()
         .read_buffer_size(4096)
         .write_buffer_size(0);
-    let (mut ws, _) = client_async_with_config(request, stream, Some(config))
+    let target = Target::new(addr.to_string()).bearer(&account.token);
+    let mut ws = sb::open_on(stream, &target, Some(config))
         .await
         .map_err(|e| format!("handshake: {e}"))?;
-    match next_frame(&mut ws).await? {
-        ServerFrame::Hello { user, epoch, .. } => Ok((user, epoch, ws)),
-        other => Err(format!("expected hello, got {other:?}")),
+    match wire::read_hello(&mut ws, STEP_TIMEOUT).await {
+        Ok(hello) => Ok((hello.user, hello.epoch, ws)),
+        Err(err) => Err(format!("expected hello: {err}")),
     }
 }
 
 /// Sends one frame.
 pub async fn send(ws: &mut Ws, frame: &ClientFrame) -> Result<(), String> {
-    ws.send(Message::text(encode_client(frame)))
-        .await
-        .map_err(|e| e.to_string())
+    wire::send_frame(ws, frame).await.map_err(|e| e.to_string())
 }
 
 /// The next server frame (skipping control frames).
 pub async fn next_frame(ws: &mut Ws) -> Result<ServerFrame, String> {
-    loop {
-        let message = tokio::time::timeout(STEP_TIMEOUT, ws.next())
-            .await
-            .map_err(|_| "timed out waiting for the server".to_string())?;
-        match message {
-            Some(Ok(Message::Text(text))) => {
-                return decode_server(text.as_str()).map_err(|e| e.to_string());
-            }
-            Some(Ok(Message::Close(close))) => return Err(format!("closed: {close:?}")),
-            Some(Ok(_)) => {}
-            Some(Err(e)) => return Err(e.to_string()),
-            None => return Err("connection ended".into()),
-        }
+    match wire::next_reply(ws, STEP_TIMEOUT).await {
+        Ok(reply) => Ok(reply.frame),
+        Err(ClientError::Timeout(_)) => Err("timed out waiting for the server".into()),
+        Err(err) => Err(err.to_string()),
     }
 }
 
@@ -198,44 +167,33 @@ pub struct Counters {
 }
 
 /// Per conversation, the last seq one reader has: its `resume` cursors after an eviction, and
-/// the yardstick for duplicates and gaps.
+/// the yardstick for duplicates and gaps (`switchboard::client::Tracker`, with its epoch).
 #[derive(Clone, Debug, Default)]
 pub struct Seen {
-    /// Conversation id → last seq.
-    pub last: HashMap<i64, i64>,
-    /// The store epoch of those seqs, from the hello of the last reconnect (`None` before one).
-    pub epoch: Option<Epoch>,
+    tracker: Tracker,
 }
 
 impl Seen {
     /// Records an event at `seq` of `conv`; `false` if the reader had it already. Gaps are
     /// counted in `counters`.
-    pub fn take(&mut self, conv: i64, seq: i64, counters: &Counters) -> bool {
-        // The first event seen of a conversation sets the baseline.
-        let last = self.last.entry(conv).or_insert(seq - 1);
-        if seq <= *last {
-            counters.duplicates.fetch_add(1, Ordering::Relaxed);
-            return false;
+    pub fn take(&mut self, conv: ConvId, seq: Seq, counters: &Counters) -> bool {
+        match self.tracker.take(conv, seq) {
+            Take::New => true,
+            Take::Duplicate => {
+                counters.duplicates.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+            Take::AfterGap { missed } => {
+                counters.gaps.fetch_add(missed, Ordering::Relaxed);
+                true
+            }
         }
-        if seq > *last + 1 {
-            counters
-                .gaps
-                .fetch_add((seq - *last - 1) as u64, Ordering::Relaxed);
-        }
-        *last = seq;
-        true
     }
-}
 
-/// The conversation and seq of an `event` frame, read without decoding the frame (the type
-/// tag, `conv` and `seq` come first: the order of `ServerFrame::Event`'s fields).
-pub fn event_position(text: &str) -> Option<(i64, i64)> {
-    let rest = text.strip_prefix("{\"type\":\"event\",\"conv\":")?;
-    let end = rest.find(',')?;
-    let conv = rest[..end].parse().ok()?;
-    let rest = rest[end..].strip_prefix(",\"seq\":")?;
-    let end = rest.find(|c: char| !c.is_ascii_digit())?;
-    Some((conv, rest[..end].parse().ok()?))
+    /// The last seq held of `conv` (0 for none).
+    pub fn last(&self, conv: ConvId) -> i64 {
+        self.tracker.last(conv).map_or(0, |s| s.0)
+    }
 }
 
 /// What one reader hands back at the end of a phase.

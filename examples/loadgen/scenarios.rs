@@ -686,13 +686,13 @@ async fn slow(options: &Options) -> Result<Vec<Outcome>, String> {
             other => return Err(format!("the resumed reader's socket: {other:?}")),
         }
     }
-    let room = rooms[0].0;
+    let room = rooms[0];
     let newest = halves[1..]
         .iter()
-        .filter_map(|h| h.seen.last.get(&room).copied())
+        .map(|h| h.seen.last(room))
         .max()
         .unwrap_or(0);
-    let had = seen.last.get(&room).copied().unwrap_or(0);
+    let had = seen.last(room);
     if had != newest {
         stalled.problems.push(format!(
             "after resuming, the evicted reader has seq {had} of {newest}"

@@ -1,4 +1,5 @@
-//! The server under test: a child process with its own database, and what it costs.
+//! The server under test: a child process with its own database (started through
+//! `switchboard::devkit::Spawn`), and what it costs.
 
 use std::{
     net::{Ipv4Addr, SocketAddr, TcpListener},
@@ -7,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use switchboard::server::accounts::Provisioned;
+use switchboard::{devkit::Spawn, server::accounts::Provisioned};
 
 /// Linux reports CPU time in clock ticks of 1/100 s (`getconf CLK_TCK`).
 const TICKS_PER_SEC: f64 = 100.0;
@@ -73,8 +74,9 @@ impl ServerProcess {
             .map(|a| format!("http://{a}"))
             .collect::<Vec<_>>()
             .join(",");
-        let env = |cmd: &mut Command, node: usize| {
-            cmd.env("SWITCHBOARD_CONFIG", dir.path().join("none.toml"))
+        let spawner = |node: usize| {
+            let mut spawn = Spawn::new(bin, dir.path())
+                .env("SWITCHBOARD_CONFIG", dir.path().join("none.toml"))
                 .env("SWITCHBOARD_DATABASE_PATH", &db)
                 .env("SWITCHBOARD_SERVER_LISTEN", addrs[node].to_string())
                 .env("SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS", &origins)
@@ -83,13 +85,17 @@ impl ServerProcess {
                 // Load clients ping rarely; they send far more than a person does.
                 .env("SWITCHBOARD_WEBSOCKET_HEARTBEAT_MS", "300000")
                 .env("SWITCHBOARD_LIMITS_MESSAGES_PER_SECOND", "100000")
-                .env("RUST_LOG", "warn")
-                .envs(extra_env.iter().copied());
+                .env("RUST_LOG", "warn");
+            for (key, value) in extra_env {
+                spawn = spawn.env(*key, value);
+            }
             if let Some(cluster) = cluster {
-                cmd.env("SWITCHBOARD_DATABASE_URL", &cluster.database_url)
+                spawn = spawn
+                    .env("SWITCHBOARD_DATABASE_URL", &cluster.database_url)
                     .env("SWITCHBOARD_CLUSTER_REDIS_URL", &cluster.redis_url)
                     .env("SWITCHBOARD_CLUSTER_NODE_ID", format!("bench{node}"));
             }
+            spawn
         };
         std::fs::write(dir.path().join("none.toml"), "").map_err(|e| e.to_string())?;
         // A shared Postgres outlives one run: each run provisions users of its own.
@@ -102,17 +108,16 @@ impl ServerProcess {
         } else {
             "load".to_owned()
         };
-        let mut provision = Command::new(bin);
-        provision.args([
-            "admin",
-            "provision",
-            "--prefix",
-            &prefix,
-            "--count",
-            &users.to_string(),
-        ]);
-        env(&mut provision, 0);
-        let out = provision
+        let out = spawner(0)
+            .args([
+                "admin",
+                "provision",
+                "--prefix",
+                &prefix,
+                "--count",
+                &users.to_string(),
+            ])
+            .command()
             .stderr(Stdio::inherit())
             .output()
             .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
@@ -127,10 +132,9 @@ impl ServerProcess {
 
         let mut children = Vec::with_capacity(nodes);
         for node in 0..nodes {
-            let mut serve = Command::new(bin);
-            env(&mut serve, node);
             children.push(
-                serve
+                spawner(node)
+                    .command()
                     .stdout(Stdio::null())
                     .stderr(Stdio::inherit())
                     .spawn()

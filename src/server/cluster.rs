@@ -5,7 +5,7 @@
 //! fire-and-forget, so nothing here is trusted to arrive:
 //!
 //! - each connection's writer delivers a conversation in seq order and fills any gap from the
-//!   store (`socket/writer.rs`), so a lost or overtaken bus message shows up as a jump that is
+//!   store (`connection/writer.rs`), so a lost or overtaken bus message shows up as a jump that is
 //!   filled before anything later is delivered;
 //! - a node that lost its subscription, or failed to publish, asks every node (itself included)
 //!   to **catch up**: read from the store which conversations changed since the outage began and

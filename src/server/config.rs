@@ -5,8 +5,20 @@
 //! is fine. Every key `section.name` can be overridden by `SWITCHBOARD_SECTION_NAME`. A value that
 //! does not parse, or a key we do not know, stops the server with an error naming the key and the
 //! value. [`KEYS`] is the single list of keys; the README documents each of them.
+//!
+//! Here: the keys, [`Config`] and its loading. `config/sources.rs` looks values up and parses
+//! numbers, durations and lists; `config/checks.rs` holds the rules of the keys that are more
+//! than that. A leaf of the server: it depends on nothing else in it.
+
+mod checks;
+mod sources;
+#[cfg(test)]
+mod tests;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+pub use self::checks::default_node_id;
+use self::sources::{Sources, reject_unknown_keys};
 
 /// Where the configuration file is looked for when neither `--config` nor `SWITCHBOARD_CONFIG`
 /// names one.
@@ -233,79 +245,17 @@ impl Config {
             listen: src.parse("server.listen")?,
             site_root: src.parse("server.site_root")?,
             admin_listen: src.optional("server.admin_listen")?,
-            admin_token: match src.text("server.admin_token")? {
-                (v, _) if v.is_empty() => None,
-                (v, _)
-                    if (16..=256).contains(&v.len()) && v.chars().all(|c| c.is_ascii_graphic()) =>
-                {
-                    Some(v)
-                }
-                (v, origin) => {
-                    return Err(invalid(
-                        "server.admin_token",
-                        origin,
-                        "(hidden)".to_owned(),
-                        format!(
-                            "must be 16 to 256 printable ASCII characters, no spaces (got {} characters)",
-                            v.len()
-                        ),
-                    ));
-                }
-            },
-            log_json: match src.text("server.log_format")? {
-                (v, _) if v == "text" => false,
-                (v, _) if v == "json" => true,
-                (v, origin) => {
-                    return Err(invalid(
-                        "server.log_format",
-                        origin,
-                        v,
-                        "must be text or json",
-                    ));
-                }
-            },
+            admin_token: checks::admin_token(&src)?,
+            log_json: checks::log_json(&src)?,
             header_timeout: src.millis("server.header_timeout_ms", 100, 600_000)?,
             body_timeout: src.millis("server.body_timeout_ms", 100, 600_000)?,
             keepalive_timeout: src.millis("server.keepalive_timeout_ms", 100, 3_600_000)?,
             handshake_timeout: src.millis("server.handshake_timeout_ms", 100, 600_000)?,
             shutdown_grace: src.millis("server.shutdown_grace_ms", 0, 600_000)?,
             database_path: src.parse("database.path")?,
-            database_url: match src.text("database.url")? {
-                (v, _) if v.trim().is_empty() => None,
-                (v, _) if v.starts_with("postgres://") || v.starts_with("postgresql://") => Some(v),
-                (v, origin) => {
-                    return Err(invalid(
-                        "database.url",
-                        origin,
-                        v,
-                        "must be a postgres:// URL (or empty for SQLite at database.path)",
-                    ));
-                }
-            },
-            redis_url: match src.text("cluster.redis_url")? {
-                (v, _) if v.trim().is_empty() => None,
-                (v, _) if v.starts_with("redis://") => Some(v),
-                (v, origin) => {
-                    return Err(invalid(
-                        "cluster.redis_url",
-                        origin,
-                        v,
-                        "must be a redis:// URL (or empty for a single node)",
-                    ));
-                }
-            },
-            node_id: match src.text("cluster.node_id")? {
-                (v, _) if v.trim().is_empty() => None,
-                (v, _) if v.len() <= 64 && v.chars().all(|c| c.is_ascii_graphic()) => Some(v),
-                (v, origin) => {
-                    return Err(invalid(
-                        "cluster.node_id",
-                        origin,
-                        v,
-                        "at most 64 printable ASCII characters, no spaces",
-                    ));
-                }
-            },
+            database_url: checks::database_url(&src)?,
+            redis_url: checks::redis_url(&src)?,
+            node_id: checks::node_id(&src)?,
             presence_ttl: src.millis("cluster.presence_ttl_ms", 1_000, 600_000)?,
             sweep: src.millis("cluster.sweep_ms", 100, 600_000)?,
             allowed_origins: src.origins("websocket.allowed_origins")?,
@@ -344,322 +294,18 @@ impl Config {
                 as usize,
             sockets_per_user: src.ranged("limits.sockets_per_user", 1, 100_000)? as usize,
         };
-        if config.redis_url.is_some() && config.database_url.is_none() {
-            let (value, origin) = src.text("cluster.redis_url")?;
-            return Err(invalid(
-                "cluster.redis_url",
-                origin,
-                value,
-                "cluster mode needs a shared store: set database.url to a postgres:// URL",
-            ));
-        }
+        checks::cluster_store(
+            &src,
+            config.redis_url.as_deref(),
+            config.database_url.as_deref(),
+        )?;
         Ok(config)
     }
-}
-
-/// A node id for a process that was not given one: `node-<pid>-<random>`, unique among
-/// restarts.
-pub fn default_node_id() -> String {
-    let mut random = [0u8; 4];
-    let _ = getrandom::getrandom(&mut random);
-    format!(
-        "node-{}-{:08x}",
-        std::process::id(),
-        u32::from_be_bytes(random)
-    )
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self::from_sources(std::path::Path::new(DEFAULT_PATH), None, |_| None)
             .expect("the built-in defaults are valid")
-    }
-}
-
-fn reject_unknown_keys(
-    path: &std::path::Path,
-    table: &toml::Table,
-    prefix: &str,
-) -> Result<(), ConfigError> {
-    for (name, value) in table {
-        let key = format!("{prefix}{name}");
-        let is_section = KEYS.iter().any(|(k, _)| k.starts_with(&format!("{key}.")));
-        match value {
-            toml::Value::Table(inner) if is_section => {
-                reject_unknown_keys(path, inner, &format!("{key}."))?
-            }
-            _ if KEYS.iter().any(|(k, _)| *k == key) => {}
-            _ => {
-                return Err(ConfigError::UnknownKey {
-                    path: path.to_owned(),
-                    key,
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The file table and the environment, looked up key by key: environment first, then file, then
-/// the default from [`KEYS`].
-struct Sources<'a> {
-    path: &'a std::path::Path,
-    table: &'a toml::Table,
-    env: &'a dyn Fn(&str) -> Option<String>,
-}
-
-/// A raw value before parsing, and where it came from (for error messages).
-enum Raw {
-    Text(String, String),
-    List(Vec<String>, String),
-}
-
-impl Sources<'_> {
-    fn raw(&self, key: &'static str) -> Result<Raw, ConfigError> {
-        let var = env_name(key);
-        if let Some(value) = (self.env)(&var) {
-            return Ok(Raw::Text(value, format!("environment variable {var}")));
-        }
-        let origin = format!("{}", self.path.display());
-        let mut node: Option<&toml::Value> = None;
-        let mut table = Some(self.table);
-        for part in key.split('.') {
-            node = table.and_then(|t| t.get(part));
-            table = node.and_then(toml::Value::as_table);
-        }
-        match node {
-            None => {
-                let default = KEYS
-                    .iter()
-                    .find(|(k, _)| *k == key)
-                    .map(|(_, d)| *d)
-                    .expect("every key read is listed in KEYS");
-                Ok(Raw::Text(default.to_owned(), "built-in default".to_owned()))
-            }
-            Some(toml::Value::String(s)) => Ok(Raw::Text(s.clone(), origin)),
-            Some(toml::Value::Integer(i)) => Ok(Raw::Text(i.to_string(), origin)),
-            Some(toml::Value::Boolean(b)) => Ok(Raw::Text(b.to_string(), origin)),
-            Some(toml::Value::Array(items)) => {
-                let mut list = Vec::with_capacity(items.len());
-                for item in items {
-                    match item.as_str() {
-                        Some(s) => list.push(s.to_owned()),
-                        None => {
-                            return Err(invalid(
-                                key,
-                                origin,
-                                item.to_string(),
-                                "expected a string",
-                            ));
-                        }
-                    }
-                }
-                Ok(Raw::List(list, origin))
-            }
-            Some(other) => Err(invalid(
-                key,
-                origin,
-                other.to_string(),
-                "expected a string, integer or list",
-            )),
-        }
-    }
-
-    fn text(&self, key: &'static str) -> Result<(String, String), ConfigError> {
-        match self.raw(key)? {
-            Raw::Text(value, origin) => Ok((value, origin)),
-            Raw::List(list, origin) => Err(invalid(
-                key,
-                origin,
-                format!("{list:?}"),
-                "expected a single value",
-            )),
-        }
-    }
-
-    /// Like [`Self::parse`], but an empty value means "not set".
-    fn optional<T>(&self, key: &'static str) -> Result<Option<T>, ConfigError>
-    where
-        T: std::str::FromStr,
-        T::Err: std::fmt::Display,
-    {
-        let (value, _) = self.text(key)?;
-        if value.trim().is_empty() {
-            Ok(None)
-        } else {
-            self.parse(key).map(Some)
-        }
-    }
-
-    fn parse<T>(&self, key: &'static str) -> Result<T, ConfigError>
-    where
-        T: std::str::FromStr,
-        T::Err: std::fmt::Display,
-    {
-        let (value, origin) = self.text(key)?;
-        if value.trim().is_empty() {
-            return Err(invalid(key, origin, value, "must not be empty"));
-        }
-        value
-            .parse()
-            .map_err(|err: T::Err| invalid(key, origin, value.clone(), err.to_string()))
-    }
-
-    /// A duration given in milliseconds, between `min` and `max` of them.
-    fn millis(&self, key: &'static str, min: u64, max: u64) -> Result<Duration, ConfigError> {
-        self.ranged(key, min, max).map(Duration::from_millis)
-    }
-
-    fn ranged(&self, key: &'static str, min: u64, max: u64) -> Result<u64, ConfigError> {
-        let number: u64 = self.parse(key)?;
-        if (min..=max).contains(&number) {
-            Ok(number)
-        } else {
-            let (value, origin) = self.text(key)?;
-            Err(invalid(
-                key,
-                origin,
-                value,
-                format!("must be between {min} and {max}"),
-            ))
-        }
-    }
-
-    fn origins(&self, key: &'static str) -> Result<Vec<String>, ConfigError> {
-        let (list, origin) = match self.raw(key)? {
-            Raw::Text(text, origin) => (
-                text.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>(),
-                origin,
-            ),
-            Raw::List(list, origin) => (list, origin),
-        };
-        for item in &list {
-            if let Err(reason) = check_origin(item) {
-                return Err(invalid(key, origin, item.clone(), reason));
-            }
-        }
-        Ok(list)
-    }
-}
-
-/// An origin is `http(s)://host[:port]` with nothing after it, compared byte for byte with the
-/// browser's `Origin` header, so anything else could never match and is a mistake.
-fn check_origin(origin: &str) -> Result<(), &'static str> {
-    let rest = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-        .ok_or("an origin starts with http:// or https://")?;
-    if rest.is_empty() || rest.contains(['/', '?', '#', ' ']) {
-        return Err("an origin is scheme://host[:port] with no path or trailing slash");
-    }
-    Ok(())
-}
-
-fn invalid(
-    key: &'static str,
-    origin: String,
-    value: String,
-    reason: impl std::fmt::Display,
-) -> ConfigError {
-    ConfigError::Invalid {
-        key,
-        origin,
-        value,
-        reason: reason.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn load(file: Option<&str>, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let env: HashMap<String, String> = env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Config::from_sources(std::path::Path::new("Leptos.toml"), file, |name| {
-            env.get(name).cloned()
-        })
-    }
-
-    #[test]
-    fn missing_file_means_defaults() {
-        let config = load(None, &[]).unwrap();
-        assert_eq!(config.listen, "127.0.0.1:3000".parse().unwrap());
-        assert_eq!(config.max_frame_bytes, 65_536);
-        assert_eq!(config.allowed_origins.len(), 2);
-    }
-
-    #[test]
-    fn the_committed_leptos_toml_is_valid_and_matches_the_defaults() {
-        let text = include_str!("../../Leptos.toml");
-        assert_eq!(load(Some(text), &[]).unwrap(), load(None, &[]).unwrap());
-    }
-
-    #[test]
-    fn environment_overrides_the_file() {
-        let file = "[server]\nlisten = \"127.0.0.1:4000\"\n[limits]\nmax_frame_bytes = 2048\n";
-        let config = load(
-            Some(file),
-            &[
-                ("SWITCHBOARD_SERVER_LISTEN", "127.0.0.1:5000"),
-                (
-                    "SWITCHBOARD_WEBSOCKET_ALLOWED_ORIGINS",
-                    "https://chat.example, http://127.0.0.1:5000",
-                ),
-            ],
-        )
-        .unwrap();
-        assert_eq!(config.listen.port(), 5000);
-        assert_eq!(config.max_frame_bytes, 2048);
-        assert_eq!(
-            config.allowed_origins,
-            ["https://chat.example", "http://127.0.0.1:5000"]
-        );
-    }
-
-    #[test]
-    fn a_bad_value_names_the_key_and_the_value() {
-        let err = load(None, &[("SWITCHBOARD_LIMITS_OUTBOUND_BYTES", "lots")]).unwrap_err();
-        let text = err.to_string();
-        assert!(text.contains("limits.outbound_bytes"), "{text}");
-        assert!(text.contains("\"lots\""), "{text}");
-        assert!(text.contains("SWITCHBOARD_LIMITS_OUTBOUND_BYTES"), "{text}");
-
-        let err = load(Some("[server]\nlisten = 3000\n"), &[]).unwrap_err();
-        assert!(err.to_string().contains("server.listen"), "{err}");
-        assert!(err.to_string().contains("\"3000\""), "{err}");
-    }
-
-    #[test]
-    fn out_of_range_and_malformed_values_are_refused() {
-        assert!(load(Some("[limits]\nmax_frame_bytes = 10\n"), &[]).is_err());
-        assert!(load(Some("[limits]\noutbound_bytes = -1\n"), &[]).is_err());
-        assert!(load(Some("[limits]\noutbound_bytes = 1000\n"), &[]).is_err());
-        assert!(load(Some("[server]\nheader_timeout_ms = 0\n"), &[]).is_err());
-        assert!(load(Some("[limits]\nsockets_per_user = 0\n"), &[]).is_err());
-        assert!(
-            load(
-                Some("[websocket]\nallowed_origins = [\"http://a.example/\"]\n"),
-                &[]
-            )
-            .is_err()
-        );
-        assert!(load(Some("[websocket]\nallowed_origins = [1]\n"), &[]).is_err());
-        assert!(load(Some("[server\n"), &[]).is_err());
-    }
-
-    #[test]
-    fn unknown_keys_are_refused() {
-        let err = load(Some("[server]\nlisten_addr = \"x\"\n"), &[]).unwrap_err();
-        assert!(err.to_string().contains("server.listen_addr"), "{err}");
-        let err = load(Some("[serverz]\nlisten = \"x\"\n"), &[]).unwrap_err();
-        assert!(err.to_string().contains("serverz"), "{err}");
     }
 }

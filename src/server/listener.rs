@@ -4,17 +4,16 @@
 //! one gets a canned 503 or 429 and is closed), and serves each admitted one on its own task
 //! with hyper, upgrades enabled, until the shutdown signal. A connection's driver closes it when
 //! the client is too slow to send a request head or stays idle too long (see
-//! [`activity`](self::activity) for the clocks); a request's body has its own timeout
-//! ([`body_timeout`](self::body_timeout)). Once a connection becomes a WebSocket, none of that
-//! applies: the socket loop has its own handshake and heartbeat clocks. Its socket still holds
-//! its [`Ticket`](capacity::Ticket) until it closes.
+//! [`activity`](self::activity) for the clocks); a request's body has its own timeout, a
+//! middleware of the router (`http/body_timeout.rs`). Once a connection becomes a WebSocket,
+//! none of that applies: the socket loop has its own handshake and heartbeat clocks. Its
+//! socket still holds its [`Ticket`](capacity::Ticket) until it closes.
 //!
 //! On shutdown the loop stops accepting, idle connections are closed, connections with a
 //! request in flight finish it, and [`Listener::run`] returns once they all have. WebSockets
 //! are not waited for here: their tasks are drained by `Shutdown::drained`.
 
 pub mod activity;
-pub mod body_timeout;
 pub mod capacity;
 
 use std::{convert::Infallible, net::SocketAddr, pin::Pin, sync::Arc, time::Duration};
@@ -105,7 +104,9 @@ impl Listener {
                         timeouts: self.timeouts,
                         shutdown: self.shutdown.clone(),
                     };
-                    self.connections.spawn(connection.run(tcp, ticket));
+                    // Counted by the shutdown too, which waits for every task it started.
+                    let task = self.shutdown.track(connection.run(tcp, ticket));
+                    self.connections.spawn(task);
                 }
                 Err(refusal) => self.refuse(tcp, peer, refusal),
             }
@@ -140,7 +141,7 @@ impl Listener {
         let Ok(permit) = Arc::clone(&self.refusals).try_acquire_owned() else {
             return;
         };
-        tokio::spawn(async move {
+        self.shutdown.spawn(async move {
             let _permit = permit;
             let answer = async {
                 tcp.write_all(&refusal.response()).await?;

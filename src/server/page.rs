@@ -8,7 +8,7 @@
 
 use leptos::{config::LeptosOptions, prelude::IntoView};
 
-use super::{AppState, store::StoreError, web::headers::adopt_nonce};
+use super::{state::AppState, store::StoreError, web::headers::adopt_nonce};
 use crate::{
     app::chat::{ChatSnapshot, first_paint::ChatSource},
     auth::ApiError,

@@ -5,23 +5,36 @@
 //! reserve for plain HTTP (503). Refusals over a cap carry `Retry-After`. An accepted upgrade
 //! stops counting against its client's address (`limits.connections_per_address` is for
 //! connections that are not authenticated WebSockets) and starts the socket loop.
+//!
+//! The whole policy is here, the route included ([`routes`]). Depends on the composition
+//! root's [`AppState`] and on what it checks (accounts, the live-socket table, the listener's
+//! caps) and hands over to ([`connection`]); the connection never depends on it.
 
 use axum::{
-    Extension,
+    Extension, Router,
     extract::{Query, State, WebSocketUpgrade},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
+    routing::get,
 };
 use serde::Deserialize;
 
 use super::{
-    AppState,
     accounts::Identity,
+    connection::{self, Peer, SocketSettings},
     listener::capacity::{AddressSlot, RETRY_AFTER_SECS},
     metrics, routing,
-    socket::{self, Peer, SocketSettings},
+    state::AppState,
 };
-use crate::{auth::ApiError, protocol::ProtocolVersion};
+use crate::{
+    auth::ApiError,
+    protocol::{ProtocolVersion, WS_PATH},
+};
+
+/// The upgrade's route, [`WS_PATH`], for the main router.
+pub fn routes() -> Router<AppState> {
+    Router::new().route(WS_PATH, get(ws_upgrade))
+}
 
 /// Query string of the upgrade request.
 #[derive(Deserialize)]
@@ -31,7 +44,7 @@ pub struct UpgradeQuery {
     v: Option<String>,
 }
 
-/// `GET /ws`: checks the client and its caps, then hands the socket to [`socket::serve`].
+/// `GET /ws`: checks the client and its caps, then hands the socket to [`connection::serve`].
 pub async fn ws_upgrade(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -115,7 +128,7 @@ pub async fn ws_upgrade(
             use futures::StreamExt;
             let (writer, reader) = socket.split();
             let task = async move {
-                socket::serve(writer, reader, peer, settings, shutdown.clone(), services).await;
+                connection::serve(writer, reader, peer, settings, shutdown.clone(), services).await;
                 // Leaves the credential's table and the caps when the socket ends.
                 drop(registration);
                 drop(websocket);

@@ -4,6 +4,9 @@
 //!
 //! [`protect`] wraps the whole HTTP surface in all three, in one place, so that no route can be
 //! added without them.
+//!
+//! Depends on the configuration (and names the composition root's `AppState` as the router's
+//! state type); it knows no route, so the router ([`super::http`]) can wrap itself in it.
 
 pub mod csrf;
 pub mod form_redirect;
@@ -13,7 +16,7 @@ use std::sync::Arc;
 
 use axum::{Router, middleware};
 
-use super::{AppState, config::Config};
+use super::{config::Config, state::AppState};
 
 /// Wraps `router` in the three layers. From the outside in: the headers (so that refusals get
 /// them too), the cross-site check (before any body is read), the redirect rewrite.

@@ -1,55 +1,41 @@
-//! The server binary as a child process: a clean environment, and the address it logs when
-//! it starts listening.
+//! The server binary as a child process (`switchboard::devkit::Spawn`) with the tests'
+//! settings, and a browser's socket to it (`switchboard::client`).
 #![allow(dead_code)]
 
 use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    process::{Child, Command},
+    sync::{Arc, Mutex},
+};
+
+use switchboard::{
+    client::{self, Target},
+    devkit::{Spawn, spawn},
 };
 
 /// A client's WebSocket to the binary.
-pub type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Ws = client::Socket;
 
 /// The binary built for these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// The binary with a clean environment: no config file unless `--config` is given, and the
 /// admin token `http::ADMIN_TOKEN` (which opens `/healthz`, `/readyz`, `/metrics`).
+pub fn spawner(dir: &std::path::Path) -> Spawn {
+    Spawn::new(BIN, dir).env(
+        "SWITCHBOARD_SERVER_ADMIN_TOKEN",
+        "test-admin-token-0123456789",
+    )
+}
+
+/// [`spawner`]'s command, stdout and stderr piped, for tests that run it to completion.
 pub fn command(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env_remove("SWITCHBOARD_CONFIG")
-        .env(
-            "SWITCHBOARD_SERVER_ADMIN_TOKEN",
-            "test-admin-token-0123456789",
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
+    spawner(dir).command()
 }
 
 /// Waits for the "listening" log line and returns the address it names; stdout is drained
 /// from then on so the server never blocks on a full pipe.
 pub fn listening_addr(child: &mut Child) -> String {
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let line = lines
-            .next()
-            .expect("server exited before listening")
-            .unwrap();
-        if line.contains("listening") {
-            let addr = line.split("addr=").nth(1).expect("addr field").trim();
-            let addr = addr.split_whitespace().next().unwrap().to_owned();
-            std::thread::spawn(move || for _ in lines {});
-            return addr;
-        }
-    }
-    panic!("no listening line within 30 s");
+    spawn::listening(child, &Arc::new(Mutex::new(String::new())), |_| {}).unwrap()
 }
 
 /// Writes another application's SQLite database (one table, no switchboard schema) at `path`.
@@ -68,24 +54,7 @@ pub fn foreign_sqlite(path: &std::path::Path) {
 /// Opens `/ws` on `addr` as a browser would: the current protocol, `origin`, the session
 /// `cookie`.
 pub async fn browser_ws(addr: &str, origin: &str, cookie: &str) -> Ws {
-    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue};
-    let mut request = format!(
-        "ws://{addr}/ws?v={}",
-        switchboard::protocol::PROTOCOL_VERSION
-    )
-    .into_client_request()
-    .expect("a valid URL");
-    let headers = request.headers_mut();
-    headers.insert(
-        "origin",
-        HeaderValue::from_str(origin).expect("a header value"),
-    );
-    headers.insert(
-        "cookie",
-        HeaderValue::from_str(cookie).expect("a header value"),
-    );
-    tokio_tungstenite::connect_async(request)
+    client::open(&Target::new(addr).origin(origin).cookie(cookie))
         .await
         .expect("the upgrade is accepted")
-        .0
 }

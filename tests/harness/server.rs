@@ -1,27 +1,26 @@
 //! A real switchboard server in the test process, on an ephemeral loopback port with its own
 //! SQLite file, plus the clients the tests speak to it with: reqwest for HTTP and
-//! tokio-tungstenite for WebSockets.
+//! `switchboard::client` for WebSockets, with test conveniences on top (expect the next frame
+//! within 5 s, panic on anything else).
 #![allow(dead_code)]
 
 use std::{net::SocketAddr, time::Duration};
 
 use futures::StreamExt;
 use switchboard::{
+    client::{self, ConnectError, Target, wire},
     protocol::{self, PROTOCOL_VERSION, ServerFrame},
     server::{self, AppState, config::Config},
 };
 use tokio::net::TcpListener;
-use tokio_tungstenite::{
-    MaybeTlsStream, WebSocketStream,
-    tungstenite::{self, Message, client::IntoClientRequest, http::HeaderValue},
-};
+use tokio_tungstenite::tungstenite::Message;
 
 /// The admin token every test server is configured with (`server.admin_token`), which opens
 /// `/healthz`, `/readyz` and `/metrics` on its main listener.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// A WebSocket client connection.
-pub type Client = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Client = client::Socket;
 
 /// A server running in this process.
 pub struct TestServer {
@@ -189,30 +188,22 @@ impl TestServer {
         origin: Option<&str>,
         cookie: Option<&str>,
         bearer: Option<&str>,
-    ) -> Result<Client, tungstenite::Error> {
-        let mut request = format!("ws://{}/ws?v={version}", self.addr)
-            .into_client_request()
-            .unwrap();
-        let headers = request.headers_mut();
+    ) -> Result<Client, ConnectError> {
+        let mut target = Target::new(self.addr.to_string()).version(version);
         if let Some(origin) = origin {
-            headers.insert("origin", HeaderValue::from_str(origin).unwrap());
+            target = target.origin(origin);
         }
         if let Some(cookie) = cookie {
-            headers.insert("cookie", HeaderValue::from_str(cookie).unwrap());
+            target = target.cookie(cookie);
         }
         if let Some(token) = bearer {
-            headers.insert(
-                "authorization",
-                HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
-            );
+            target = target.bearer(token);
         }
-        tokio_tungstenite::connect_async(request)
-            .await
-            .map(|(socket, _)| socket)
+        client::open(&target).await
     }
 
     /// Opens `/ws` the way the browser does (current version, its Origin, `cookie`).
-    pub async fn try_browser_ws(&self, cookie: &str) -> Result<Client, tungstenite::Error> {
+    pub async fn try_browser_ws(&self, cookie: &str) -> Result<Client, ConnectError> {
         self.try_ws(
             &PROTOCOL_VERSION.to_string(),
             Some(&self.origin()),
@@ -287,9 +278,9 @@ pub async fn next_close_code(client: &mut Client) -> u16 {
 }
 
 /// The HTTP status of a refused upgrade.
-pub fn status_of(err: tungstenite::Error) -> u16 {
+pub fn status_of(err: ConnectError) -> u16 {
     match err {
-        tungstenite::Error::Http(response) => response.status().as_u16(),
+        ConnectError::Refused { status, .. } => status,
         other => panic!("expected an HTTP refusal, got {other:?}"),
     }
 }
@@ -341,28 +332,28 @@ impl TestServer {
     /// Opens a device for the session `cookie` and reads its hello; it has not resumed yet.
     pub async fn greeted(&self, cookie: &str) -> Device {
         let mut ws = self.try_browser_ws(cookie).await.unwrap();
-        let (user, epoch) = match next_frame(&mut ws).await {
-            ServerFrame::Hello { user, epoch, .. } => (user, epoch),
-            other => panic!("expected hello, got {other:?}"),
-        };
-        Device { ws, user, epoch }
+        let hello = wire::read_hello(&mut ws, Duration::from_secs(5))
+            .await
+            .expect("a hello first");
+        Device {
+            ws,
+            user: hello.user,
+            epoch: hello.epoch,
+        }
     }
 }
 
 impl Device {
     /// Sends one frame.
     pub async fn send(&mut self, frame: &protocol::ClientFrame) {
-        use futures::SinkExt;
-        self.ws
-            .send(Message::text(protocol::encode_client(frame)))
-            .await
-            .unwrap();
+        wire::send_frame(&mut self.ws, frame).await.unwrap();
     }
 
     /// Sends raw text.
     pub async fn send_text(&mut self, text: &str) {
-        use futures::SinkExt;
-        self.ws.send(Message::text(text.to_owned())).await.unwrap();
+        wire::send_text(&mut self.ws, text.to_owned())
+            .await
+            .unwrap();
     }
 
     /// The next frame, skipping presence and typing.

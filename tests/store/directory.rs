@@ -1,10 +1,12 @@
-//! The room directory's contract, run by the store suite on both backends: pages by `LIMIT`,
-//! newest first, a stable cursor, a literal case-insensitive name filter, no private rooms.
+//! The room directory's contract, on both backends: pages by `LIMIT`, newest first, a stable
+//! cursor, a literal case-insensitive name filter, no private rooms.
 
 use switchboard::{
     protocol::{ConvId, RoomListing, UserId},
     server::store::Store,
 };
+
+use crate::common::user;
 
 /// Every page of the directory for `query`, `limit` rooms at a time.
 async fn pages(store: &Store, query: Option<&str>, limit: u32) -> Vec<Vec<RoomListing>> {
@@ -27,7 +29,7 @@ fn ids(rooms: &[RoomListing]) -> Vec<ConvId> {
     rooms.iter().map(|r| r.id).collect()
 }
 
-pub async fn directory(store: &Store, owner: UserId) {
+async fn directory(store: &Store, owner: UserId) {
     let mut made = Vec::new();
     for n in 0..120 {
         let name = format!("Dir-Room {n:03}");
@@ -100,3 +102,12 @@ pub async fn directory(store: &Store, owner: UserId) {
             == 1
     );
 }
+
+/// The directory pages newest first with a stable cursor, filters by a literal name ignoring
+/// case, and never lists a private room.
+async fn pages_newest_first_with_a_literal_filter_and_no_private_rooms(store: &Store) {
+    let owner = user(store, "Dora").await;
+    directory(store, owner).await;
+}
+
+on_both!(pages_newest_first_with_a_literal_filter_and_no_private_rooms);

@@ -6,6 +6,8 @@
 //! new epoch too. A store reads it once, when it opens, and announces that value for its life:
 //! the commands that change it refuse to run (SQLite) or are documented to need (Postgres) every
 //! server on the database stopped.
+//!
+//! Depends on the store's error type and the clock only.
 
 use crate::protocol::Epoch;
 use crate::server::clock::now_ms;
@@ -59,21 +61,35 @@ macro_rules! settle_on {
 
 settle_on!(settle_sqlite: sqlx::Sqlite, settle_postgres: sqlx::Postgres);
 
-/// Replaces the epoch with a new random one on `conn` (the caller makes sure no server uses
-/// the database); returns the new one. Works on a database that has no epoch yet.
-pub async fn renew_sqlite(conn: &mut sqlx::SqliteConnection) -> Result<Epoch, StoreError> {
-    let epoch = fresh()?;
-    sqlx::query(
-        "INSERT INTO store_epoch (id, epoch, renew, changed_at) VALUES (1, $1, FALSE, $2)
-         ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch, renew = FALSE,
-             changed_at = excluded.changed_at",
-    )
-    .bind(&epoch.0)
-    .bind(now_ms())
-    .execute(conn)
-    .await?;
-    Ok(epoch)
+/// Sets a new random epoch, creating the row if there is none; returns it.
+const RENEW: &str =
+    "INSERT INTO store_epoch (id, epoch, renew, changed_at) VALUES (1, $1, FALSE, $2)
+     ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch, renew = FALSE,
+         changed_at = excluded.changed_at";
+
+/// Defines one `renew_*` function per backend, on any executor of it (a connection, a pool, a
+/// transaction): the same SQL in both.
+macro_rules! renew_on {
+    ($($name:ident: $db:ty),*) => {$(
+        /// Replaces the epoch with a new random one (the caller makes sure no server uses the
+        /// database, or documents that running ones keep the epoch they read at start);
+        /// returns the new one. Works on a database that has no epoch yet.
+        pub async fn $name<'e, E>(exec: E) -> Result<Epoch, StoreError>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
+            let epoch = fresh()?;
+            sqlx::query(RENEW)
+                .bind(&epoch.0)
+                .bind(now_ms())
+                .execute(exec)
+                .await?;
+            Ok(epoch)
+        }
+    )*};
 }
+
+renew_on!(renew_sqlite: sqlx::Sqlite, renew_postgres: sqlx::Postgres);
 
 /// Marks the copy on `conn` so that the first server to open it starts a new epoch.
 pub async fn mark_for_renewal_sqlite(conn: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
@@ -81,18 +97,6 @@ pub async fn mark_for_renewal_sqlite(conn: &mut sqlx::SqliteConnection) -> Resul
         .execute(conn)
         .await?;
     Ok(())
-}
-
-/// Replaces the epoch of the Postgres database behind `pool` with a new random one; returns it.
-/// Nodes that are running keep announcing the epoch they read at start until restarted.
-pub async fn renew_postgres(pool: &sqlx::PgPool) -> Result<Epoch, StoreError> {
-    let epoch = fresh()?;
-    sqlx::query("UPDATE store_epoch SET epoch = $1, renew = FALSE, changed_at = $2 WHERE id = 1")
-        .bind(&epoch.0)
-        .bind(now_ms())
-        .execute(pool)
-        .await?;
-    Ok(epoch)
 }
 
 #[cfg(test)]

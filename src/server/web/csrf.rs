@@ -137,10 +137,11 @@ pub async fn guard(State(origins): State<Arc<Origins>>, request: Request, next: 
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn origins() -> Origins {
+    /// The origins every test of the web layer runs with.
+    pub(in crate::server::web) fn origins() -> Origins {
         Origins {
             allowed: vec!["http://127.0.0.1:3000".into()],
             token_without_origin: true,

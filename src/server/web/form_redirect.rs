@@ -123,13 +123,7 @@ fn decode_error(encoded: &str) -> Option<ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn origins() -> Origins {
-        Origins {
-            allowed: vec!["http://127.0.0.1:3000".into()],
-            token_without_origin: true,
-        }
-    }
+    use crate::server::web::csrf::tests::origins;
 
     fn encoded(err: &ApiError) -> String {
         base64::engine::general_purpose::URL_SAFE.encode(serde_json::to_vec(err).unwrap())
