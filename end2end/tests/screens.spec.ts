@@ -19,6 +19,10 @@ test('main screens', async ({ browser }, testInfo) => {
   await openFromSidebar(ben, annName);
   await say(ben, 'Yes, all green. Notes are at https://example.com/release-notes');
   await say(ben, 'Nothing lost across the restart either.');
+  // Typing notices are ephemeral and skip the commit a message waits for, so one sent right
+  // after Enter can reach Ann before the message does — and the typist's message clears it.
+  // Type once Ann has the message, as the screenshot wants anyway.
+  await expect(ann.getByText('Nothing lost across the restart either.')).toBeVisible();
   await ben.getByLabel('Message', { exact: true }).pressSequentially('typing', { delay: 30 });
   await expect(ann.getByTestId('typing')).toHaveText(/is typing/);
 
