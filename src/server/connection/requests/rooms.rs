@@ -17,21 +17,28 @@ use crate::{
     },
 };
 
-/// Stores a membership addition and announces it; `false` if the user already was a member.
-async fn add_member(
+/// Stores a membership change (`body` at the room's next seq) and announces it; `false` if
+/// there was nothing to change (already a member, or not one).
+async fn change_member(
     store: Store,
     hub: Arc<Hub>,
+    membership: Membership,
     conv: ConvId,
     user: UserId,
     from: UserId,
     body: EventBody,
 ) -> Result<bool, Refusal> {
-    let Some(event) = store.add_member(conv, user, from, body, now_ms()).await? else {
+    let at = now_ms();
+    let stored = match membership {
+        Membership::Added => store.add_member(conv, user, from, body, at).await?,
+        Membership::Removed => store.remove_member(conv, user, from, body, at).await?,
+    };
+    let Some(event) = stored else {
         return Ok(false);
     };
     let text = encode(&ServerFrame::Event(event.clone()));
     let change = MemberChange {
-        membership: Membership::Added,
+        membership,
         conv,
         user,
         seq: event.seq,
@@ -41,7 +48,7 @@ async fn add_member(
     Ok(true)
 }
 
-/// Stores a membership removal and announces it.
+/// Stores a membership removal and announces it; refused if `user` is not a member.
 async fn remove_member(
     store: Store,
     hub: Arc<Hub>,
@@ -50,20 +57,14 @@ async fn remove_member(
     from: UserId,
     body: EventBody,
 ) -> Result<(), Refusal> {
-    let event = store
-        .remove_member(conv, user, from, body, now_ms())
-        .await?
-        .ok_or_else(|| refuse(ErrorCode::NotFound, format!("user {user} is not a member")))?;
-    let text = encode(&ServerFrame::Event(event.clone()));
-    let change = MemberChange {
-        membership: Membership::Removed,
-        conv,
-        user,
-        seq: event.seq,
-        text: &text,
-    };
-    hub.member_changed(change, Origin::Local).await?;
-    Ok(())
+    if change_member(store, hub, Membership::Removed, conv, user, from, body).await? {
+        Ok(())
+    } else {
+        Err(refuse(
+            ErrorCode::NotFound,
+            format!("user {user} is not a member"),
+        ))
+    }
 }
 
 /// A room name, trimmed, or the refusal saying what is wrong with it.
@@ -127,7 +128,15 @@ impl Connection {
         }
         let (store, hub, me, _) = self.owned();
         let joined = self
-            .detached(add_member(store, hub, conv, me, me, EventBody::Joined {}))
+            .detached(change_member(
+                store,
+                hub,
+                Membership::Added,
+                conv,
+                me,
+                me,
+                EventBody::Joined {},
+            ))
             .await?;
         if !joined {
             // Someone else's request added this user meanwhile: still answer.
@@ -145,7 +154,15 @@ impl Connection {
         let (store, hub, me, _) = self.owned();
         let body = EventBody::Invited { user };
         if self
-            .detached(add_member(store, hub, conv, user, me, body))
+            .detached(change_member(
+                store,
+                hub,
+                Membership::Added,
+                conv,
+                user,
+                me,
+                body,
+            ))
             .await?
         {
             Ok(())
