@@ -19,15 +19,27 @@ pub struct Spawn {
     args: Vec<String>,
 }
 
+/// `bin` made absolute against the current directory when it is a relative path with more than
+/// one component; absolute paths and bare names (found on `PATH`) stay as they are.
+fn from_here(bin: PathBuf) -> PathBuf {
+    match std::env::current_dir() {
+        Ok(here) if bin.is_relative() && bin.components().count() > 1 => here.join(bin),
+        _ => bin,
+    }
+}
+
 /// How long [`Spawn::start`] waits for the `listening` line.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Spawn {
     /// `bin` run in `dir`, with `RUST_LOG` and `SWITCHBOARD_CONFIG` removed from the inherited
-    /// environment (no config file unless one is named) and nothing else set yet.
+    /// environment (no config file unless one is named) and nothing else set yet. A relative
+    /// path such as `target/release/switchboard` is taken from this process's directory, not
+    /// from `dir` (where the child starts, and where Unix would look for it); a bare name is
+    /// looked up on `PATH`.
     pub fn new(bin: impl Into<PathBuf>, dir: impl AsRef<Path>) -> Self {
         Self {
-            bin: bin.into(),
+            bin: from_here(bin.into()),
             dir: dir.as_ref().to_owned(),
             env: Vec::new(),
             args: Vec::new(),
@@ -207,5 +219,50 @@ impl Node {
 impl Drop for Node {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relative_binary_is_found_from_here_not_from_the_childs_directory() {
+        let here = std::env::current_dir().unwrap();
+        let spawn = Spawn::new("target/release/switchboard", "/tmp");
+        assert_eq!(spawn.bin, here.join("target/release/switchboard"));
+        assert_eq!(Spawn::new("./sb", "/tmp").bin, here.join("./sb"));
+        assert_eq!(
+            Spawn::new("/usr/bin/sb", "/tmp").bin,
+            Path::new("/usr/bin/sb")
+        );
+        assert_eq!(Spawn::new("sb", "/tmp").bin, Path::new("sb"));
+    }
+
+    #[test]
+    fn a_relative_binary_runs_in_another_directory() {
+        // `sh` through a relative path from the root, started in a temporary directory.
+        let root = std::env::current_dir().unwrap();
+        let rel: PathBuf = Path::new("/bin/sh")
+            .strip_prefix("/")
+            .map(|p| {
+                root.components()
+                    .skip(1)
+                    .map(|_| Path::new(".."))
+                    .collect::<PathBuf>()
+                    .join(p)
+            })
+            .unwrap();
+        let dir = std::env::temp_dir();
+        let out = Spawn::new(rel, &dir)
+            .args(["-c", "pwd"])
+            .command()
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            dir.canonicalize().unwrap().to_string_lossy()
+        );
     }
 }
