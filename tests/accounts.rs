@@ -7,10 +7,8 @@ mod harness;
 
 use std::time::{Duration, Instant};
 
-use futures::SinkExt;
-use harness::{TestServer, next_close_code, next_frame, status_of};
+use harness::{TestServer, assert_pongs, next_close_code, next_frame, status_of};
 use switchboard::protocol::{PROTOCOL_VERSION, ServerFrame, close_code};
-use tokio_tungstenite::tungstenite::Message;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -150,14 +148,7 @@ async fn logging_out_closes_that_sessions_sockets_within_a_second() {
     );
 
     // The other session is untouched; the logged-out one cannot come back.
-    other_device
-        .send(Message::text(r#"{"type":"ping","nonce":1}"#))
-        .await
-        .unwrap();
-    assert_eq!(
-        next_frame(&mut other_device).await,
-        ServerFrame::Pong { nonce: 1 }
-    );
+    assert_pongs(&mut other_device, 1).await;
     let err = server
         .try_ws(&v(), Some(&server.origin()), Some(&cookie), None)
         .await
@@ -201,14 +192,7 @@ async fn changing_the_password_logs_out_every_other_session() {
         next_close_code(&mut there_ws).await,
         close_code::SESSION_ENDED
     );
-    here_ws
-        .send(Message::text(r#"{"type":"ping","nonce":2}"#))
-        .await
-        .unwrap();
-    assert_eq!(
-        next_frame(&mut here_ws).await,
-        ServerFrame::Pong { nonce: 2 }
-    );
+    assert_pongs(&mut here_ws, 2).await;
 
     assert_eq!(
         server.api("current_user", Some(&there), &[]).await.body,

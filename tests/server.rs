@@ -9,7 +9,7 @@ mod harness;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use harness::{TestServer, next_close_code, next_frame, status_of};
+use harness::{TestServer, assert_pongs, next_close_code, next_frame, status_of};
 use switchboard::protocol::{ErrorCode, PROTOCOL_VERSION, ServerFrame, close_code};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -45,14 +45,7 @@ async fn unknown_page_is_a_404() {
 async fn hello_then_ping_is_answered_with_pong() {
     let server = TestServer::start().await;
     let mut client = server.connect().await;
-    client
-        .send(Message::text(r#"{"type":"ping","nonce":99}"#))
-        .await
-        .unwrap();
-    assert_eq!(
-        next_frame(&mut client).await,
-        ServerFrame::Pong { nonce: 99 }
-    );
+    assert_pongs(&mut client, 99).await;
 }
 
 #[tokio::test]
@@ -122,14 +115,7 @@ async fn malformed_and_unknown_frames_get_typed_errors_and_the_socket_stays_usab
             other => panic!("{input}: expected an error, got {other:?}"),
         }
     }
-    client
-        .send(Message::text(r#"{"type":"ping","nonce":5}"#))
-        .await
-        .unwrap();
-    assert_eq!(
-        next_frame(&mut client).await,
-        ServerFrame::Pong { nonce: 5 }
-    );
+    assert_pongs(&mut client, 5).await;
 }
 
 #[tokio::test]
@@ -171,14 +157,7 @@ async fn oversized_frame_gets_a_typed_error_and_close_1009_while_others_carry_on
         "the server must end a connection sending a huge frame"
     );
 
-    bystander
-        .send(Message::text(r#"{"type":"ping","nonce":2}"#))
-        .await
-        .unwrap();
-    assert_eq!(
-        next_frame(&mut bystander).await,
-        ServerFrame::Pong { nonce: 2 }
-    );
+    assert_pongs(&mut bystander, 2).await;
 }
 
 #[tokio::test]

@@ -4,8 +4,8 @@
 //! upgraded WebSocket is detached from its HTTP connection. Every socket task is therefore
 //! registered here, hears the signal, says goodbye to its client, and the server waits for all of
 //! them — up to the configured deadline — before the process exits. Background tasks (the group
-//! committer, the cluster bus's tasks) are started here too, and end once they have finished
-//! what shutdown leaves them to do.
+//! committer, the cluster bus's tasks, the store's checkpoint and token-use flush) are started
+//! here too, and end once they have finished what shutdown leaves them to do.
 
 use std::time::Duration;
 

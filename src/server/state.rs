@@ -67,6 +67,7 @@ impl AppState {
         metrics::install();
         let shutdown = Shutdown::new();
         let store = open_store(&config).await?;
+        store.start_upkeep(&shutdown);
         let live = Arc::new(Live::default());
         let bus = match &config.redis_url {
             Some(url) => Some(

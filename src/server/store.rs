@@ -159,6 +159,14 @@ impl Store {
         })
     }
 
+    /// Starts the store's background upkeep through `shutdown`'s tracker: the token-use flush
+    /// (both backends; it writes what is left once more when shutdown begins) and, on SQLite,
+    /// the WAL checkpoint. A server calls this once; a store nobody starts it on (admin
+    /// commands, tests) keeps token uses in memory and leaves checkpoints to SQLite's close.
+    pub fn start_upkeep(&self, shutdown: &crate::server::shutdown::Shutdown) {
+        on_backend!(self, db => db.start_upkeep(shutdown))
+    }
+
     /// The store epoch: seqs are unique within it. It changes only while no server runs (a
     /// restore, `admin new-epoch`, or the first start on a backup copy).
     pub fn epoch(&self) -> &Epoch {

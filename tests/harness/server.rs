@@ -6,7 +6,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use switchboard::{
     client::{self, ConnectError, Target, wire},
     protocol::{self, PROTOCOL_VERSION, ServerFrame},
@@ -268,6 +268,13 @@ pub async fn next_frame(client: &mut Client) -> ServerFrame {
         Message::Text(text) => protocol::decode_server(text.as_str()).unwrap(),
         other => panic!("expected a text frame, got {other:?}"),
     }
+}
+
+/// Pings with `nonce` and checks that the next frame is its pong: the socket is open and served.
+pub async fn assert_pongs(client: &mut Client, nonce: u64) {
+    let ping = format!(r#"{{"type":"ping","nonce":{nonce}}}"#);
+    client.send(Message::text(ping)).await.unwrap();
+    assert_eq!(next_frame(client).await, ServerFrame::Pong { nonce });
 }
 
 pub async fn next_close_code(client: &mut Client) -> u16 {

@@ -5,7 +5,10 @@ use std::time::{Duration, Instant};
 
 use switchboard::{
     protocol::Seq,
-    server::store::{Outcome, Store, StoreError},
+    server::{
+        shutdown::Shutdown,
+        store::{Outcome, Store, StoreError},
+    },
 };
 
 use crate::{
@@ -20,6 +23,7 @@ use crate::{
 async fn postgres_token_uses_are_flushed() {
     let server = PgServer::start().await;
     let stores = nodes(&server.url, 2).await;
+    stores[0].start_upkeep(&Shutdown::new());
     let owner = user(&stores[0], "Tess").await;
     let id = stores[0]
         .create_token(owner, "cli", b"tok", 50, None)
@@ -43,6 +47,31 @@ async fn postgres_token_uses_are_flushed() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Uses not yet flushed are written when shutdown begins, and the upkeep then ends (so a
+/// server's drain waits for that write instead of losing it with the process).
+#[tokio::test]
+async fn postgres_token_uses_are_written_at_shutdown() {
+    let server = PgServer::start().await;
+    let stores = nodes(&server.url, 2).await;
+    let shutdown = Shutdown::new();
+    stores[0].start_upkeep(&shutdown);
+    let owner = user(&stores[0], "Uma").await;
+    stores[0]
+        .create_token(owner, "cli", b"tok", 50, None)
+        .await
+        .unwrap();
+    stores[0].use_token(b"tok", 60).await.unwrap().unwrap();
+    shutdown.trigger();
+    assert!(
+        shutdown.drained(Duration::from_secs(30)).await,
+        "the upkeep did not end at shutdown"
+    );
+    assert_eq!(
+        stores[1].tokens(owner).await.unwrap()[0].last_used_at,
+        Some(60)
+    );
 }
 
 /// With Postgres down, calls fail fast with a database error (no hang); once it is back, the

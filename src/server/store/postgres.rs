@@ -23,6 +23,7 @@ use sqlx::{
 };
 
 use super::{StoreError, tokens::TokenUses};
+use crate::server::shutdown::Shutdown;
 
 /// A pool of connections to one Postgres database.
 #[derive(Clone, Debug)]
@@ -109,8 +110,16 @@ impl Postgres {
         }
         migrator.run(&pool).await?;
         let token_uses = TokenUses::default();
-        token_uses.spawn_flush(pool.clone(), super::tokens::write_uses_postgres);
         Ok(Self { pool, token_uses })
+    }
+
+    /// Starts the token-use flush through `shutdown`'s tracker.
+    pub(super) fn start_upkeep(&self, shutdown: &Shutdown) {
+        self.token_uses.start_flush(
+            self.pool.clone(),
+            super::tokens::write_uses_postgres,
+            shutdown,
+        );
     }
 
     /// The migrations this build knows.

@@ -1,6 +1,6 @@
 //! The SQLite connection: one file, WAL mode, migrations from `migrations/sqlite` applied at
 //! open. What the store runs on it is in the feature modules; this is how it is opened, checked
-//! and kept (the WAL checkpoint task), and how a writing transaction starts.
+//! and kept (the WAL checkpoint task, started by `Store::start_upkeep`), and how a writing transaction starts.
 //!
 //! `synchronous = FULL`: a write is on disk when its transaction commits, so what the server has
 //! confirmed survives a process crash and a power loss alike. Write transactions start with
@@ -22,6 +22,7 @@ use sqlx::{
 };
 
 use super::{StoreError, tokens::TokenUses};
+use crate::server::shutdown::Shutdown;
 
 /// A pool of connections to one SQLite file.
 #[derive(Clone, Debug)]
@@ -71,10 +72,13 @@ pub(super) async fn refuse_foreign(
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// Copies the write-ahead log into the database file, without blocking writers (`PASSIVE`),
-/// until the pool closes.
-async fn checkpoint(pool: SqlitePool) {
+/// until shutdown begins or the pool closes.
+async fn checkpoint(pool: SqlitePool, shutdown: Shutdown) {
     loop {
-        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        tokio::select! {
+            () = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+            () = shutdown.triggered() => return,
+        }
         if pool.is_closed() {
             return;
         }
@@ -112,7 +116,7 @@ impl Sqlite {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
-            // Checkpoints run on their own task (below), not inside whichever commit happens to
+            // Checkpoints run on their own task (`start_upkeep`), not inside whichever commit happens to
             // cross the threshold: a checkpoint flushes the database file, and doing that in the
             // group commit stalled every message behind it (the p99 tail in BENCHMARKS.md).
             .pragma("wal_autocheckpoint", "0");
@@ -121,10 +125,18 @@ impl Sqlite {
             .connect_with(options)
             .await?;
         migrator.run(&pool).await?;
-        tokio::spawn(checkpoint(pool.clone()));
         let token_uses = TokenUses::default();
-        token_uses.spawn_flush(pool.clone(), super::tokens::write_uses_sqlite);
         Ok((Self { pool, token_uses }, lock))
+    }
+
+    /// Starts the WAL checkpoint and the token-use flush through `shutdown`'s tracker.
+    pub(super) fn start_upkeep(&self, shutdown: &Shutdown) {
+        shutdown.spawn(checkpoint(self.pool.clone(), shutdown.clone()));
+        self.token_uses.start_flush(
+            self.pool.clone(),
+            super::tokens::write_uses_sqlite,
+            shutdown,
+        );
     }
 
     /// The migrations this build knows, for checking a backup before restoring it.

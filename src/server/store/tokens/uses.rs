@@ -1,7 +1,8 @@
 //! "Last used" of access tokens, kept to the minute and written in batches by both backends: a
 //! durable write per connection would make every connect wait for a commit, one after another.
-//! Uses are recorded in memory and a task per store writes them every [`FLUSH_EVERY`]; the
-//! backend says only how (its SQL, in `tokens.rs`).
+//! Uses are recorded in memory and a task per store (started by `Store::start_upkeep`) writes
+//! them every [`FLUSH_EVERY`], and once more when shutdown begins; the backend says only how
+//! (its SQL, in `tokens.rs`). Without that task (admin commands, some tests) uses stay in memory.
 //!
 //! Depends on `rows` and `users` only.
 
@@ -15,7 +16,10 @@ use std::{
 use super::TokenRecord;
 use crate::{
     auth::TokenInfo,
-    server::store::{rows::Columns, users::user_from},
+    server::{
+        shutdown::Shutdown,
+        store::{rows::Columns, users::user_from},
+    },
 };
 
 /// How often recorded token uses are written.
@@ -34,15 +38,20 @@ impl TokenUses {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Starts the task that hands the recorded uses to `write` (with `db`) every
-    /// [`FLUSH_EVERY`], until every clone of this is dropped (the store is).
-    pub(in crate::server::store) fn spawn_flush<D, W, F>(&self, db: D, write: W)
-    where
+    /// Starts, through `shutdown`'s tracker, the task that hands the recorded uses to `write`
+    /// (with `db`) every [`FLUSH_EVERY`], until shutdown begins (it writes what is left then) or
+    /// every clone of this is dropped (the store is).
+    pub(in crate::server::store) fn start_flush<D, W, F>(
+        &self,
+        db: D,
+        write: W,
+        shutdown: &Shutdown,
+    ) where
         D: Clone + Send + 'static,
         W: Fn(D, HashMap<i64, i64>) -> F + Send + 'static,
         F: Future<Output = Result<(), sqlx::Error>> + Send + 'static,
     {
-        tokio::spawn(flush(Arc::downgrade(&self.0), db, write));
+        shutdown.spawn(flush(Arc::downgrade(&self.0), db, write, shutdown.clone()));
     }
 
     /// The token of a `use_token` row (columns `id`, `revoked`, `last_used_at`, `expires_at` and
@@ -85,25 +94,31 @@ impl TokenUses {
     }
 }
 
-/// Hands the recorded uses to `write` every [`FLUSH_EVERY`] until the map is dropped; a failed
-/// write is logged, and its uses are dropped.
-async fn flush<D, W, F>(uses: Weak<Mutex<HashMap<i64, i64>>>, db: D, write: W)
+/// Hands the recorded uses to `write` every [`FLUSH_EVERY`], and a last time when shutdown
+/// begins, until then or until the map is dropped; a failed write is logged, and its uses are
+/// dropped.
+async fn flush<D, W, F>(uses: Weak<Mutex<HashMap<i64, i64>>>, db: D, write: W, shutdown: Shutdown)
 where
     D: Clone,
     W: Fn(D, HashMap<i64, i64>) -> F,
     F: Future<Output = Result<(), sqlx::Error>>,
 {
     loop {
-        tokio::time::sleep(FLUSH_EVERY).await;
+        let last = tokio::select! {
+            () = tokio::time::sleep(FLUSH_EVERY) => false,
+            () = shutdown.triggered() => true,
+        };
         let Some(uses) = uses.upgrade() else { return };
         let batch = std::mem::take(&mut *uses.lock().unwrap_or_else(|e| e.into_inner()));
         drop(uses);
-        if batch.is_empty() {
-            continue;
+        if !batch.is_empty() {
+            let tokens = batch.len();
+            if let Err(err) = write(db.clone(), batch).await {
+                tracing::warn!(%err, tokens, "could not record token use");
+            }
         }
-        let tokens = batch.len();
-        if let Err(err) = write(db.clone(), batch).await {
-            tracing::warn!(%err, tokens, "could not record token use");
+        if last {
+            return;
         }
     }
 }
