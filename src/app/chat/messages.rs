@@ -5,13 +5,15 @@
 //! when scrolled to the top without moving what is on screen, follows new messages while the
 //! user is at the bottom, and otherwise offers "jump to latest".
 //!
-//! A component: depends on the model handle and [`super::text`], never on the page.
+//! A component: depends on the model handle, [`super::markdown`] and [`super::text`], never on
+//! the page.
 
 use leptos::{html, prelude::*};
 
 use super::{
     Chat, Pending,
-    text::{MessageText, local_day, local_time},
+    markdown::MessageText,
+    text::{local_day, local_time},
 };
 use crate::protocol::{ConvId, Event, EventBody, Seq, UserId};
 
@@ -261,9 +263,9 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
                                 " "
                                 <time class="at">{time}</time>
                             </div>
-                            <p class="body">
+                            <div class="body">
                                 <MessageText body />
-                            </p>
+                            </div>
                         </li>
                     }
                     .into_any()
@@ -326,9 +328,9 @@ fn PendingLine(pending: Pending) -> impl IntoView {
             <div class="meta">
                 <span class="from">"You"</span>
             </div>
-            <p class="body">
+            <div class="body">
                 <MessageText body />
-            </p>
+            </div>
             <span class="state">
                 {match state {
                     "sent" => "sent",
