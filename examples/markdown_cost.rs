@@ -12,21 +12,7 @@ fn main() {
     use std::time::Instant;
 
     use leptos::prelude::*;
-    use switchboard::app::chat::markdown::{MessageText, Node, parse};
-
-    fn shape(nodes: &[Node], depth: usize, acc: &mut (usize, usize)) {
-        for node in nodes {
-            let (count, children): (usize, &[Node]) = match node {
-                Node::Element { children, .. } | Node::Link { children, .. } => (1, children),
-                Node::CodeBlock(_) => (2, &[]),
-                Node::Break | Node::Rule | Node::Code(_) => (1, &[]),
-                Node::Text(_) => (0, &[]),
-            };
-            acc.0 += count;
-            acc.1 = acc.1.max(depth + count.min(1));
-            shape(children, depth + 1, acc);
-        }
-    }
+    use switchboard::app::chat::markdown::{MessageText, parse, size};
 
     let n: usize = std::env::args()
         .nth(1)
@@ -40,9 +26,15 @@ fn main() {
         ("4000 `*`", "*".repeat(limit)),
         ("`*a ` … `a*`", "*a ".repeat(666) + &"a*".repeat(1000)),
         ("`- ` nesting", fill("- ")),
-        ("`[` … `](url)`", "[".repeat(190) + "x" + &"](https://a.example)".repeat(190)),
+        (
+            "`[` … `](url)`",
+            "[".repeat(190) + "x" + &"](https://a.example)".repeat(190),
+        ),
         ("inline links", fill("[a](https://a.example) ")),
-        ("reference links", fill("[a] ") + "\n\n[a]: https://a.example"),
+        (
+            "reference links",
+            fill("[a] ") + "\n\n[a]: https://a.example",
+        ),
         ("bare links", fill("https://a.example ")),
         ("backticks", "`".repeat(limit)),
         ("`<` runs", "<".repeat(limit)),
@@ -50,9 +42,7 @@ fn main() {
         ("hard breaks", fill("\\\n")),
     ];
     for (name, body) in bodies {
-        let tree = parse(&body);
-        let mut acc = (0, 0);
-        shape(&tree, 0, &mut acc);
+        let (elements, depth) = size(&parse(&body));
         let mut micros: Vec<f64> = (0..n)
             .map(|_| {
                 let started = Instant::now();
@@ -66,8 +56,8 @@ fn main() {
         println!(
             "{name:<18} {:>5} chars  {:>5} elements  depth {:>2}  median {:>7.0} µs  max {:>7.0} µs",
             body.chars().count(),
-            acc.0,
-            acc.1,
+            elements,
+            depth,
             micros[n / 2],
             micros[n - 1]
         );

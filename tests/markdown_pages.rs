@@ -10,6 +10,7 @@
 mod harness;
 
 use harness::{TestServer, room};
+use switchboard::protocol::ConvId;
 
 /// Bodies that would run script if any of it became markup. Each mentions `PWNED`.
 const CORPUS: &[&str] = &[
@@ -40,18 +41,26 @@ fn tags(html: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn the_first_paint_shows_markdown_as_elements_and_every_body_as_text() {
-    let server = TestServer::start().await;
+/// Ann's room with `bodies` posted in it, in order: her session cookie and the room.
+async fn room_with(server: &TestServer, bodies: &[&str]) -> (String, ConvId) {
     let (cookie, _) = server.user("ann").await;
     let (mut ann, _) = server.device(&cookie, vec![]).await;
     let conv = room(&mut ann, "general", false).await;
+    for (i, body) in bodies.iter().enumerate() {
+        ann.post(conv, &format!("m{i}"), body).await;
+    }
+    (cookie, conv)
+}
+
+#[tokio::test]
+async fn the_first_paint_shows_markdown_as_elements_and_every_body_as_text() {
     let formatted = "**bold** *it* ~~gone~~ `code`\n> quoted\n\n- one\n- two\n\n\
                      ```\nblock\n```\n[docs](https://example.com/docs) www.example.org";
-    ann.post(conv, "formatted", formatted).await;
-    for (i, body) in CORPUS.iter().enumerate() {
-        ann.post(conv, &format!("x{i}"), body).await;
-    }
+    let bodies: Vec<&str> = std::iter::once(formatted)
+        .chain(CORPUS.iter().copied())
+        .collect();
+    let server = TestServer::start().await;
+    let (cookie, conv) = room_with(&server, &bodies).await;
 
     let response = reqwest::Client::new()
         .get(server.url(&format!("/c/{}", conv.0)))
@@ -89,16 +98,25 @@ async fn the_first_paint_shows_markdown_as_elements_and_every_body_as_text() {
     // No body reached the page as markup: no tag (or text of a script) carries the payload, every
     // script is the page's own (with the nonce), and nothing loads an image or a frame.
     for tag in &tags {
-        assert!(!tag.contains("pwned"), "a body became markup: <{tag}> in {html}");
+        assert!(
+            !tag.contains("pwned"),
+            "a body became markup: <{tag}> in {html}"
+        );
         if tag.starts_with("script") {
             assert!(tag.contains("nonce="), "<{tag}>");
         }
-        assert!(!tag.starts_with("img") && !tag.starts_with("iframe"), "<{tag}>");
+        assert!(
+            !tag.starts_with("img") && !tag.starts_with("iframe"),
+            "<{tag}>"
+        );
         assert!(!tag.contains("javascript:"), "<{tag}>");
         assert!(!tag.starts_with("h1"), "<{tag}>");
     }
     // The bodies are there, as text.
-    assert!(html.contains("&lt;script&gt;PWNED=1&lt;/script&gt;"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;PWNED=1&lt;/script&gt;"),
+        "{html}"
+    );
     assert!(html.contains("[x](javascript:PWNED=5)"), "{html}");
     assert!(html.contains("&lt;javascript:PWNED=8&gt;"), "{html}");
 }

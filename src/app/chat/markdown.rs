@@ -96,6 +96,24 @@ pub fn safe_href(dest: &str) -> Option<String> {
     (starts("https://") || starts("http://") || starts("mailto:")).then(|| dest.to_string())
 }
 
+/// How many elements `nodes` render to and how deep they nest (a code block is two: `<pre>`
+/// and `<code>`).
+pub fn size(nodes: &[Node]) -> (usize, usize) {
+    let mut elements = 0;
+    let mut depth = 0;
+    for node in nodes {
+        let (own, (inner, inner_depth)) = match node {
+            Node::Element { children, .. } | Node::Link { children, .. } => (1, size(children)),
+            Node::CodeBlock(_) => (2, (0, 0)),
+            Node::Break | Node::Rule | Node::Code(_) => (1, (0, 0)),
+            Node::Text(_) => (0, (0, 0)),
+        };
+        elements += own + inner;
+        depth = depth.max(own + inner_depth);
+    }
+    (elements, depth)
+}
+
 /// Parses `body` as Markdown into the tree [`view`] renders.
 pub fn parse(body: &str) -> Vec<Node> {
     let mut builder = Builder::new();
@@ -308,7 +326,8 @@ impl Builder {
         }
         match frame {
             Frame::Flat { block } => {
-                let ends_in_break = matches!(children.last(), Some(Node::Text(t)) if t.ends_with('\n'));
+                let ends_in_break =
+                    matches!(children.last(), Some(Node::Text(t)) if t.ends_with('\n'));
                 for child in children {
                     match child {
                         Node::Text(text) => self.push_text(&text),
@@ -389,7 +408,11 @@ impl Builder {
         while self.stack.len() > 1 {
             self.close();
         }
-        let root = self.stack.pop().map(|open| open.children).unwrap_or_default();
+        let root = self
+            .stack
+            .pop()
+            .map(|open| open.children)
+            .unwrap_or_default();
         self.linkify(root)
     }
 }
