@@ -1,7 +1,7 @@
 //! Message bodies as Markdown: the parser's events turned into a small, safe tree.
 //!
 //! Bodies are parsed with `pulldown-cmark` (CommonMark plus `~~strikethrough~~`) into [`Node`]s,
-//! which [`view`] renders as Leptos elements — the same tree on the server's first paint and in
+//! which [`MessageText`] renders as Leptos elements — the same tree on the server's first paint and in
 //! the browser, so hydration finds what it expects. Nothing the sender typed ever becomes markup
 //! of its own:
 //!
@@ -12,11 +12,13 @@
 //! * images are never loaded: an image with a web address is a link with its alt text;
 //! * headings (`# x`, and underlined ones) are shown as typed, as chat apps do: a `#` at the
 //!   start of a chat line is rarely meant as a title;
-//! * the cost is bounded: elements nest at most [`MAX_DEPTH`] deep and a body makes at most
-//!   [`MAX_ELEMENTS`] elements; past either, the rest is flattened into the enclosing element
-//!   as text. The parser is linear in practice and bodies are bounded by `limits.max_body_chars`.
+//! * the cost is bounded: containers nest at most [`MAX_DEPTH`] deep (a bare link found at the
+//!   deepest level adds one) and a body makes at most [`MAX_ELEMENTS`] elements; past either,
+//!   deeper containers are flattened into their parent and further leaves become text, so
+//!   everything typed is still shown. Bodies are bounded by `limits.max_body_chars`;
+//!   `examples/markdown_cost.rs` measures hostile ones.
 //!
-//! Depends on `pulldown-cmark` and [`super::text`] (bare links); [`view`] adds Leptos.
+//! Depends on `pulldown-cmark` and [`super::text`] (bare links); `view` adds Leptos.
 
 mod view;
 
@@ -114,7 +116,7 @@ pub fn size(nodes: &[Node]) -> (usize, usize) {
     (elements, depth)
 }
 
-/// Parses `body` as Markdown into the tree [`view`] renders.
+/// Parses `body` as Markdown into the tree [`MessageText`] renders.
 pub fn parse(body: &str) -> Vec<Node> {
     let mut builder = Builder::new();
     let parser = Parser::new_ext(body, Options::ENABLE_STRIKETHROUGH);
