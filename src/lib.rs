@@ -30,7 +30,8 @@
 //! * [`app`] — the Leptos UI: `app.rs` the shell and routes, `app/account*` the account pages,
 //!   `app/chat/screen.rs` the chat page, which composes the components (`sidebar`,
 //!   `conversation`, `messages`, `composer`, `directory`, `user_form`, `text`) that never import
-//!   it; `app/chat/model/` the chat state as a pure reducer (unit-tested natively), `app/chat.rs`
+//!   it; `app/chat/markdown/` message bodies as Markdown (pulldown-cmark events to a capped, safe
+//!   tree, rendered as Leptos elements the same in SSR and hydrate); `app/chat/model/` the chat state as a pure reducer (unit-tested natively), `app/chat.rs`
 //!   its reactive handle, `app/chat/socket.rs` the glue from the transport's callbacks to the
 //!   model, `app/chat/first_paint.rs` the `ChatSource` interface the server fills for the
 //!   server-rendered first paint.
