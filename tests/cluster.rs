@@ -249,6 +249,7 @@ impl Device {
             client_msg_id: ClientMsgId(id.to_owned()),
             conv,
             body: body.to_owned(),
+            reply_to: None,
         })
         .await;
     }

@@ -35,6 +35,7 @@ fn client_frames_round_trip() {
             client_msg_id: ClientMsgId("abc".into()),
             conv: ConvId(1),
             body: "hello".into(),
+            reply_to: None,
         },
         ClientFrame::OpenDirect { user: UserId(2) },
         ClientFrame::CreateRoom {
@@ -122,6 +123,7 @@ fn every_server_frame_round_trips() {
             body: EventBody::Message {
                 client_msg_id: ClientMsgId("m1".into()),
                 body: "hi <b>".into(),
+                reply_to: None,
             },
         }),
         ServerFrame::Event(Event {
@@ -253,6 +255,7 @@ pub(crate) mod generated {
                 client_msg_id: ClientMsgId(m),
                 conv: ConvId(conv),
                 body,
+                reply_to: None,
             }),
             id.prop_map(|u| ClientFrame::OpenDirect { user: UserId(u) }),
             (".{0,80}", any::<bool>())
