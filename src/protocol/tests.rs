@@ -77,6 +77,35 @@ fn client_frames_round_trip() {
             conv: ConvId(1),
             seq: Seq(3),
         },
+        ClientFrame::Send {
+            client_msg_id: ClientMsgId("r".into()),
+            conv: ConvId(1),
+            body: "yes".into(),
+            reply_to: Some(Seq(3)),
+        },
+        ClientFrame::Edit {
+            client_msg_id: ClientMsgId("e".into()),
+            conv: ConvId(1),
+            target: Seq(3),
+            body: "fixed".into(),
+        },
+        ClientFrame::Delete {
+            client_msg_id: ClientMsgId("d".into()),
+            conv: ConvId(1),
+            target: Seq(3),
+        },
+        ClientFrame::React {
+            client_msg_id: ClientMsgId("r1".into()),
+            conv: ConvId(1),
+            target: Seq(3),
+            emoji: "🎉".into(),
+        },
+        ClientFrame::Unreact {
+            client_msg_id: ClientMsgId("r2".into()),
+            conv: ConvId(1),
+            target: Seq(3),
+            emoji: "🎉".into(),
+        },
     ];
     assert_round_trips(frames, encode_client, decode_client, ClientFrame::TYPES);
 }
@@ -132,6 +161,70 @@ fn every_server_frame_round_trips() {
             from: UserId(2),
             at: 1,
             body: EventBody::Removed { user: UserId(3) },
+        }),
+        ServerFrame::Event(Event {
+            conv: ConvId(4),
+            seq: Seq(11),
+            from: UserId(2),
+            at: 1,
+            body: EventBody::Message {
+                client_msg_id: ClientMsgId("m2".into()),
+                body: "yes".into(),
+                reply_to: Some(Seq(9)),
+            },
+        }),
+        ServerFrame::Event(Event {
+            conv: ConvId(4),
+            seq: Seq(12),
+            from: UserId(2),
+            at: 1,
+            body: EventBody::Edited {
+                target: Seq(9),
+                body: "hi".into(),
+            },
+        }),
+        ServerFrame::Event(Event {
+            conv: ConvId(4),
+            seq: Seq(13),
+            from: UserId(2),
+            at: 1,
+            body: EventBody::Reacted {
+                target: Seq(9),
+                emoji: "👍".into(),
+            },
+        }),
+        ServerFrame::Event(Event {
+            conv: ConvId(4),
+            seq: Seq(14),
+            from: UserId(2),
+            at: 1,
+            body: EventBody::Unreacted {
+                target: Seq(9),
+                emoji: "👍".into(),
+            },
+        }),
+        ServerFrame::Event(Event {
+            conv: ConvId(4),
+            seq: Seq(15),
+            from: UserId(2),
+            at: 1,
+            body: EventBody::Deleted { target: Seq(9) },
+        }),
+        ServerFrame::Event(Event {
+            conv: ConvId(4),
+            seq: Seq(9),
+            from: UserId(2),
+            at: 1,
+            body: EventBody::Tombstone { target: None },
+        }),
+        ServerFrame::Event(Event {
+            conv: ConvId(4),
+            seq: Seq(12),
+            from: UserId(2),
+            at: 1,
+            body: EventBody::Tombstone {
+                target: Some(Seq(9)),
+            },
         }),
         ServerFrame::Conversation(ConvSummary {
             id: ConvId(4),
@@ -348,4 +441,56 @@ pub(crate) mod generated {
             let _ = decode_server(&text);
         }
     }
+}
+
+/// An event of a kind this build does not know, or with a field it does not know, still
+/// decodes, with its seq: a client ignores what it does not understand and moves its cursor
+/// past it. The documented wire shapes of the new kinds decode as the types say.
+#[test]
+fn unknown_event_kinds_and_fields_decode_with_their_seq() {
+    let future = r#"{"type":"event","conv":3,"seq":44,"from":42,"at":1,"kind":"poll","question":"lunch?","options":["a","b"]}"#;
+    let Ok(ServerFrame::Event(event)) = decode_server(future) else {
+        panic!("an unknown kind is still an event");
+    };
+    assert_eq!(
+        (event.conv, event.seq, event.body),
+        (ConvId(3), Seq(44), EventBody::Unknown)
+    );
+    let extra = r#"{"type":"event","conv":3,"seq":45,"from":42,"at":1,"kind":"message","client_msg_id":"x","body":"hi","thread":7}"#;
+    assert!(
+        matches!(
+            decode_server(extra),
+            Ok(ServerFrame::Event(Event {
+                body: EventBody::Message { .. },
+                ..
+            }))
+        ),
+        "a field this build does not know is ignored"
+    );
+    let edited = r#"{"type":"event","conv":3,"seq":46,"from":42,"at":1,"kind":"edited","target":42,"body":"hello"}"#;
+    assert!(matches!(
+        decode_server(edited),
+        Ok(ServerFrame::Event(Event {
+            body: EventBody::Edited {
+                target: Seq(42),
+                ..
+            },
+            ..
+        }))
+    ));
+    let tombstone = r#"{"type":"event","conv":3,"seq":42,"from":42,"at":1,"kind":"tombstone"}"#;
+    assert!(matches!(
+        decode_server(tombstone),
+        Ok(ServerFrame::Event(Event {
+            body: EventBody::Tombstone { target: None },
+            ..
+        }))
+    ));
+    // Client frames stay strict: a field the server does not know is refused.
+    let sloppy =
+        r#"{"type":"react","client_msg_id":"a","conv":1,"target":2,"emoji":"👍","from":9}"#;
+    assert!(matches!(
+        decode_client(sloppy),
+        Err(DecodeError::Malformed(_))
+    ));
 }

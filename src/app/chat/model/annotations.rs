@@ -179,3 +179,198 @@ impl ChatModel {
         vec![Effect::Send(frame)]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{ConvKind, ConvSummary, Epoch, ServerFrame};
+
+    const ME: UserId = UserId(1);
+    const PEER: UserId = UserId(2);
+    const ROOM: ConvId = ConvId(10);
+
+    fn event(seq: i64, from: UserId, body: EventBody) -> Event {
+        Event {
+            conv: ROOM,
+            seq: Seq(seq),
+            from,
+            at: seq,
+            body,
+        }
+    }
+
+    fn message(seq: i64, from: UserId, body: &str, reply_to: Option<i64>) -> Event {
+        let body = EventBody::Message {
+            client_msg_id: ClientMsgId(format!("m{seq}")),
+            body: body.into(),
+            reply_to: reply_to.map(Seq),
+        };
+        event(seq, from, body)
+    }
+
+    fn edited(seq: i64, target: i64, body: &str) -> Event {
+        let body = EventBody::Edited {
+            target: Seq(target),
+            body: body.into(),
+        };
+        event(seq, PEER, body)
+    }
+
+    fn reacted(seq: i64, from: UserId, target: i64, emoji: &str, on: bool) -> Event {
+        let (target, emoji) = (Seq(target), emoji.to_owned());
+        let body = if on {
+            EventBody::Reacted { target, emoji }
+        } else {
+            EventBody::Unreacted { target, emoji }
+        };
+        event(seq, from, body)
+    }
+
+    fn greeted() -> ChatModel {
+        let mut chat = ChatModel::default();
+        chat.apply(ServerFrame::Hello {
+            protocol: crate::protocol::PROTOCOL_VERSION,
+            server_version: "test".into(),
+            user: ME,
+            heartbeat_ms: 20_000,
+            epoch: Epoch("a".into()),
+        });
+        chat.apply(ServerFrame::Conversation(ConvSummary {
+            id: ROOM,
+            kind: ConvKind::Room,
+            name: "general".into(),
+            public: true,
+            peer: None,
+            last_seq: Seq(0),
+            read_seq: Seq(0),
+            epoch: Epoch("a".into()),
+        }));
+        chat
+    }
+
+    fn live(chat: &mut ChatModel, events: &[Event]) {
+        for e in events {
+            chat.apply(ServerFrame::Event(e.clone()));
+        }
+    }
+
+    fn page(chat: &mut ChatModel, events: &[Event]) {
+        chat.apply(ServerFrame::History {
+            conv: ROOM,
+            events: events.to_vec(),
+            more: false,
+        });
+    }
+
+    /// The texts the model holds anywhere, to prove a deleted one is gone.
+    fn held_text(chat: &ChatModel) -> String {
+        format!("{:?}", chat.events)
+    }
+
+    fn story() -> Vec<Event> {
+        vec![
+            message(1, PEER, "helo", None),
+            edited(2, 1, "hello"),
+            reacted(3, ME, 1, "👍", true),
+            reacted(4, PEER, 1, "👍", true),
+            reacted(5, PEER, 1, "🎉", true),
+            reacted(6, PEER, 1, "👍", false),
+            message(7, ME, "hi!", Some(1)),
+        ]
+    }
+
+    #[test]
+    fn edits_reactions_and_replies_shape_the_message_and_a_replay_changes_nothing() {
+        let mut chat = greeted();
+        live(&mut chat, &story());
+        let state = chat.message_state(ROOM, Seq(1)).unwrap();
+        assert_eq!(
+            (state.text.as_str(), state.edited, state.deleted),
+            ("hello", true, false)
+        );
+        assert_eq!(
+            state.reactions,
+            BTreeMap::from([
+                ("👍".to_string(), BTreeSet::from([ME])),
+                ("🎉".to_string(), BTreeSet::from([PEER])),
+            ])
+        );
+        assert_eq!(
+            state.versions,
+            vec![(Seq(1), "helo".to_string()), (Seq(2), "hello".to_string())],
+            "the edit history"
+        );
+        assert_eq!(state.revision, Seq(6));
+        let reply = chat.message_state(ROOM, Seq(7)).unwrap();
+        assert_eq!(reply.reply_to, Some(Seq(1)));
+        // The same events again (a replay, a history page, a reconnect's overlap): no change.
+        live(&mut chat, &story());
+        page(&mut chat, &story());
+        assert_eq!(chat.message_state(ROOM, Seq(1)).unwrap(), state);
+        assert_eq!(
+            chat.last_seq(ROOM),
+            Some(Seq(7)),
+            "the cursor is past every event"
+        );
+        assert!(is_annotation(&story()[1].body) && !is_annotation(&story()[0].body));
+    }
+
+    #[test]
+    fn a_message_whose_later_events_arrived_first_shows_its_state_on_arrival() {
+        let mut chat = greeted();
+        let story = story();
+        // The newest events first (a new device's recent page), then the older page.
+        live(&mut chat, &story[3..]);
+        page(&mut chat, &story[..3]);
+        let state = chat.message_state(ROOM, Seq(1)).unwrap();
+        assert_eq!((state.text.as_str(), state.edited), ("hello", true));
+        assert_eq!(state.reactions.len(), 2);
+    }
+
+    #[test]
+    fn a_deletion_drops_every_text_of_the_message_whichever_arrives_first() {
+        let mut chat = greeted();
+        live(&mut chat, &story());
+        live(
+            &mut chat,
+            &[event(8, PEER, EventBody::Deleted { target: Seq(1) })],
+        );
+        let state = chat.message_state(ROOM, Seq(1)).unwrap();
+        assert!(state.deleted && state.text.is_empty() && state.reactions.is_empty());
+        let held = held_text(&chat);
+        assert!(!held.contains("helo") && !held.contains("hello"), "{held}");
+        // An older page fetched before the deletion brings the texts again: not kept.
+        page(&mut chat, &story()[..2]);
+        let held = held_text(&chat);
+        assert!(!held.contains("helo") && !held.contains("hello"), "{held}");
+        assert!(chat.message_state(ROOM, Seq(1)).unwrap().deleted);
+        // The reply stays, pointing at a deleted message.
+        assert_eq!(
+            chat.message_state(ROOM, Seq(7)).unwrap().reply_to,
+            Some(Seq(1))
+        );
+
+        // The server's own tombstone (a page served after the deletion) shows the same.
+        let mut fresh = greeted();
+        page(
+            &mut fresh,
+            &[event(1, PEER, EventBody::Tombstone { target: None })],
+        );
+        assert!(fresh.message_state(ROOM, Seq(1)).unwrap().deleted);
+    }
+
+    #[test]
+    fn an_unknown_kind_is_held_for_its_seq_and_shown_as_nothing() {
+        let mut chat = greeted();
+        live(
+            &mut chat,
+            &[
+                message(1, PEER, "hi", None),
+                event(2, PEER, EventBody::Unknown),
+            ],
+        );
+        assert_eq!(chat.last_seq(ROOM), Some(Seq(2)));
+        assert!(is_annotation(&EventBody::Unknown));
+        assert_eq!(chat.message_state(ROOM, Seq(1)).unwrap().revision, Seq(1));
+    }
+}

@@ -119,6 +119,12 @@ impl Connection {
         }
         let at = now_ms();
         let window = i64::try_from(self.limits.edit_window.as_millis()).unwrap_or(i64::MAX);
+        // A window of zero turns editing off: no message is recent enough.
+        let edit_since = if window == 0 {
+            i64::MAX
+        } else {
+            at.saturating_sub(window)
+        };
         let action = NewAction {
             conv,
             from: self.user(),
@@ -126,7 +132,7 @@ impl Connection {
             target,
             action,
             at,
-            edit_since: at.saturating_sub(window),
+            edit_since,
         };
         let (store, hub, _, mailbox) = self.owned();
         let req = req.cloned();
