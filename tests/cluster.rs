@@ -732,3 +732,130 @@ async fn a_node_started_before_postgres_and_redis_waits_for_them_and_says_why() 
     cluster.wait_for_peers().await;
     assert_eq!(status(cluster.addr(0), "/readyz").await, 200);
 }
+
+/// The events of `conv` among `frames`, by seq.
+fn events_by_seq(frames: &[ServerFrame], conv: ConvId) -> BTreeMap<i64, EventBody> {
+    frames
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Event(e) if e.conv == conv => Some((e.seq.0, e.body.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_deletions_replies_and_reactions_keep_one_order_across_nodes() {
+    let cluster = Cluster::start(2).await;
+    let Pair {
+        mut sender,
+        mut receiver,
+        conv,
+        cookies,
+    } = cluster.direct_pair("ann", "ben").await;
+    let hers = sender.post(conv, "a-1", "helo").await;
+    let his = receiver.post(conv, "b-1", "wrong chat, sorry").await;
+    // Both act at once, each on its own node.
+    let frames_a = [
+        ClientFrame::Edit {
+            client_msg_id: ClientMsgId("a-2".into()),
+            conv,
+            target: hers,
+            body: "hello".into(),
+        },
+        // On her own message: one on Ben's could lose the race to his deleting it (and be
+        // refused with `message_deleted`, as it should).
+        ClientFrame::React {
+            client_msg_id: ClientMsgId("a-3".into()),
+            conv,
+            target: hers,
+            emoji: "😂".into(),
+        },
+    ];
+    let frames_b = [
+        ClientFrame::React {
+            client_msg_id: ClientMsgId("b-2".into()),
+            conv,
+            target: hers,
+            emoji: "👋".into(),
+        },
+        ClientFrame::Send {
+            client_msg_id: ClientMsgId("b-3".into()),
+            conv,
+            body: "hi!".into(),
+            reply_to: Some(hers),
+        },
+        ClientFrame::Delete {
+            client_msg_id: ClientMsgId("b-4".into()),
+            conv,
+            target: his,
+        },
+    ];
+    for frame in &frames_a {
+        sender.send(frame).await;
+    }
+    for frame in &frames_b {
+        receiver.send(frame).await;
+    }
+    // Two messages, then five actions: seqs 1 to 7 on both nodes, the same on each.
+    let last = his.0 + 5;
+    let reaches = |frames: &[ServerFrame]| {
+        events_by_seq(frames, conv)
+            .keys()
+            .next_back()
+            .is_some_and(|&s| s >= last)
+    };
+    let mut on_a = Vec::new();
+    while !reaches(&on_a) {
+        on_a.push(sender.next().await);
+    }
+    let mut on_b = Vec::new();
+    while !reaches(&on_b) {
+        on_b.push(receiver.next().await);
+    }
+    let (seen_a, seen_b) = (events_by_seq(&on_a, conv), events_by_seq(&on_b, conv));
+    let after: Vec<(i64, EventBody)> = seen_a
+        .range(his.0 + 1..)
+        .map(|(s, b)| (*s, b.clone()))
+        .collect();
+    assert_eq!(after.len(), 5, "{seen_a:?}");
+    assert_eq!(
+        seen_a.range(his.0 + 1..).collect::<Vec<_>>(),
+        seen_b.range(his.0 + 1..).collect::<Vec<_>>(),
+        "one order on both nodes"
+    );
+    assert!(
+        after
+            .iter()
+            .any(|(_, b)| *b == EventBody::Deleted { target: his })
+    );
+
+    // Ben's new tab on Ann's node resumes from before the actions: the same events replayed
+    // in the same order, his deleted message a tombstone.
+    let mut tab = Device::open(
+        cluster.addr(0),
+        &cookies.1,
+        vec![Cursor { conv, seq: Seq(0) }],
+    )
+    .await;
+    tab.send(&ClientFrame::History {
+        conv,
+        before: Seq(last + 1),
+        limit: 50,
+    })
+    .await;
+    let page = tab
+        .until(|f| matches!(f, ServerFrame::History { .. }))
+        .await;
+    let Some(ServerFrame::History { events, .. }) = page.last() else {
+        unreachable!()
+    };
+    let replayed: BTreeMap<i64, EventBody> =
+        events.iter().map(|e| (e.seq.0, e.body.clone())).collect();
+    assert_eq!(replayed[&his.0], EventBody::Tombstone { target: None });
+    assert!(matches!(&replayed[&hers.0], EventBody::Message { body, .. } if body == "helo"));
+    assert_eq!(
+        replayed.range(his.0 + 1..).collect::<Vec<_>>(),
+        seen_b.range(his.0 + 1..).collect::<Vec<_>>()
+    );
+}

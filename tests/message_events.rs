@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use harness::{Device, TestServer, room};
 use switchboard::protocol::{
-    ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, Event, EventBody, FrameType, Seq,
-    ServerFrame,
+    ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, Event, EventBody, Seq, ServerFrame,
 };
 
 fn id(s: &str) -> ClientMsgId {
