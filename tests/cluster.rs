@@ -755,42 +755,27 @@ async fn edits_deletions_replies_and_reactions_keep_one_order_across_nodes() {
     } = cluster.direct_pair("ann", "ben").await;
     let hers = sender.post(conv, "a-1", "helo").await;
     let his = receiver.post(conv, "b-1", "wrong chat, sorry").await;
-    // Both act at once, each on its own node.
+    // Both act at once, each on its own node. Ann reacts to her own message: a reaction to
+    // Ben's could lose the race to his deleting it (and be refused with `message_deleted`).
     let frames_a = [
-        ClientFrame::Edit {
-            client_msg_id: ClientMsgId("a-2".into()),
-            conv,
-            target: hers,
-            body: "hello".into(),
-        },
-        // On her own message: one on Ben's could lose the race to his deleting it (and be
-        // refused with `message_deleted`, as it should).
-        ClientFrame::React {
-            client_msg_id: ClientMsgId("a-3".into()),
-            conv,
-            target: hers,
-            emoji: "😂".into(),
-        },
+        format!(
+            r#"{{"type":"edit","client_msg_id":"a-2","conv":{conv},"target":{hers},"body":"hello"}}"#
+        ),
+        format!(
+            r#"{{"type":"react","client_msg_id":"a-3","conv":{conv},"target":{hers},"emoji":"😂"}}"#
+        ),
     ];
     let frames_b = [
-        ClientFrame::React {
-            client_msg_id: ClientMsgId("b-2".into()),
-            conv,
-            target: hers,
-            emoji: "👋".into(),
-        },
-        ClientFrame::Send {
-            client_msg_id: ClientMsgId("b-3".into()),
-            conv,
-            body: "hi!".into(),
-            reply_to: Some(hers),
-        },
-        ClientFrame::Delete {
-            client_msg_id: ClientMsgId("b-4".into()),
-            conv,
-            target: his,
-        },
+        format!(
+            r#"{{"type":"react","client_msg_id":"b-2","conv":{conv},"target":{hers},"emoji":"👋"}}"#
+        ),
+        format!(
+            r#"{{"type":"send","client_msg_id":"b-3","conv":{conv},"body":"hi!","reply_to":{hers}}}"#
+        ),
+        format!(r#"{{"type":"delete","client_msg_id":"b-4","conv":{conv},"target":{his}}}"#),
     ];
+    let frames_a = frames_a.map(|text| protocol::decode_client(&text).unwrap());
+    let frames_b = frames_b.map(|text| protocol::decode_client(&text).unwrap());
     for frame in &frames_a {
         sender.send(frame).await;
     }

@@ -1,23 +1,12 @@
--- Message events: edits, deletions, replies and reactions (issue 15); the same columns and
--- table as migrations/sqlite/0006_message_events.sql.
---
--- `target_seq` is the seq (in the same conversation) an event is about: the message an
--- 'edited', 'deleted', 'reacted' or 'unreacted' event names, the message a 'message' replies
--- to, the message a deleted edit ('tombstone') belonged to. A deleted message and its edits
--- become kind 'tombstone' with no body: the text is removed, the seq stays.
+-- Message events: edits, deletions, replies and reactions (issue 15). The same column, index
+-- and table as migrations/sqlite/0006_message_events.sql, which explains them: `target_seq` is
+-- the seq an event is about (a reply's message too), a deleted message and its edits become
+-- kind 'tombstone' with no body, and `reactions` holds the current reactions.
 ALTER TABLE events ADD COLUMN target_seq BIGINT;
-
--- The edits of a message, found when it is deleted.
 CREATE INDEX events_by_target ON events (conv_id, target_seq) WHERE target_seq IS NOT NULL;
-
--- The current reactions: one row per (message, emoji, user), kept in the transaction that stores
--- the 'reacted' or 'unreacted' event, so a repeat is recognised and the distinct emoji per
--- message are bounded without reading the events. `seq` is the 'reacted' event's.
 CREATE TABLE reactions (
-    conv_id    BIGINT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
-    target_seq BIGINT NOT NULL,
-    emoji      TEXT   NOT NULL,
-    user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    seq        BIGINT NOT NULL,
+    conv_id BIGINT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    target_seq BIGINT NOT NULL, emoji TEXT NOT NULL,
+    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE, seq BIGINT NOT NULL,
     PRIMARY KEY (conv_id, target_seq, emoji, user_id)
 );

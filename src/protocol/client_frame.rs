@@ -211,4 +211,16 @@ impl ClientFrame {
             _ => None,
         }
     }
+
+    /// The conversation and seq of the message an `edit`, `delete`, `react` or `unreact` is
+    /// about.
+    pub fn target(&self) -> Option<(ConvId, Seq)> {
+        match self {
+            Self::Edit { conv, target, .. }
+            | Self::Delete { conv, target, .. }
+            | Self::React { conv, target, .. }
+            | Self::Unreact { conv, target, .. } => Some((*conv, *target)),
+            _ => None,
+        }
+    }
 }

@@ -42,6 +42,11 @@ async fn send(store: &Store, message: NewMessage, at: i64) -> Seq {
     store.append_messages(&[&message], at).await.unwrap()[0].seq
 }
 
+/// What the store made of `action`.
+async fn apply(store: &Store, action: NewAction) -> Acted {
+    store.act(&action).await.unwrap()
+}
+
 /// The stored event's seq, or a panic naming what happened instead.
 fn stored(acted: Acted) -> Seq {
     match acted {
@@ -62,18 +67,10 @@ async fn edits_are_the_senders_within_the_window_and_a_retry_is_stored_once(stor
     } = convs(store).await;
     let hello = send(store, msg(lobby, bob, "b-1", "helo"), 6_000).await;
     let old = send(store, msg(lobby, bob, "b-2", "old"), 4_000).await;
-    let fixed = stored(
-        store
-            .act(&act(lobby, bob, "e-1", hello.0, edit("hello")))
-            .await
-            .unwrap(),
-    );
+    let fixed = stored(apply(store, act(lobby, bob, "e-1", hello.0, edit("hello"))).await);
     assert_eq!(fixed, Seq(hello.0 + 2));
     assert_eq!(
-        store
-            .act(&act(lobby, bob, "e-1", hello.0, edit("hello again")))
-            .await
-            .unwrap(),
+        apply(store, act(lobby, bob, "e-1", hello.0, edit("hello again"))).await,
         Acted::Duplicate(lobby, fixed),
         "a retry finds the original"
     );
@@ -131,26 +128,13 @@ async fn reactions_are_idempotent_and_bounded(store: &Store) {
         matches!(events[0].body, EventBody::Message { reply_to: Some(to), .. } if to == hello),
         "{events:?}"
     );
-    let first = stored(
-        store
-            .act(&act(lobby, ann, "r-1", hello.0, react("👍")))
-            .await
-            .unwrap(),
-    );
+    let first = stored(apply(store, act(lobby, ann, "r-1", hello.0, react("👍"))).await);
     assert_eq!(first, Seq(answer.0 + 1));
     assert_eq!(
-        store
-            .act(&act(lobby, ann, "r-2", hello.0, react("👍")))
-            .await
-            .unwrap(),
+        apply(store, act(lobby, ann, "r-2", hello.0, react("👍"))).await,
         Acted::Unchanged
     );
-    stored(
-        store
-            .act(&act(lobby, bob, "r-3", hello.0, react("👍")))
-            .await
-            .unwrap(),
-    );
+    stored(apply(store, act(lobby, bob, "r-3", hello.0, react("👍"))).await);
     let unreact = |id: &str| {
         act(
             lobby,
@@ -162,8 +146,8 @@ async fn reactions_are_idempotent_and_bounded(store: &Store) {
             },
         )
     };
-    stored(store.act(&unreact("u-1")).await.unwrap());
-    assert_eq!(store.act(&unreact("u-2")).await.unwrap(), Acted::Unchanged);
+    stored(apply(store, unreact("u-1")).await);
+    assert_eq!(apply(store, unreact("u-2")).await, Acted::Unchanged);
     // Bob's 👍 is one distinct emoji; fill up to the bound with others.
     let palette = [
         "😀", "😃", "😄", "😁", "😆", "😅", "🤣", "😂", "🙂", "🙃", "😉", "😊", "😇", "🥰", "😍",
@@ -175,26 +159,19 @@ async fn reactions_are_idempotent_and_bounded(store: &Store) {
         .enumerate()
     {
         stored(
-            store
-                .act(&act(lobby, ann, &format!("f-{n}"), hello.0, react(emoji)))
-                .await
-                .unwrap(),
+            apply(
+                store,
+                act(lobby, ann, &format!("f-{n}"), hello.0, react(emoji)),
+            )
+            .await,
         );
     }
     let last = store.last_seq(lobby).await.unwrap();
     assert_eq!(
-        store
-            .act(&act(lobby, ann, "over", hello.0, react("🦀")))
-            .await
-            .unwrap(),
+        apply(store, act(lobby, ann, "over", hello.0, react("🦀"))).await,
         Acted::Refused(Refused::TooManyReactions)
     );
-    stored(
-        store
-            .act(&act(lobby, bob, "same", hello.0, react("😀")))
-            .await
-            .unwrap(),
-    );
+    stored(apply(store, act(lobby, bob, "same", hello.0, react("😀"))).await);
     assert_eq!(
         store.last_seq(lobby).await.unwrap(),
         last.next(),
@@ -211,64 +188,35 @@ async fn a_deleted_message_leaves_a_tombstone_and_no_text(store: &Store) {
     let hello = send(store, msg(lobby, bob, "b-1", "the secret plan"), 6_000).await;
     let own = send(store, msg(lobby, bob, "b-2", "mine"), 6_000).await;
     let edit_seq = stored(
-        store
-            .act(&act(
-                lobby,
-                bob,
-                "e-1",
-                hello.0,
-                edit("the secret plan, v2"),
-            ))
-            .await
-            .unwrap(),
+        apply(
+            store,
+            act(lobby, bob, "e-1", hello.0, edit("the secret plan, v2")),
+        )
+        .await,
     );
-    stored(
-        store
-            .act(&act(lobby, ann, "r-1", hello.0, react("👀")))
-            .await
-            .unwrap(),
-    );
+    stored(apply(store, act(lobby, ann, "r-1", hello.0, react("👀"))).await);
     assert_eq!(
-        store
-            .act(&act(lobby, UserId(bob.0), "d-0", 2, Action::Delete))
-            .await
-            .unwrap(),
+        apply(store, act(lobby, UserId(bob.0), "d-0", 2, Action::Delete)).await,
         Acted::Refused(Refused::NotAMessage)
     );
     // Ann owns the lobby: she may delete Bob's message (but Bob may not delete hers, below).
-    let deleted = stored(
-        store
-            .act(&act(lobby, ann, "d-1", hello.0, Action::Delete))
-            .await
-            .unwrap(),
-    );
+    let deleted = stored(apply(store, act(lobby, ann, "d-1", hello.0, Action::Delete)).await);
     for (id, action) in [
         ("d-2", Action::Delete),
         ("e-2", edit("again")),
         ("r-2", react("👍")),
     ] {
         assert_eq!(
-            store
-                .act(&act(lobby, bob, id, hello.0, action))
-                .await
-                .unwrap(),
+            apply(store, act(lobby, bob, id, hello.0, action)).await,
             Acted::Refused(Refused::Deleted)
         );
     }
     let mine = send(store, msg(lobby, ann, "a-1", "ann's"), 6_000).await;
     assert_eq!(
-        store
-            .act(&act(lobby, bob, "d-3", mine.0, Action::Delete))
-            .await
-            .unwrap(),
+        apply(store, act(lobby, bob, "d-3", mine.0, Action::Delete)).await,
         Acted::Refused(Refused::NotYours)
     );
-    stored(
-        store
-            .act(&act(lobby, bob, "d-4", own.0, Action::Delete))
-            .await
-            .unwrap(),
-    );
+    stored(apply(store, act(lobby, bob, "d-4", own.0, Action::Delete)).await);
     // A retry of the deleted message's send finds it and stores nothing.
     let again = store
         .append_messages(&[&msg(lobby, bob, "b-1", "the secret plan")], 7_000)
@@ -308,16 +256,11 @@ async fn postgres_a_deleted_text_is_in_no_row() {
     let Convs { bob, lobby, .. } = convs(&store).await;
     let hello = send(&store, msg(lobby, bob, "b-1", "zebra-canary-7"), 6_000).await;
     stored(
-        store
-            .act(&act(
-                lobby,
-                bob,
-                "e-1",
-                hello.0,
-                edit("zebra-canary-7 edited"),
-            ))
-            .await
-            .unwrap(),
+        apply(
+            &store,
+            act(lobby, bob, "e-1", hello.0, edit("zebra-canary-7 edited")),
+        )
+        .await,
     );
     let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&server.url)
         .await
@@ -328,12 +271,7 @@ async fn postgres_a_deleted_text_is_in_no_row() {
         .await
         .unwrap();
     assert_eq!(before, 2, "the message and its edit");
-    stored(
-        store
-            .act(&act(lobby, bob, "d-1", hello.0, Action::Delete))
-            .await
-            .unwrap(),
-    );
+    stored(apply(&store, act(lobby, bob, "d-1", hello.0, Action::Delete)).await);
     let after: i64 = sqlx::query_scalar(COUNT)
         .fetch_one(&mut conn)
         .await

@@ -325,18 +325,7 @@ impl ChatModel {
 
     /// Posts a message: into the outbox (shown as "sending") and to the server.
     pub fn post(&mut self, conv: ConvId, body: String, client_msg_id: ClientMsgId) -> Effects {
-        let pending = Pending {
-            client_msg_id,
-            conv,
-            body,
-            reply_to: None,
-            acked: false,
-            failed: None,
-        };
-        let frame = pending.frame();
-        self.outbox.push(pending);
-        self.touch(Part::Outbox);
-        vec![Effect::Send(frame)]
+        self.post_answering(conv, body, client_msg_id, None)
     }
 
     /// The sends to repeat after a reconnect (all not yet echoed and not refused; the server

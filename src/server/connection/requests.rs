@@ -30,7 +30,7 @@ use crate::server::{
     committer::Committer,
     routing::{ConnId, Hub, Mailbox, Origin, Outgoing},
     shutdown::Shutdown,
-    store::{Action, NewMessage, Store, StoreError},
+    store::{NewMessage, Store, StoreError},
     wire::encode,
 };
 
@@ -228,13 +228,9 @@ impl Connection {
                 "too many room list requests",
             ),
             ClientFrame::Read { .. } => (limits.mark(user), "too many read marks"),
-            ClientFrame::Ping { .. }
-            | ClientFrame::Send { .. }
-            | ClientFrame::Typing { .. }
-            | ClientFrame::Edit { .. }
-            | ClientFrame::Delete { .. }
-            | ClientFrame::React { .. }
-            | ClientFrame::Unreact { .. } => (Ok(()), ""),
+            // `ping` costs nothing; `send`, `typing`, `edit`, `delete`, `react` and `unreact`
+            // are charged later (above).
+            _ => (Ok(()), ""),
         };
         admission.map_err(|wait| limited(what, wait))
     }
@@ -265,41 +261,10 @@ impl Connection {
                 )
                 .await
                 .map(|()| None),
-            ClientFrame::Edit {
-                client_msg_id,
-                conv,
-                target,
-                body,
-            } => self
-                .act(client_msg_id, conv, target, Action::Edit { body }, req)
-                .await
-                .map(|()| None),
-            ClientFrame::Delete {
-                client_msg_id,
-                conv,
-                target,
-            } => self
-                .act(client_msg_id, conv, target, Action::Delete, req)
-                .await
-                .map(|()| None),
-            ClientFrame::React {
-                client_msg_id,
-                conv,
-                target,
-                emoji,
-            } => self
-                .act(client_msg_id, conv, target, Action::React { emoji }, req)
-                .await
-                .map(|()| None),
-            ClientFrame::Unreact {
-                client_msg_id,
-                conv,
-                target,
-                emoji,
-            } => self
-                .act(client_msg_id, conv, target, Action::Unreact { emoji }, req)
-                .await
-                .map(|()| None),
+            frame @ (ClientFrame::Edit { .. }
+            | ClientFrame::Delete { .. }
+            | ClientFrame::React { .. }
+            | ClientFrame::Unreact { .. }) => self.act(frame, req).await.map(|()| None),
             ClientFrame::OpenDirect { user } => self.open_direct(user).await.map(Some),
             ClientFrame::CreateRoom { name, public } => {
                 self.create_room(name, public).await.map(Some)

@@ -157,19 +157,20 @@ impl ChatModel {
         }
     }
 
-    /// Posts a message answering the one at `reply_to` (see [`ChatModel::post`]).
-    pub fn post_reply(
+    /// Posts a message (answering the one at `reply_to`, if any): into the outbox (shown as
+    /// "sending") and to the server.
+    pub fn post_answering(
         &mut self,
         conv: ConvId,
         body: String,
         client_msg_id: ClientMsgId,
-        reply_to: Seq,
+        reply_to: Option<Seq>,
     ) -> Effects {
         let pending = Pending {
             client_msg_id,
             conv,
             body,
-            reply_to: Some(reply_to),
+            reply_to,
             acked: false,
             failed: None,
         };

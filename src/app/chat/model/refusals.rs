@@ -49,8 +49,8 @@ impl ChatModel {
         };
         // A message waiting in the outbox shows its own refusal; an edit, deletion or reaction
         // (never in the outbox) gets the notice below.
-        if let Some(p) = client_msg_id
-            .and_then(|id| self.outbox.iter_mut().find(|p| p.client_msg_id == id))
+        if let Some(p) =
+            client_msg_id.and_then(|id| self.outbox.iter_mut().find(|p| p.client_msg_id == id))
         {
             p.failed = Some(text);
             self.touch(Part::Outbox);

@@ -12,8 +12,8 @@
 use super::{Connection, Refusal, limited, refuse};
 use crate::{
     protocol::{
-        ClientMsgId, ConvId, ErrorCode, MAX_REACTIONS_PER_MESSAGE, Req, Seq, ServerFrame,
-        is_reaction,
+        ClientFrame, ClientMsgId, ConvId, ErrorCode, MAX_REACTIONS_PER_MESSAGE, Req, Seq,
+        ServerFrame, is_reaction,
     },
     server::{
         clock::now_ms,
@@ -25,36 +25,28 @@ use crate::{
 
 /// What the store's refusal means on the wire.
 fn refusal(refused: Refused, conv: ConvId, target: Seq) -> Refusal {
-    match refused {
-        Refused::NotMember => refuse(
-            ErrorCode::Forbidden,
-            format!("you are not in conversation {conv}"),
-        ),
-        Refused::NoTarget => refuse(
-            ErrorCode::NotFound,
-            format!("no event {target} in conversation {conv}"),
-        ),
-        Refused::NotAMessage => refuse(
-            ErrorCode::NotAMessage,
-            format!("event {target} is not a message"),
-        ),
-        Refused::Deleted => refuse(
-            ErrorCode::MessageDeleted,
-            format!("message {target} was deleted"),
-        ),
-        Refused::NotYours => refuse(
-            ErrorCode::Forbidden,
-            "only its sender edits a message; its sender or the room's owner deletes it",
-        ),
-        Refused::TooOld => refuse(
-            ErrorCode::EditWindowClosed,
-            format!("message {target} is too old to edit"),
-        ),
-        Refused::TooManyReactions => refuse(
-            ErrorCode::TooManyReactions,
-            format!("a message has at most {MAX_REACTIONS_PER_MESSAGE} different reactions"),
-        ),
-    }
+    let code = match refused {
+        Refused::NotMember | Refused::NotYours => ErrorCode::Forbidden,
+        Refused::NoTarget => ErrorCode::NotFound,
+        Refused::NotAMessage => ErrorCode::NotAMessage,
+        Refused::Deleted => ErrorCode::MessageDeleted,
+        Refused::TooOld => ErrorCode::EditWindowClosed,
+        Refused::TooManyReactions => ErrorCode::TooManyReactions,
+    };
+    let message = match refused {
+        Refused::NotMember => format!("you are not in conversation {conv}"),
+        Refused::NoTarget => format!("no event {target} in conversation {conv}"),
+        Refused::NotAMessage => format!("event {target} is not a message"),
+        Refused::Deleted => format!("message {target} was deleted"),
+        Refused::NotYours => {
+            "only its sender edits a message; its sender or the room's owner deletes it".into()
+        }
+        Refused::TooOld => format!("message {target} is too old to edit"),
+        Refused::TooManyReactions => {
+            format!("a message has at most {MAX_REACTIONS_PER_MESSAGE} different reactions")
+        }
+    };
+    refuse(code, message)
 }
 
 /// Refuses an id that is not 1 to 64 printable ASCII characters.
@@ -93,16 +85,23 @@ impl Connection {
         }
     }
 
-    /// Checks, charges and stores one action on the message at `target` of `conv`, then acks
-    /// it (echoing `req`) and publishes its event.
-    pub(super) async fn act(
-        &self,
-        client_msg_id: ClientMsgId,
-        conv: ConvId,
-        target: Seq,
-        action: Action,
-        req: Option<&Req>,
-    ) -> Result<(), Refusal> {
+    /// Checks, charges and stores one `edit`, `delete`, `react` or `unreact` on the message it
+    /// names, then acks it (echoing `req`) and publishes its event.
+    pub(super) async fn act(&self, frame: ClientFrame, req: Option<&Req>) -> Result<(), Refusal> {
+        let (Some(client_msg_id), Some((conv, target))) =
+            (frame.client_msg_id().cloned(), frame.target())
+        else {
+            return Err(refuse(
+                ErrorCode::InvalidRequest,
+                "not an action on a message",
+            ));
+        };
+        let action = match frame {
+            ClientFrame::Edit { body, .. } => Action::Edit { body },
+            ClientFrame::React { emoji, .. } => Action::React { emoji },
+            ClientFrame::Unreact { emoji, .. } => Action::Unreact { emoji },
+            _ => Action::Delete,
+        };
         check_id(&client_msg_id)?;
         match &action {
             Action::Edit { body } => check_body(body, self.limits.max_body_chars)?,
