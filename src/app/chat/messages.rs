@@ -34,8 +34,8 @@ enum Row {
     Event {
         event: Event,
         continued: bool,
-        state: Option<MessageState>,
-        quoted: Option<MessageState>,
+        state: Option<Box<MessageState>>,
+        quoted: Option<Box<MessageState>>,
     },
 }
 
@@ -111,11 +111,12 @@ fn rows(
         out.push(Row::Event {
             event: event.clone(),
             continued,
-            state: states.get(&event.seq).cloned(),
+            state: states.get(&event.seq).cloned().map(Box::new),
             quoted: states
                 .get(&event.seq)
                 .and_then(|s| s.reply_to)
-                .and_then(|seq| states.get(&seq).cloned()),
+                .and_then(|seq| states.get(&seq).cloned())
+                .map(Box::new),
         });
         previous = Some(event);
     }
