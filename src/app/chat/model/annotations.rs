@@ -140,9 +140,11 @@ impl ChatModel {
             }
             return;
         }
+        // A deletion comes after what it deletes: only later seqs are looked at, so a live
+        // message (the newest) costs nothing.
         let deleted = |seq: Seq| {
-            list.values()
-                .any(|e| e.body == EventBody::Deleted { target: seq })
+            list.range(seq.next()..)
+                .any(|(_, e)| e.body == EventBody::Deleted { target: seq })
         };
         match event.body {
             EventBody::Message { .. } if deleted(event.seq) => {
