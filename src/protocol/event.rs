@@ -117,3 +117,60 @@ pub struct Event {
     #[serde(flatten)]
     pub body: EventBody,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{DecodeError, ServerFrame, decode_client, decode_server};
+    /// An event of a kind this build does not know, or with a field it does not know, still
+    /// decodes, with its seq: a client ignores what it does not understand and moves its cursor
+    /// past it. The documented wire shapes of the new kinds decode as the types say.
+    #[test]
+    fn unknown_event_kinds_and_fields_decode_with_their_seq() {
+        let future = r#"{"type":"event","conv":3,"seq":44,"from":42,"at":1,"kind":"poll","question":"lunch?","options":["a","b"]}"#;
+        let Ok(ServerFrame::Event(event)) = decode_server(future) else {
+            panic!("an unknown kind is still an event");
+        };
+        assert_eq!(
+            (event.conv, event.seq, event.body),
+            (ConvId(3), Seq(44), EventBody::Unknown)
+        );
+        let extra = r#"{"type":"event","conv":3,"seq":45,"from":42,"at":1,"kind":"message","client_msg_id":"x","body":"hi","thread":7}"#;
+        assert!(
+            matches!(
+                decode_server(extra),
+                Ok(ServerFrame::Event(Event {
+                    body: EventBody::Message { .. },
+                    ..
+                }))
+            ),
+            "a field this build does not know is ignored"
+        );
+        let edited = r#"{"type":"event","conv":3,"seq":46,"from":42,"at":1,"kind":"edited","target":42,"body":"hello"}"#;
+        assert!(matches!(
+            decode_server(edited),
+            Ok(ServerFrame::Event(Event {
+                body: EventBody::Edited {
+                    target: Seq(42),
+                    ..
+                },
+                ..
+            }))
+        ));
+        let tombstone = r#"{"type":"event","conv":3,"seq":42,"from":42,"at":1,"kind":"tombstone"}"#;
+        assert!(matches!(
+            decode_server(tombstone),
+            Ok(ServerFrame::Event(Event {
+                body: EventBody::Tombstone { target: None },
+                ..
+            }))
+        ));
+        // Client frames stay strict: a field the server does not know is refused.
+        let sloppy =
+            r#"{"type":"react","client_msg_id":"a","conv":1,"target":2,"emoji":"👍","from":9}"#;
+        assert!(matches!(
+            decode_client(sloppy),
+            Err(DecodeError::Malformed(_))
+        ));
+    }
+}
