@@ -41,7 +41,10 @@ use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
 
 pub use self::{
-    model::{ChatModel, ChatSnapshot, Effect, Part, Pending, RoomDirectory},
+    model::{
+        ChatModel, ChatSnapshot, Effect, MessageState, Part, Pending, RoomDirectory, is_annotation,
+        message_states,
+    },
     screen::{ChatScreen, ConversationPage},
 };
 use crate::protocol::{

@@ -31,6 +31,14 @@ pub enum ErrorCode {
     NotResumed,
     /// The store could not complete the request; nothing was stored, try again.
     Unavailable,
+    /// The message named was deleted: it cannot be edited, deleted again, reacted or replied to.
+    MessageDeleted,
+    /// The seq named holds an event that is not a message (a join, a reaction, …).
+    NotAMessage,
+    /// The message is older than the server's edit window.
+    EditWindowClosed,
+    /// The message already has the most distinct reactions it may have.
+    TooManyReactions,
 }
 
 impl ErrorCode {
@@ -48,6 +56,10 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::NotResumed => "not_resumed",
             Self::Unavailable => "unavailable",
+            Self::MessageDeleted => "message_deleted",
+            Self::NotAMessage => "not_a_message",
+            Self::EditWindowClosed => "edit_window_closed",
+            Self::TooManyReactions => "too_many_reactions",
         }
     }
 }

@@ -26,7 +26,7 @@ macro_rules! take_seq {
 /// [`take_seq!`]).
 macro_rules! insert_event {
     ($tx:ident, $conv:expr, $seq:expr, $from:expr, $at:expr, $body:expr) => {{
-        let (kind, text, subject, client_msg_id) =
+        let (kind, text, subject, client_msg_id, target) =
             $crate::server::store::messages::event_body_columns($body);
         sqlx::query($crate::server::store::messages::INSERT_EVENT)
             .bind($conv.0)
@@ -37,6 +37,7 @@ macro_rules! insert_event {
             .bind(text)
             .bind(subject)
             .bind(client_msg_id)
+            .bind(target)
             .execute(&mut *$tx)
             .await
     }};
