@@ -10,6 +10,7 @@
 //! views: only on `protocol`. So it runs natively, and its unit tests
 //! (`cargo test --features ssr --lib app::`) cover every rule the page applies to frames.
 
+mod acting;
 mod annotations;
 mod apply;
 mod directory;
