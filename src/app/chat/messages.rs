@@ -246,8 +246,35 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
                 }
             };
             match event.body {
-                EventBody::Message { body, .. } => {
+                EventBody::Message { ref body, .. } => {
+                    let body = body.clone();
                     let mine = Some(event.from) == chat.me().get_untracked();
+                    let seq = event.seq;
+                    let shown = move || {
+                        if chat.collapsed(&event) {
+                            view! {
+                                <p class="body collapsed" data-testid="collapsed">
+                                    "Message from a blocked user — "
+                                    <button
+                                        type="button"
+                                        class="link"
+                                        on:click=move |_| chat.reveal(conv, seq)
+                                    >
+                                        "show"
+                                    </button>
+                                </p>
+                            }
+                            .into_any()
+                        } else {
+                            let body = body.clone();
+                            view! {
+                                <p class="body">
+                                    <MessageText body />
+                                </p>
+                            }
+                            .into_any()
+                        }
+                    };
                     let class = match (mine, continued) {
                         (true, true) => "message mine continued",
                         (true, false) => "message mine",
@@ -255,15 +282,13 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
                         (false, false) => "message",
                     };
                     view! {
-                        <li class=class data-testid="message" data-seq=event.seq.0>
+                        <li class=class data-testid="message" data-seq=seq.0>
                             <div class="meta">
                                 <span class="from">{from}</span>
                                 " "
                                 <time class="at">{time}</time>
                             </div>
-                            <p class="body">
-                                <MessageText body />
-                            </p>
+                            {shown}
                         </li>
                     }
                     .into_any()
@@ -273,7 +298,7 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
                         EventBody::Created { name } => format!("{from} created {name}"),
                         EventBody::Joined {} => format!("{from} joined"),
                         EventBody::Invited { user } => {
-                            format!("{from} added {}", chat.name_of(conv, user))
+                            format!("{} joined, invited by {from}", chat.name_of(conv, user))
                         }
                         EventBody::Left {} => format!("{from} left"),
                         EventBody::Removed { user } => {
