@@ -14,6 +14,8 @@ mod pg;
 
 #[path = "store/backup.rs"]
 mod backup;
+#[path = "store/consent.rs"]
+mod consent;
 #[path = "store/conversations.rs"]
 mod conversations;
 #[path = "store/directory.rs"]
