@@ -756,16 +756,23 @@ async fn a_block_and_an_invitation_made_on_one_node_are_seen_on_the_other() {
         .await;
     let club = owner.conversation().await;
     owner_far.conversation().await;
-    owner.send(&ClientFrame::Invite { conv: club, user: b }).await;
+    owner
+        .send(&ClientFrame::Invite {
+            conv: club,
+            user: b,
+        })
+        .await;
     let told = guest
         .until(|f| matches!(f, ServerFrame::Invitation(i) if i.conv == club))
         .await;
-    assert!(!told.iter().any(|f| matches!(f, ServerFrame::Conversation(_))));
+    assert!(
+        !told
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Conversation(_)))
+    );
     guest.send(&ClientFrame::Accept { conv: club }).await;
     assert_eq!(guest.conversation().await, club);
-    let joined = |f: &ServerFrame| {
-        matches!(f, ServerFrame::Event(e) if e.conv == club && e.body == EventBody::Invited { user: b })
-    };
+    let joined = |f: &ServerFrame| matches!(f, ServerFrame::Event(e) if e.conv == club && e.body == EventBody::Invited { user: b });
     owner.until(joined).await;
     owner_far.until(joined).await;
 
@@ -780,7 +787,15 @@ async fn a_block_and_an_invitation_made_on_one_node_are_seen_on_the_other() {
         .await;
     guest.send(&ClientFrame::OpenDirect { user: a }).await;
     guest
-        .until(|f| matches!(f, ServerFrame::Error { code: ErrorCode::Blocked, .. }))
+        .until(|f| {
+            matches!(
+                f,
+                ServerFrame::Error {
+                    code: ErrorCode::Blocked,
+                    ..
+                }
+            )
+        })
         .await;
     // A new device of the owner's on node 0 gets the list before `synced`.
     let again = Device::open(cluster.addr(0), &cookie_a, vec![]).await;

@@ -29,7 +29,9 @@ async fn raw_until(device: &mut Device, done: impl Fn(&ServerFrame) -> bool) -> 
 
 /// Sends `frame` with a `req` and returns the frame answering it (others are skipped).
 async fn ask(device: &mut Device, frame: &ClientFrame, req: i64) -> ServerFrame {
-    device.send_text(&encode_request(frame, Some(&Req::Number(req)))).await;
+    device
+        .send_text(&encode_request(frame, Some(&Req::Number(req))))
+        .await;
     loop {
         let message = harness::next_message(&mut device.ws).await;
         let tokio_tungstenite::tungstenite::Message::Text(text) = message else {
@@ -51,9 +53,9 @@ fn code(frame: ServerFrame) -> ErrorCode {
 }
 
 fn sees_presence(frames: &[ServerFrame], user: UserId, online: bool) -> bool {
-    frames
-        .iter()
-        .any(|f| matches!(f, ServerFrame::Presence { user: u, online: o } if *u == user && *o == online))
+    frames.iter().any(
+        |f| matches!(f, ServerFrame::Presence { user: u, online: o } if *u == user && *o == online),
+    )
 }
 
 #[tokio::test]
@@ -71,15 +73,31 @@ async fn a_blocked_user_cannot_open_or_write_a_direct_conversation_nor_see_prese
 
     // Ann blocks Ben: her answer and her other device carry the list; Ben sees her go offline.
     let answer = ask(&mut ann1, &ClientFrame::Block { user: ben_id }, 1).await;
-    assert_eq!(answer, ServerFrame::Blocks { users: vec![ben_id] });
-    raw_until(&mut ann2, |f| *f == ServerFrame::Blocks { users: vec![ben_id] }).await;
-    raw_until(&mut ben1, |f| {
-        matches!(f, ServerFrame::Presence { user, online: false } if *user == ann_id)
+    assert_eq!(
+        answer,
+        ServerFrame::Blocks {
+            users: vec![ben_id]
+        }
+    );
+    raw_until(&mut ann2, |f| {
+        *f == ServerFrame::Blocks {
+            users: vec![ben_id],
+        }
     })
+    .await;
+    raw_until(
+        &mut ben1,
+        |f| matches!(f, ServerFrame::Presence { user, online: false } if *user == ann_id),
+    )
     .await;
     // Blocking again changes nothing and still answers with the list.
     let again = ask(&mut ann1, &ClientFrame::Block { user: ben_id }, 2).await;
-    assert_eq!(again, ServerFrame::Blocks { users: vec![ben_id] });
+    assert_eq!(
+        again,
+        ServerFrame::Blocks {
+            users: vec![ben_id]
+        }
+    );
 
     // Ben cannot send into the existing conversation, nor open one.
     let refused = ask(
@@ -113,7 +131,10 @@ async fn a_blocked_user_cannot_open_or_write_a_direct_conversation_nor_see_prese
     let ServerFrame::Members { members, .. } = members else {
         panic!("{members:?}")
     };
-    assert!(members.iter().any(|m| m.user == ann_id && !m.online), "{members:?}");
+    assert!(
+        members.iter().any(|m| m.user == ann_id && !m.online),
+        "{members:?}"
+    );
 
     // Reconnecting: Ann's new device gets the list before `synced`; Ben's new device is not
     // told she is online, and a new device of Ann's coming online is not told to Ben.
@@ -121,7 +142,9 @@ async fn a_blocked_user_cannot_open_or_write_a_direct_conversation_nor_see_prese
     ann3.send(&ClientFrame::Resume { cursors: vec![] }).await;
     let replay = raw_until(&mut ann3, |f| matches!(f, ServerFrame::Synced {})).await;
     assert!(
-        replay.contains(&ServerFrame::Blocks { users: vec![ben_id] }),
+        replay.contains(&ServerFrame::Blocks {
+            users: vec![ben_id]
+        }),
         "{replay:?}"
     );
     assert!(!sees_presence(&replay, ben_id, true), "{replay:?}");
@@ -130,7 +153,9 @@ async fn a_blocked_user_cannot_open_or_write_a_direct_conversation_nor_see_prese
     let replay = raw_until(&mut ben2, |f| matches!(f, ServerFrame::Synced {})).await;
     assert!(!sees_presence(&replay, ann_id, true), "{replay:?}");
     assert!(
-        !replay.iter().any(|f| matches!(f, ServerFrame::Blocks { .. })),
+        !replay
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Blocks { .. })),
         "Ben blocks nobody: {replay:?}"
     );
 
@@ -139,7 +164,8 @@ async fn a_blocked_user_cannot_open_or_write_a_direct_conversation_nor_see_prese
     let (mut ann4, _) = server.device(&ann, vec![]).await;
     // Her reader answers in order: past this pong, her coming online has been announced.
     ann4.send(&ClientFrame::Ping { nonce: 1 }).await;
-    ann4.until(|f| matches!(f, ServerFrame::Pong { nonce: 1 })).await;
+    ann4.until(|f| matches!(f, ServerFrame::Pong { nonce: 1 }))
+        .await;
     ben2.send(&ClientFrame::Ping { nonce: 77 }).await;
     let heard = raw_until(&mut ben2, |f| matches!(f, ServerFrame::Pong { nonce: 77 })).await;
     assert!(!sees_presence(&heard, ann_id, true), "{heard:?}");
@@ -147,9 +173,10 @@ async fn a_blocked_user_cannot_open_or_write_a_direct_conversation_nor_see_prese
     // Unblocked: the list empties everywhere, presence shows again, Ben writes again.
     let answer = ask(&mut ann4, &ClientFrame::Unblock { user: ben_id }, 6).await;
     assert_eq!(answer, ServerFrame::Blocks { users: vec![] });
-    raw_until(&mut ben2, |f| {
-        matches!(f, ServerFrame::Presence { user, online: true } if *user == ann_id)
-    })
+    raw_until(
+        &mut ben2,
+        |f| matches!(f, ServerFrame::Presence { user, online: true } if *user == ann_id),
+    )
     .await;
     ben2.post(dm, "b-3", "thanks").await;
 }
@@ -178,18 +205,38 @@ async fn an_invitation_waits_for_an_answer_and_declining_leaves_no_member() {
     let club = room(&mut owner, "club", false).await;
 
     // Pending: both of Ben's devices are told; he is no member and cannot read or post.
-    let done = ask(&mut owner, &ClientFrame::Invite { conv: club, user: ben_id }, 1).await;
+    let done = ask(
+        &mut owner,
+        &ClientFrame::Invite {
+            conv: club,
+            user: ben_id,
+        },
+        1,
+    )
+    .await;
     assert_eq!(done, ServerFrame::Done { conv: club });
     for device in [&mut ben1, &mut ben2] {
         let told = device
             .until(|f| matches!(f, ServerFrame::Invitation(_)))
             .await;
-        let Some(ServerFrame::Invitation(Invitation { conv, name, from_name, .. })) = told.last()
+        let Some(ServerFrame::Invitation(Invitation {
+            conv,
+            name,
+            from_name,
+            ..
+        })) = told.last()
         else {
             unreachable!()
         };
-        assert_eq!((*conv, name.as_str(), from_name.as_str()), (club, "club", "ann"));
-        assert!(!told.iter().any(|f| matches!(f, ServerFrame::Conversation(_))));
+        assert_eq!(
+            (*conv, name.as_str(), from_name.as_str()),
+            (club, "club", "ann")
+        );
+        assert!(
+            !told
+                .iter()
+                .any(|f| matches!(f, ServerFrame::Conversation(_)))
+        );
     }
     let members = ask(&mut owner, &ClientFrame::Members { conv: club }, 2).await;
     let ServerFrame::Members { members, .. } = members else {
@@ -199,23 +246,38 @@ async fn an_invitation_waits_for_an_answer_and_declining_leaves_no_member() {
     let read = ask(&mut ben1, &ClientFrame::Members { conv: club }, 3).await;
     assert_eq!(code(read), ErrorCode::Forbidden);
     // Inviting again is no second invitation.
-    let again = ask(&mut owner, &ClientFrame::Invite { conv: club, user: ben_id }, 4).await;
+    let again = ask(
+        &mut owner,
+        &ClientFrame::Invite {
+            conv: club,
+            user: ben_id,
+        },
+        4,
+    )
+    .await;
     assert_eq!(again, ServerFrame::Done { conv: club });
 
     // A reconnect lists it before `synced`.
     let (_, replay) = server.device(&ben, vec![]).await;
     assert!(
-        replay.iter().any(|f| matches!(f, ServerFrame::Invitation(i) if i.conv == club)),
+        replay
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Invitation(i) if i.conv == club)),
         "{replay:?}"
     );
 
     // Declined: gone from both devices, nothing written to the room, still no member.
     let done = ask(&mut ben1, &ClientFrame::Decline { conv: club }, 5).await;
     assert_eq!(done, ServerFrame::Done { conv: club });
-    ben2.until(|f| *f == ServerFrame::Uninvited { conv: club }).await;
+    ben2.until(|f| *f == ServerFrame::Uninvited { conv: club })
+        .await;
     let history = ask(
         &mut owner,
-        &ClientFrame::History { conv: club, before: switchboard::protocol::Seq(99), limit: 10 },
+        &ClientFrame::History {
+            conv: club,
+            before: switchboard::protocol::Seq(99),
+            limit: 10,
+        },
         6,
     )
     .await;
@@ -224,11 +286,24 @@ async fn an_invitation_waits_for_an_answer_and_declining_leaves_no_member() {
     };
     assert_eq!(events.len(), 1, "only `created`: {events:?}");
     let accept = ask(&mut ben1, &ClientFrame::Accept { conv: club }, 7).await;
-    assert_eq!(code(accept), ErrorCode::NotFound, "a declined invitation is spent");
+    assert_eq!(
+        code(accept),
+        ErrorCode::NotFound,
+        "a declined invitation is spent"
+    );
 
     // Invited again and accepted: a member, the join an event in the room's seq.
-    ask(&mut owner, &ClientFrame::Invite { conv: club, user: ben_id }, 8).await;
-    ben1.until(|f| matches!(f, ServerFrame::Invitation(_))).await;
+    ask(
+        &mut owner,
+        &ClientFrame::Invite {
+            conv: club,
+            user: ben_id,
+        },
+        8,
+    )
+    .await;
+    ben1.until(|f| matches!(f, ServerFrame::Invitation(_)))
+        .await;
     ben1.send(&ClientFrame::Accept { conv: club }).await;
     assert_eq!(ben1.conversation().await, club);
     owner
@@ -236,16 +311,22 @@ async fn an_invitation_waits_for_an_answer_and_declining_leaves_no_member() {
             matches!(f, ServerFrame::Event(e) if e.conv == club && e.body == EventBody::Invited { user: ben_id })
         })
         .await;
-    ben2.until(|f| *f == ServerFrame::Uninvited { conv: club }).await;
+    ben2.until(|f| *f == ServerFrame::Uninvited { conv: club })
+        .await;
     ben1.post(club, "in", "thanks for having me").await;
     // Nothing pending any more.
     let (_, replay) = server.device(&ben, vec![]).await;
-    assert!(!replay.iter().any(|f| matches!(f, ServerFrame::Invitation(_))), "{replay:?}");
+    assert!(
+        !replay
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Invitation(_))),
+        "{replay:?}"
+    );
 }
 
 #[tokio::test]
 async fn an_invitation_to_someone_who_blocks_you_is_refused_and_one_from_a_removed_member_vanishes()
- {
+{
     let server = TestServer::start().await;
     let (ann, _) = server.user("ann").await;
     let (ben, ben_id) = server.user("ben").await;
@@ -259,25 +340,74 @@ async fn an_invitation_to_someone_who_blocks_you_is_refused_and_one_from_a_remov
 
     // Cat blocks Ben: Ben's invitation is refused, and an outsider cannot invite at all.
     ask(&mut cat1, &ClientFrame::Block { user: ben_id }, 1).await;
-    let refused = ask(&mut ben1, &ClientFrame::Invite { conv: hall, user: cat_id }, 2).await;
+    let refused = ask(
+        &mut ben1,
+        &ClientFrame::Invite {
+            conv: hall,
+            user: cat_id,
+        },
+        2,
+    )
+    .await;
     assert_eq!(code(refused), ErrorCode::Blocked);
-    let outsider = ask(&mut cat1, &ClientFrame::Invite { conv: hall, user: ben_id }, 3).await;
+    let outsider = ask(
+        &mut cat1,
+        &ClientFrame::Invite {
+            conv: hall,
+            user: ben_id,
+        },
+        3,
+    )
+    .await;
     assert_eq!(code(outsider), ErrorCode::Forbidden);
     ask(&mut cat1, &ClientFrame::Unblock { user: ben_id }, 4).await;
 
     // Ben invites Cat; the owner removes Ben: the invitation is withdrawn.
-    ask(&mut ben1, &ClientFrame::Invite { conv: hall, user: cat_id }, 5).await;
-    cat1.until(|f| matches!(f, ServerFrame::Invitation(i) if i.conv == hall)).await;
-    ask(&mut owner, &ClientFrame::Remove { conv: hall, user: ben_id }, 6).await;
-    cat1.until(|f| *f == ServerFrame::Uninvited { conv: hall }).await;
+    ask(
+        &mut ben1,
+        &ClientFrame::Invite {
+            conv: hall,
+            user: cat_id,
+        },
+        5,
+    )
+    .await;
+    cat1.until(|f| matches!(f, ServerFrame::Invitation(i) if i.conv == hall))
+        .await;
+    ask(
+        &mut owner,
+        &ClientFrame::Remove {
+            conv: hall,
+            user: ben_id,
+        },
+        6,
+    )
+    .await;
+    cat1.until(|f| *f == ServerFrame::Uninvited { conv: hall })
+        .await;
     let accept = ask(&mut cat1, &ClientFrame::Accept { conv: hall }, 7).await;
     assert_eq!(code(accept), ErrorCode::NotFound);
 
     // An invitation spent by joining otherwise: the owner invites, Cat joins the public room.
-    ask(&mut owner, &ClientFrame::Invite { conv: hall, user: cat_id }, 8).await;
-    cat1.until(|f| matches!(f, ServerFrame::Invitation(i) if i.conv == hall)).await;
+    ask(
+        &mut owner,
+        &ClientFrame::Invite {
+            conv: hall,
+            user: cat_id,
+        },
+        8,
+    )
+    .await;
+    cat1.until(|f| matches!(f, ServerFrame::Invitation(i) if i.conv == hall))
+        .await;
     cat1.send(&ClientFrame::JoinRoom { conv: hall }).await;
-    cat1.until(|f| *f == ServerFrame::Uninvited { conv: hall }).await;
+    cat1.until(|f| *f == ServerFrame::Uninvited { conv: hall })
+        .await;
     let (_, replay) = server.device(&cat, vec![]).await;
-    assert!(!replay.iter().any(|f| matches!(f, ServerFrame::Invitation(_))), "{replay:?}");
+    assert!(
+        !replay
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Invitation(_))),
+        "{replay:?}"
+    );
 }

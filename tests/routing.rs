@@ -518,7 +518,9 @@ async fn rooms_follow_their_membership_rules() {
         .until(|f| matches!(f, ServerFrame::Invitation(_)))
         .await;
     assert!(
-        !told.iter().any(|f| matches!(f, ServerFrame::Conversation(_))),
+        !told
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Conversation(_))),
         "an invitation is not a membership: {told:?}"
     );
     member.send(&ClientFrame::Accept { conv: private }).await;

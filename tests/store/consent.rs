@@ -15,12 +15,24 @@ async fn blocks_are_bounded_idempotent_and_hide_contacts_both_ways(store: &Store
     let ben = user(store, "ben").await;
     let dm = store.open_direct(ann, ben, 1_000).await.unwrap().0;
     assert_eq!(store.contacts(ann).await.unwrap(), vec![ben]);
-    assert_eq!(store.block(ann, ben, 2_000, MAX_BLOCKS).await.unwrap(), Blocked::Added);
-    assert_eq!(store.block(ann, ben, 2_001, MAX_BLOCKS).await.unwrap(), Blocked::Already);
+    assert_eq!(
+        store.block(ann, ben, 2_000, MAX_BLOCKS).await.unwrap(),
+        Blocked::Added
+    );
+    assert_eq!(
+        store.block(ann, ben, 2_001, MAX_BLOCKS).await.unwrap(),
+        Blocked::Already
+    );
     assert!(store.contacts(ann).await.unwrap().is_empty());
-    assert!(store.contacts(ben).await.unwrap().is_empty(), "hidden both ways");
+    assert!(
+        store.contacts(ben).await.unwrap().is_empty(),
+        "hidden both ways"
+    );
     assert!(store.direct_refuses(dm, ben).await.unwrap());
-    assert!(!store.direct_refuses(dm, ann).await.unwrap(), "the block is ann's");
+    assert!(
+        !store.direct_refuses(dm, ann).await.unwrap(),
+        "the block is ann's"
+    );
     assert_eq!(store.blocked_either_way(ben).await.unwrap(), vec![ann]);
 
     // A small cap stands for MAX_BLOCKS: full means nothing written.
@@ -28,9 +40,18 @@ async fn blocks_are_bounded_idempotent_and_hide_contacts_both_ways(store: &Store
     for i in 0..3 {
         others.push(user(store, &format!("other{i}")).await);
     }
-    assert_eq!(store.block(ann, others[0], 3_000, 3).await.unwrap(), Blocked::Added);
-    assert_eq!(store.block(ann, others[1], 3_000, 3).await.unwrap(), Blocked::Added);
-    assert_eq!(store.block(ann, others[2], 3_000, 3).await.unwrap(), Blocked::Full);
+    assert_eq!(
+        store.block(ann, others[0], 3_000, 3).await.unwrap(),
+        Blocked::Added
+    );
+    assert_eq!(
+        store.block(ann, others[1], 3_000, 3).await.unwrap(),
+        Blocked::Added
+    );
+    assert_eq!(
+        store.block(ann, others[2], 3_000, 3).await.unwrap(),
+        Blocked::Full
+    );
     let mut want = vec![ben, others[0], others[1]];
     want.sort();
     assert_eq!(store.blocked_by(ann).await.unwrap(), want);
@@ -51,15 +72,35 @@ async fn invitations_are_bounded_and_taken_once(store: &Store) {
         per_user: 1,
         per_room: 1,
     };
-    let a = store.create_room(ann, "a", false, 1_000).await.unwrap().conv;
-    let b = store.create_room(ann, "b", false, 1_000).await.unwrap().conv;
+    let a = store
+        .create_room(ann, "a", false, 1_000)
+        .await
+        .unwrap()
+        .conv;
+    let b = store
+        .create_room(ann, "b", false, 1_000)
+        .await
+        .unwrap()
+        .conv;
     let Invited::Pending(first) = store.invite(a, ben, ann, 2_000, caps).await.unwrap() else {
         panic!("a first invitation is pending")
     };
-    assert_eq!((first.conv, first.name.as_str(), first.from_name.as_str()), (a, "a", "ann"));
-    assert_eq!(store.invite(a, ben, ann, 2_001, caps).await.unwrap(), Invited::Already);
-    assert_eq!(store.invite(b, ben, ann, 2_002, caps).await.unwrap(), Invited::InviteeFull);
-    assert_eq!(store.invite(a, cat, ann, 2_003, caps).await.unwrap(), Invited::RoomFull);
+    assert_eq!(
+        (first.conv, first.name.as_str(), first.from_name.as_str()),
+        (a, "a", "ann")
+    );
+    assert_eq!(
+        store.invite(a, ben, ann, 2_001, caps).await.unwrap(),
+        Invited::Already
+    );
+    assert_eq!(
+        store.invite(b, ben, ann, 2_002, caps).await.unwrap(),
+        Invited::InviteeFull
+    );
+    assert_eq!(
+        store.invite(a, cat, ann, 2_003, caps).await.unwrap(),
+        Invited::RoomFull
+    );
     assert_eq!(store.invitations(ben).await.unwrap(), vec![first]);
     assert!(store.invitations(cat).await.unwrap().is_empty());
 
@@ -81,7 +122,10 @@ async fn invitations_are_bounded_and_taken_once(store: &Store) {
     want.sort();
     assert_eq!(gone, want);
     store.invite(b, cat, ann, 4_000, wide).await.unwrap();
-    assert_eq!(store.withdraw_invitations_from(cat, ann).await.unwrap(), vec![b]);
+    assert_eq!(
+        store.withdraw_invitations_from(cat, ann).await.unwrap(),
+        vec![b]
+    );
     assert!(store.invitations(cat).await.unwrap().is_empty());
 }
 

@@ -73,7 +73,8 @@ impl Store {
 
     /// Whether `user` blocks `other`.
     pub async fn blocks(&self, user: UserId, other: UserId) -> Result<bool, StoreError> {
-        const SQL: &str = "SELECT EXISTS (SELECT 1 FROM blocks WHERE user_id = $1 AND blocked_id = $2)";
+        const SQL: &str =
+            "SELECT EXISTS (SELECT 1 FROM blocks WHERE user_id = $1 AND blocked_id = $2)";
         on_backend!(self, db => Ok(sqlx::query_scalar(SQL)
             .bind(user.0)
             .bind(other.0)

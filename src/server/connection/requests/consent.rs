@@ -51,7 +51,8 @@ impl Connection {
     }
 
     pub(super) async fn block(&self, other: UserId, req: Option<&Req>) -> Result<(), Refusal> {
-        self.require_other(other, "you cannot block yourself").await?;
+        self.require_other(other, "you cannot block yourself")
+            .await?;
         let me = self.user();
         match self.store.block(me, other, now_ms(), MAX_BLOCKS).await? {
             Blocked::Full => {
@@ -81,8 +82,7 @@ impl Connection {
         self.require_other(other, "you cannot unblock yourself")
             .await?;
         let me = self.user();
-        if self.store.unblock(me, other).await? && self.store.contacts(me).await?.contains(&other)
-        {
+        if self.store.unblock(me, other).await? && self.store.contacts(me).await?.contains(&other) {
             if self.hub.is_online(me) {
                 self.show_presence(other, me, true);
             }

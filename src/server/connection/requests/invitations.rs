@@ -45,7 +45,12 @@ impl Connection {
 
     /// This user became a member of `conv` some other way: an invitation they had is spent.
     pub(super) async fn joined_otherwise(&self, conv: ConvId) -> Result<(), Refusal> {
-        if self.store.take_invitation(conv, self.user()).await?.is_some() {
+        if self
+            .store
+            .take_invitation(conv, self.user())
+            .await?
+            .is_some()
+        {
             self.uninvited(self.user(), conv);
         }
         Ok(())
@@ -127,7 +132,12 @@ impl Connection {
     }
 
     pub(super) async fn decline(&self, conv: ConvId) -> Result<(), Refusal> {
-        if self.store.take_invitation(conv, self.user()).await?.is_none() {
+        if self
+            .store
+            .take_invitation(conv, self.user())
+            .await?
+            .is_none()
+        {
             return Err(refuse(
                 ErrorCode::NotFound,
                 format!("no invitation to room {conv}"),
