@@ -756,12 +756,11 @@ async fn a_block_and_an_invitation_made_on_one_node_are_seen_on_the_other() {
         .await;
     let club = owner.conversation().await;
     owner_far.conversation().await;
-    owner
-        .send(&ClientFrame::Invite {
-            conv: club,
-            user: b,
-        })
-        .await;
+    let invite = ClientFrame::Invite {
+        conv: club,
+        user: b,
+    };
+    owner.send(&invite).await;
     let told = guest
         .until(|f| matches!(f, ServerFrame::Invitation(i) if i.conv == club))
         .await;

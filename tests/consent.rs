@@ -10,7 +10,7 @@ mod harness;
 
 use harness::{Device, TestServer, next_frame, room};
 use switchboard::protocol::{
-    ClientFrame, ClientMsgId, ErrorCode, EventBody, Invitation, Req, ServerFrame, UserId,
+    ClientFrame, ClientMsgId, ConvId, ErrorCode, EventBody, Invitation, Req, ServerFrame, UserId,
 };
 use switchboard::protocol::{decode_reply, encode_request};
 
@@ -42,6 +42,11 @@ async fn ask(device: &mut Device, frame: &ClientFrame, req: i64) -> ServerFrame 
             return reply.frame;
         }
     }
+}
+
+/// Invites `user` to `conv` from `device` with a `req`; returns the answer.
+async fn invite(device: &mut Device, conv: ConvId, user: UserId, req: i64) -> ServerFrame {
+    ask(device, &ClientFrame::Invite { conv, user }, req).await
 }
 
 /// The code of a refusal, or a panic naming what came instead.
@@ -205,15 +210,7 @@ async fn an_invitation_waits_for_an_answer_and_declining_leaves_no_member() {
     let club = room(&mut owner, "club", false).await;
 
     // Pending: both of Ben's devices are told; he is no member and cannot read or post.
-    let done = ask(
-        &mut owner,
-        &ClientFrame::Invite {
-            conv: club,
-            user: ben_id,
-        },
-        1,
-    )
-    .await;
+    let done = invite(&mut owner, club, ben_id, 1).await;
     assert_eq!(done, ServerFrame::Done { conv: club });
     for device in [&mut ben1, &mut ben2] {
         let told = device
@@ -246,15 +243,7 @@ async fn an_invitation_waits_for_an_answer_and_declining_leaves_no_member() {
     let read = ask(&mut ben1, &ClientFrame::Members { conv: club }, 3).await;
     assert_eq!(code(read), ErrorCode::Forbidden);
     // Inviting again is no second invitation.
-    let again = ask(
-        &mut owner,
-        &ClientFrame::Invite {
-            conv: club,
-            user: ben_id,
-        },
-        4,
-    )
-    .await;
+    let again = invite(&mut owner, club, ben_id, 4).await;
     assert_eq!(again, ServerFrame::Done { conv: club });
 
     // A reconnect lists it before `synced`.
@@ -293,15 +282,7 @@ async fn an_invitation_waits_for_an_answer_and_declining_leaves_no_member() {
     );
 
     // Invited again and accepted: a member, the join an event in the room's seq.
-    ask(
-        &mut owner,
-        &ClientFrame::Invite {
-            conv: club,
-            user: ben_id,
-        },
-        8,
-    )
-    .await;
+    invite(&mut owner, club, ben_id, 8).await;
     ben1.until(|f| matches!(f, ServerFrame::Invitation(_)))
         .await;
     ben1.send(&ClientFrame::Accept { conv: club }).await;
@@ -340,38 +321,14 @@ async fn an_invitation_to_someone_who_blocks_you_is_refused_and_one_from_a_remov
 
     // Cat blocks Ben: Ben's invitation is refused, and an outsider cannot invite at all.
     ask(&mut cat1, &ClientFrame::Block { user: ben_id }, 1).await;
-    let refused = ask(
-        &mut ben1,
-        &ClientFrame::Invite {
-            conv: hall,
-            user: cat_id,
-        },
-        2,
-    )
-    .await;
+    let refused = invite(&mut ben1, hall, cat_id, 2).await;
     assert_eq!(code(refused), ErrorCode::Blocked);
-    let outsider = ask(
-        &mut cat1,
-        &ClientFrame::Invite {
-            conv: hall,
-            user: ben_id,
-        },
-        3,
-    )
-    .await;
+    let outsider = invite(&mut cat1, hall, ben_id, 3).await;
     assert_eq!(code(outsider), ErrorCode::Forbidden);
     ask(&mut cat1, &ClientFrame::Unblock { user: ben_id }, 4).await;
 
     // Ben invites Cat; the owner removes Ben: the invitation is withdrawn.
-    ask(
-        &mut ben1,
-        &ClientFrame::Invite {
-            conv: hall,
-            user: cat_id,
-        },
-        5,
-    )
-    .await;
+    invite(&mut ben1, hall, cat_id, 5).await;
     cat1.until(|f| matches!(f, ServerFrame::Invitation(i) if i.conv == hall))
         .await;
     ask(
@@ -389,15 +346,7 @@ async fn an_invitation_to_someone_who_blocks_you_is_refused_and_one_from_a_remov
     assert_eq!(code(accept), ErrorCode::NotFound);
 
     // An invitation spent by joining otherwise: the owner invites, Cat joins the public room.
-    ask(
-        &mut owner,
-        &ClientFrame::Invite {
-            conv: hall,
-            user: cat_id,
-        },
-        8,
-    )
-    .await;
+    invite(&mut owner, hall, cat_id, 8).await;
     cat1.until(|f| matches!(f, ServerFrame::Invitation(i) if i.conv == hall))
         .await;
     cat1.send(&ClientFrame::JoinRoom { conv: hall }).await;

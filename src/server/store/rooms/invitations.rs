@@ -49,6 +49,15 @@ fn invitation_from<R: Columns>(row: &R) -> Result<Invitation, sqlx::Error> {
     })
 }
 
+/// Runs `sql` (binding two ids) on `store` and returns the ids its rows' one column holds.
+async fn ids(store: &Store, sql: &'static str, a: i64, b: i64) -> Result<Vec<i64>, StoreError> {
+    Ok(on_backend!(store, db => sqlx::query_scalar(sql)
+        .bind(a)
+        .bind(b)
+        .fetch_all(&db.pool)
+        .await?))
+}
+
 fn cap(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -129,12 +138,8 @@ impl Store {
     ) -> Result<Option<UserId>, StoreError> {
         const SQL: &str =
             "SELECT inviter_id FROM invitations WHERE conv_id = $1 AND invitee_id = $2";
-        let inviter: Option<i64> = on_backend!(self, db => sqlx::query_scalar(SQL)
-            .bind(conv.0)
-            .bind(invitee.0)
-            .fetch_optional(&db.pool)
-            .await?);
-        Ok(inviter.map(UserId))
+        let found = ids(self, SQL, conv.0, invitee.0).await?;
+        Ok(found.first().copied().map(UserId))
     }
 
     /// Takes (deletes) `invitee`'s invitation to `conv`: its inviter, or `None` if there was
@@ -146,12 +151,8 @@ impl Store {
     ) -> Result<Option<UserId>, StoreError> {
         const SQL: &str = "DELETE FROM invitations WHERE conv_id = $1 AND invitee_id = $2
                            RETURNING inviter_id";
-        let inviter: Option<i64> = on_backend!(self, db => sqlx::query_scalar(SQL)
-            .bind(conv.0)
-            .bind(invitee.0)
-            .fetch_optional(&db.pool)
-            .await?);
-        Ok(inviter.map(UserId))
+        let taken = ids(self, SQL, conv.0, invitee.0).await?;
+        Ok(taken.first().copied().map(UserId))
     }
 
     /// Withdraws every invitation `inviter` made to `conv` (they left or were removed): the
@@ -163,12 +164,8 @@ impl Store {
     ) -> Result<Vec<UserId>, StoreError> {
         const SQL: &str = "DELETE FROM invitations WHERE conv_id = $1 AND inviter_id = $2
                            RETURNING invitee_id";
-        let ids: Vec<i64> = on_backend!(self, db => sqlx::query_scalar(SQL)
-            .bind(conv.0)
-            .bind(inviter.0)
-            .fetch_all(&db.pool)
-            .await?);
-        Ok(ids.into_iter().map(UserId).collect())
+        let gone = ids(self, SQL, conv.0, inviter.0).await?;
+        Ok(gone.into_iter().map(UserId).collect())
     }
 
     /// Withdraws every invitation `inviter` made to `invitee` (who now blocks them): the rooms.
@@ -179,11 +176,7 @@ impl Store {
     ) -> Result<Vec<ConvId>, StoreError> {
         const SQL: &str = "DELETE FROM invitations WHERE invitee_id = $1 AND inviter_id = $2
                            RETURNING conv_id";
-        let ids: Vec<i64> = on_backend!(self, db => sqlx::query_scalar(SQL)
-            .bind(invitee.0)
-            .bind(inviter.0)
-            .fetch_all(&db.pool)
-            .await?);
-        Ok(ids.into_iter().map(ConvId).collect())
+        let gone = ids(self, SQL, invitee.0, inviter.0).await?;
+        Ok(gone.into_iter().map(ConvId).collect())
     }
 }
