@@ -26,13 +26,17 @@
 //! an import cycle between the modules under `server/`).
 //!
 //! * [`protocol`] — wire frames (one file per job: client frames, server frames, events,
-//!   conversations, errors, close codes, the codec), ids, versions, the store epoch; both halves.
+//!   conversations, errors, close codes, the codec), ids, versions, the store epoch, which
+//!   strings are reactions (`reaction.rs`); both halves.
 //! * [`app`] — the Leptos UI: `app.rs` the shell and routes, `app/account*` the account pages,
 //!   `app/chat/screen.rs` the chat page, which composes the components (`sidebar`,
 //!   `conversation`, `messages`, `composer`, `directory`, `user_form`, `text`) that never import
-//!   it; `app/chat/model/` the chat state as a pure reducer (unit-tested natively), `app/chat.rs`
-//!   its reactive handle, `app/chat/socket.rs` the glue from the transport's callbacks to the
-//!   model, `app/chat/first_paint.rs` the `ChatSource` interface the server fills for the
+//!   it; `app/chat/markdown/` message bodies as Markdown (pulldown-cmark events to a capped, safe
+//!   tree, rendered as Leptos elements the same in SSR and hydrate); `app/chat/model/` the chat
+//!   state as a pure reducer (unit-tested natively; `model/annotations.rs` folds edits,
+//!   deletions, replies and reactions into each message's state), `app/chat.rs` its reactive
+//!   handle, `app/chat/socket.rs` the glue from the transport's callbacks to the model,
+//!   `app/chat/first_paint.rs` the `ChatSource` interface the server fills for the
 //!   server-rendered first paint.
 //! * [`auth`] — account rules and the `/api` server functions (one per file: register, login,
 //!   logout, current_user, change_password, tokens); `auth::ssr` is their server-side plumbing.
@@ -64,7 +68,8 @@
 //!     `frames.rs` (size check, decode), `heartbeat.rs` (the liveness clock), `writer.rs` (drains
 //!     the queue), `delivery.rs` (the per-conversation gap and dedupe rules), `requests/` (what
 //!     each client frame does, membership checked on every frame; `requests/limits.rs` the
-//!     per-user frame budgets, `requests/order.rs` the send hold);
+//!     per-user frame budgets, `requests/order.rs` the send hold, `requests/actions.rs` edit,
+//!     delete and reactions);
 //!   * `server::accounts` — register, log in, sessions, tokens (Argon2id), log-in throttling,
 //!     the credential expiry timer;
 //!   * `server::cluster` — cluster mode: the Redis bus (`cluster/wire.rs` the envelope,
@@ -78,7 +83,8 @@
 //!     presence written once (`presence.rs`), and the `Peers` trait it needs from other nodes
 //!     (`peers.rs`; `Alone` on one node) — it never names the bus;
 //!   * `server::store` — the database behind one facade that names no backend, grouped by
-//!     feature (`users`, `sessions`, `tokens`, `messages`, `rooms`, `reads`, `epoch`, `backup`),
+//!     feature (`users`, `sessions`, `tokens`, `messages`, `actions` — edits, deletions as
+//!     tombstones, reactions —, `rooms`, `reads`, `epoch`, `backup`),
 //!     each with its SQLite and Postgres code side by side and the SQL written once;
 //!     `store/sqlite.rs`, `store/postgres.rs` the connections;
 //!   * `server::config` — `Leptos.toml` + `SWITCHBOARD_*`, validated at start-up

@@ -10,8 +10,8 @@
 //! code [`close_code::PROTOCOL_MISMATCH`] when it does not; a browser seeing that reloads.
 //!
 //! The files: `client_frame`, `server_frame`, `event` and `conversation` hold the wire types;
-//! `error` the refusal and decode-failure codes; `close_code` the WebSocket close codes;
-//! `codec` and `request` the only encoders and decoders. This module depends on serde alone:
+//! `error` the refusal and decode-failure codes; `reaction` which strings are reactions; `close_code` the WebSocket close codes;
+//! `codec` and `request` the only encoders and decoders. This module depends on serde (and `emojis`, for reactions) alone:
 //! nothing in it may use the server, the app or any I/O.
 
 mod client_frame;
@@ -23,6 +23,7 @@ mod error;
 mod event;
 mod frame_type;
 mod ids;
+mod reaction;
 mod request;
 mod server_frame;
 
@@ -35,6 +36,7 @@ pub use self::{
     event::{Event, EventBody},
     frame_type::FrameType,
     ids::{ClientMsgId, ConvId, ProtocolVersion, Seq, UserId},
+    reaction::{MAX_REACTION_BYTES, MAX_REACTIONS_PER_MESSAGE, REACTION_PALETTE, is_reaction},
     request::{
         Reply, Req, Request, decode_reply, decode_request, encode_reply, encode_request, req_of,
     },

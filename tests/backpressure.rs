@@ -39,6 +39,7 @@ async fn post_many(device: &mut Device, conv: ConvId, prefix: &str, n: usize, bo
                     client_msg_id: ClientMsgId(format!("{prefix}{i}")),
                     conv,
                     body: body.to_owned(),
+                    reply_to: None,
                 })
                 .await;
         }
@@ -278,6 +279,7 @@ async fn a_client_asking_for_history_without_reading_is_held_to_its_byte_budget(
                 client_msg_id: ClientMsgId(format!("long{i}")),
                 conv,
                 body: body.clone(),
+                reply_to: None,
             },
         )
         .await;
@@ -333,6 +335,7 @@ async fn a_client_asking_for_history_without_reading_is_held_to_its_byte_budget(
             client_msg_id: ClientMsgId("after".into()),
             conv,
             body: "still here".into(),
+            reply_to: None,
         },
     )
     .await;

@@ -252,6 +252,7 @@ impl Device {
             client_msg_id: ClientMsgId(id.to_owned()),
             conv,
             body: body.to_owned(),
+            reply_to: None,
         })
         .await;
     }
@@ -709,28 +710,35 @@ async fn a_node_started_before_postgres_and_redis_waits_for_them_and_says_why() 
     cluster.redis.stop();
     let dir = tempfile::tempdir().unwrap();
     let (database_url, redis_url) = (cluster.pg.url.clone(), cluster.redis.url.clone());
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let heard = std::sync::Arc::clone(&lines);
     let starting = std::thread::spawn(move || {
-        let mut said = Vec::new();
         let node = spawn_node(dir.path(), (&database_url, &redis_url), 0, |line| {
-            said.push(line.to_owned());
+            heard.lock().unwrap().push(line.to_owned());
         });
-        (node, said, dir)
+        (node, dir)
     });
-    // Postgres comes back after a while, Redis a while later; the node waits for both. (A
-    // connection attempt to Postgres gives up after 3 s, so it is down longer than that.)
+    let said = || lines.lock().unwrap().join("\n");
+    // Postgres comes back after a while, Redis once the node has said it cannot reach it; the
+    // node waits for both. (A connection attempt to Postgres gives up after 3 s, so it is down
+    // longer than that.) Waiting for the node's words, not for a fixed time, keeps a busy
+    // machine from letting the node reach Postgres only after Redis is back.
     tokio::time::sleep(Duration::from_millis(4000)).await;
     assert!(!starting.is_finished(), "the node started without Postgres");
     cluster.pg.restart();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(!starting.is_finished(), "the node started without Redis");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !said().contains("cannot reach Redis") {
+        assert!(!starting.is_finished(), "the node started without Redis");
+        assert!(Instant::now() < deadline, "{}", said());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     cluster.redis.restart();
-    let (node, said, _dir) = tokio::task::spawn_blocking(move || starting.join().unwrap())
+    let (node, _dir) = tokio::task::spawn_blocking(move || starting.join().unwrap())
         .await
         .unwrap();
     cluster.nodes.push(Some(node));
-    let said = said.join("\n");
+    let said = said();
     assert!(said.contains("cannot reach Postgres"), "{said}");
-    assert!(said.contains("cannot reach Redis"), "{said}");
     assert!(said.contains("retrying"), "{said}");
     cluster.wait_for_peers().await;
     assert_eq!(status(cluster.addr(0), "/readyz").await, 200);
@@ -802,5 +810,117 @@ async fn a_block_and_an_invitation_made_on_one_node_are_seen_on_the_other() {
         again.blocks == Some(vec![b]),
         "the block list on reconnect: {:?}",
         again.blocks
+    );
+}
+
+/// The events of `conv` among `frames`, by seq.
+fn events_by_seq(frames: &[ServerFrame], conv: ConvId) -> BTreeMap<i64, EventBody> {
+    frames
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Event(e) if e.conv == conv => Some((e.seq.0, e.body.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_deletions_replies_and_reactions_keep_one_order_across_nodes() {
+    let cluster = Cluster::start(2).await;
+    let Pair {
+        mut sender,
+        mut receiver,
+        conv,
+        cookies,
+    } = cluster.direct_pair("ann", "ben").await;
+    let hers = sender.post(conv, "a-1", "helo").await;
+    let his = receiver.post(conv, "b-1", "wrong chat, sorry").await;
+    // Both act at once, each on its own node. Ann reacts to her own message: a reaction to
+    // Ben's could lose the race to his deleting it (and be refused with `message_deleted`).
+    let frames_a = [
+        format!(
+            r#"{{"type":"edit","client_msg_id":"a-2","conv":{conv},"target":{hers},"body":"hello"}}"#
+        ),
+        format!(
+            r#"{{"type":"react","client_msg_id":"a-3","conv":{conv},"target":{hers},"emoji":"😂"}}"#
+        ),
+    ];
+    let frames_b = [
+        format!(
+            r#"{{"type":"react","client_msg_id":"b-2","conv":{conv},"target":{hers},"emoji":"👋"}}"#
+        ),
+        format!(
+            r#"{{"type":"send","client_msg_id":"b-3","conv":{conv},"body":"hi!","reply_to":{hers}}}"#
+        ),
+        format!(r#"{{"type":"delete","client_msg_id":"b-4","conv":{conv},"target":{his}}}"#),
+    ];
+    let frames_a = frames_a.map(|text| protocol::decode_client(&text).unwrap());
+    let frames_b = frames_b.map(|text| protocol::decode_client(&text).unwrap());
+    for frame in &frames_a {
+        sender.send(frame).await;
+    }
+    for frame in &frames_b {
+        receiver.send(frame).await;
+    }
+    // Two messages, then five actions: seqs 1 to 7 on both nodes, the same on each.
+    let last = his.0 + 5;
+    let reaches = |frames: &[ServerFrame]| {
+        events_by_seq(frames, conv)
+            .keys()
+            .next_back()
+            .is_some_and(|&s| s >= last)
+    };
+    let mut on_a = Vec::new();
+    while !reaches(&on_a) {
+        on_a.push(sender.next().await);
+    }
+    let mut on_b = Vec::new();
+    while !reaches(&on_b) {
+        on_b.push(receiver.next().await);
+    }
+    let (seen_a, seen_b) = (events_by_seq(&on_a, conv), events_by_seq(&on_b, conv));
+    let after: Vec<(i64, EventBody)> = seen_a
+        .range(his.0 + 1..)
+        .map(|(s, b)| (*s, b.clone()))
+        .collect();
+    assert_eq!(after.len(), 5, "{seen_a:?}");
+    assert_eq!(
+        seen_a.range(his.0 + 1..).collect::<Vec<_>>(),
+        seen_b.range(his.0 + 1..).collect::<Vec<_>>(),
+        "one order on both nodes"
+    );
+    assert!(
+        after
+            .iter()
+            .any(|(_, b)| *b == EventBody::Deleted { target: his })
+    );
+
+    // Ben's new tab on Ann's node resumes from before the actions: the same events replayed
+    // in the same order, his deleted message a tombstone.
+    let mut tab = Device::open(
+        cluster.addr(0),
+        &cookies.1,
+        vec![Cursor { conv, seq: Seq(0) }],
+    )
+    .await;
+    tab.send(&ClientFrame::History {
+        conv,
+        before: Seq(last + 1),
+        limit: 50,
+    })
+    .await;
+    let page = tab
+        .until(|f| matches!(f, ServerFrame::History { .. }))
+        .await;
+    let Some(ServerFrame::History { events, .. }) = page.last() else {
+        unreachable!()
+    };
+    let replayed: BTreeMap<i64, EventBody> =
+        events.iter().map(|e| (e.seq.0, e.body.clone())).collect();
+    assert_eq!(replayed[&his.0], EventBody::Tombstone { target: None });
+    assert!(matches!(&replayed[&hers.0], EventBody::Message { body, .. } if body == "helo"));
+    assert_eq!(
+        replayed.range(his.0 + 1..).collect::<Vec<_>>(),
+        seen_b.range(his.0 + 1..).collect::<Vec<_>>()
     );
 }

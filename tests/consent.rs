@@ -111,6 +111,7 @@ async fn a_blocked_user_cannot_open_or_write_a_direct_conversation_nor_see_prese
             client_msg_id: ClientMsgId("b-2".into()),
             conv: dm,
             body: "are you there?".into(),
+            reply_to: None,
         },
         3,
     )

@@ -48,6 +48,7 @@ async fn a_direct_message_reaches_both_devices_of_both_users_once_in_order() {
             client_msg_id: ClientMsgId(format!("m{i}")),
             conv,
             body: format!("hello {i}"),
+            reply_to: None,
         })
         .await;
     }
@@ -137,6 +138,7 @@ async fn concurrent_senders_produce_one_order_that_everyone_sees() {
                             client_msg_id: ClientMsgId(format!("s{i}-{n}")),
                             conv,
                             body: format!("{i}:{n}"),
+                            reply_to: None,
                         })
                         .await;
                 }
@@ -242,6 +244,7 @@ async fn a_reconnecting_client_gets_exactly_what_it_missed() {
                 client_msg_id: ClientMsgId(format!("missed{i}")),
                 conv,
                 body: format!("missed {i}"),
+                reply_to: None,
             })
             .await;
     }
@@ -350,6 +353,7 @@ async fn a_client_that_never_reads_is_evicted_and_resumes_with_nothing_lost() {
                 client_msg_id: ClientMsgId(format!("f{i}")),
                 conv,
                 body: body.clone(),
+                reply_to: None,
             };
             sink.send(tokio_tungstenite::tungstenite::Message::text(
                 switchboard::protocol::encode_client(&frame),
@@ -481,6 +485,7 @@ async fn rooms_follow_their_membership_rules() {
             client_msg_id: ClientMsgId("sneak".into()),
             conv: private,
             body: "let me in".into(),
+            reply_to: None,
         })
         .await;
     assert_eq!(
@@ -499,6 +504,7 @@ async fn rooms_follow_their_membership_rules() {
             client_msg_id: ClientMsgId("ghost".into()),
             conv: ConvId(9999),
             body: "anyone?".into(),
+            reply_to: None,
         })
         .await;
     assert_eq!(
@@ -562,6 +568,7 @@ async fn rooms_follow_their_membership_rules() {
             client_msg_id: ClientMsgId("after-removal".into()),
             conv: private,
             body: "still here?".into(),
+            reply_to: None,
         })
         .await;
     assert_eq!(member.error().await.0, ErrorCode::Forbidden);
@@ -683,6 +690,7 @@ async fn bad_frames_get_typed_errors_naming_the_message_and_the_socket_survives(
                 client_msg_id: ClientMsgId(format!("flood{i}")),
                 conv,
                 body: "spam".into(),
+                reply_to: None,
             })
             .await;
     }

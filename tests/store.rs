@@ -12,6 +12,8 @@ mod common;
 #[path = "harness/postgres.rs"]
 mod pg;
 
+#[path = "store/actions.rs"]
+mod actions;
 #[path = "store/backup.rs"]
 mod backup;
 #[path = "store/consent.rs"]

@@ -350,6 +350,7 @@ pub async fn send_on_schedule(
             client_msg_id: ClientMsgId(format!("{}-{id}-{k}", schedule.phase)),
             conv: conv_for(k),
             body,
+            reply_to: None,
         };
         if sink
             .send(Message::text(encode_client(&frame)))

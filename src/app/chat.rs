@@ -6,9 +6,9 @@
 //! * [`screen`] — the page (`/` when signed in, `/c/<id>`): composes the components below.
 //! * components — [`sidebar`] (conversation list, new DM / room, room directory),
 //!   [`conversation`] (header and members), [`messages`] (the message list), [`composer`]
-//!   (the composer and typing line), [`directory`], [`user_form`], [`text`] (message text with
-//!   safe links, times and days). They read the model through [`Chat`] and never import the
-//!   page. Message text is always rendered as text.
+//!   (the composer and typing line), [`directory`], [`user_form`], [`markdown`] (message bodies
+//!   as Markdown, never as HTML), [`text`] (bare links, times and days). They read the model
+//!   through [`Chat`] and never import the page.
 //! * [`Chat`] (this file) — the model as Leptos context: reads are tracked per [`Part`],
 //!   updates run the model's [`Effect`]s (frames go to the socket, timers start).
 //! * [`model`] — the pure reducer: no Leptos, no browser, unit-tested natively.
@@ -22,6 +22,7 @@ pub mod directory;
 // `#[server]` makes an argument struct whose fields are documented on the function.
 #[allow(missing_docs)]
 pub mod first_paint;
+pub mod markdown;
 pub mod messages;
 pub mod model;
 pub mod screen;
@@ -40,7 +41,10 @@ use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
 
 pub use self::{
-    model::{ChatModel, ChatSnapshot, Effect, Part, Pending, RoomDirectory},
+    model::{
+        ChatModel, ChatSnapshot, Effect, MessageState, Part, Pending, RoomDirectory, is_annotation,
+        message_states,
+    },
     screen::{ChatScreen, ConversationPage},
 };
 use crate::protocol::{

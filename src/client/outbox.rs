@@ -22,6 +22,7 @@ impl Pending {
             client_msg_id: self.id.clone(),
             conv: self.conv,
             body: self.body.clone(),
+            reply_to: None,
         }
     }
 }
@@ -131,12 +132,14 @@ mod tests {
                 ClientFrame::Send {
                     client_msg_id: a,
                     conv: C,
-                    body: "one".into()
+                    body: "one".into(),
+                    reply_to: None,
                 },
                 ClientFrame::Send {
                     client_msg_id: b,
                     conv: C,
-                    body: "two".into()
+                    body: "two".into(),
+                    reply_to: None,
                 }
             ]
         );

@@ -188,6 +188,7 @@ mod tests {
             body: EventBody::Message {
                 client_msg_id: ClientMsgId("m".into()),
                 body: "hi".into(),
+                reply_to: None,
             },
         });
         let text = protocol::encode_server(&event);

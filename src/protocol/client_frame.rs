@@ -43,6 +43,53 @@ pub enum ClientFrame {
         conv: ConvId,
         /// The text, 1 to `max_body_chars` characters.
         body: String,
+        /// The seq of an earlier message of `conv` this one answers (not a deleted one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<Seq>,
+    },
+    /// Replaces the text of one of the sender's own messages, within the server's edit window.
+    /// Answered by [`ServerFrame::Ack`] with the `edited` event's seq.
+    Edit {
+        /// The sender's id for this edit; a retry with the same id is not stored twice.
+        client_msg_id: ClientMsgId,
+        /// The conversation.
+        conv: ConvId,
+        /// The message's seq.
+        target: Seq,
+        /// The new text, by the rules of `send`.
+        body: String,
+    },
+    /// Deletes a message: the sender's own, or any in a room the sender owns. Answered by
+    /// [`ServerFrame::Ack`] with the `deleted` event's seq.
+    Delete {
+        /// The sender's id for this deletion.
+        client_msg_id: ClientMsgId,
+        /// The conversation.
+        conv: ConvId,
+        /// The message's seq.
+        target: Seq,
+    },
+    /// Adds the sender's reaction `emoji` to a message (nothing new if it is there already).
+    React {
+        /// The sender's id for this reaction.
+        client_msg_id: ClientMsgId,
+        /// The conversation.
+        conv: ConvId,
+        /// The message's seq.
+        target: Seq,
+        /// One emoji (see [`crate::protocol::is_reaction`]).
+        emoji: String,
+    },
+    /// Takes back the sender's reaction `emoji` to a message (nothing if there is none).
+    Unreact {
+        /// The sender's id for this change.
+        client_msg_id: ClientMsgId,
+        /// The conversation.
+        conv: ConvId,
+        /// The message's seq.
+        target: Seq,
+        /// The emoji.
+        emoji: String,
     },
     /// Opens (creating if needed) the direct conversation with another user.
     OpenDirect {
@@ -172,5 +219,34 @@ impl ClientFrame {
         "history",
         "typing",
         "read",
+        "edit",
+        "delete",
+        "react",
+        "unreact",
     ];
+
+    /// The sender's id for the event this frame would store, for the frames that store one
+    /// (`send`, `edit`, `delete`, `react`, `unreact`).
+    pub fn client_msg_id(&self) -> Option<&ClientMsgId> {
+        match self {
+            Self::Send { client_msg_id, .. }
+            | Self::Edit { client_msg_id, .. }
+            | Self::Delete { client_msg_id, .. }
+            | Self::React { client_msg_id, .. }
+            | Self::Unreact { client_msg_id, .. } => Some(client_msg_id),
+            _ => None,
+        }
+    }
+
+    /// The conversation and seq of the message an `edit`, `delete`, `react` or `unreact` is
+    /// about.
+    pub fn target(&self) -> Option<(ConvId, Seq)> {
+        match self {
+            Self::Edit { conv, target, .. }
+            | Self::Delete { conv, target, .. }
+            | Self::React { conv, target, .. }
+            | Self::Unreact { conv, target, .. } => Some((*conv, *target)),
+            _ => None,
+        }
+    }
 }

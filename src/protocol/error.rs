@@ -35,6 +35,14 @@ pub enum ErrorCode {
     NotResumed,
     /// The store could not complete the request; nothing was stored, try again.
     Unavailable,
+    /// The message named was deleted: it cannot be edited, deleted again, reacted or replied to.
+    MessageDeleted,
+    /// The seq named holds an event that is not a message (a join, a reaction, …).
+    NotAMessage,
+    /// The message is older than the server's edit window.
+    EditWindowClosed,
+    /// The message already has the most distinct reactions it may have.
+    TooManyReactions,
 }
 
 impl ErrorCode {
@@ -54,6 +62,10 @@ impl ErrorCode {
             Self::LimitReached => "limit_reached",
             Self::NotResumed => "not_resumed",
             Self::Unavailable => "unavailable",
+            Self::MessageDeleted => "message_deleted",
+            Self::NotAMessage => "not_a_message",
+            Self::EditWindowClosed => "edit_window_closed",
+            Self::TooManyReactions => "too_many_reactions",
         }
     }
 }

@@ -47,6 +47,14 @@ pub enum FrameType {
     Typing,
     /// [`ClientFrame::Read`].
     Read,
+    /// [`ClientFrame::Edit`].
+    Edit,
+    /// [`ClientFrame::Delete`].
+    Delete,
+    /// [`ClientFrame::React`].
+    React,
+    /// [`ClientFrame::Unreact`].
+    Unreact,
 }
 
 impl FrameType {
@@ -84,6 +92,10 @@ impl ClientFrame {
             Self::History { .. } => FrameType::History,
             Self::Typing { .. } => FrameType::Typing,
             Self::Read { .. } => FrameType::Read,
+            Self::Edit { .. } => FrameType::Edit,
+            Self::Delete { .. } => FrameType::Delete,
+            Self::React { .. } => FrameType::React,
+            Self::Unreact { .. } => FrameType::Unreact,
         }
     }
 }

@@ -36,6 +36,13 @@ id_type!(
     Seq(i64)
 );
 
+/// Seq 0: before the first event.
+impl Default for Seq {
+    fn default() -> Self {
+        Self(0)
+    }
+}
+
 impl Seq {
     /// The seq after this one.
     pub fn next(self) -> Self {

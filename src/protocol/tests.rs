@@ -35,6 +35,7 @@ fn client_frames_round_trip() {
             client_msg_id: ClientMsgId("abc".into()),
             conv: ConvId(1),
             body: "hello".into(),
+            reply_to: None,
         },
         ClientFrame::OpenDirect { user: UserId(2) },
         ClientFrame::CreateRoom {
@@ -82,6 +83,17 @@ fn client_frames_round_trip() {
         },
     ];
     assert_round_trips(frames, encode_client, decode_client, ClientFrame::TYPES);
+    // The new frames, as docs/PROTOCOL.md shows them: each decodes and encodes back to itself.
+    for text in [
+        r#"{"type":"send","client_msg_id":"c1a7","conv":3,"body":"yes, see you there","reply_to":42}"#,
+        r#"{"type":"edit","client_msg_id":"c1a8","conv":3,"target":42,"body":"hello, world"}"#,
+        r#"{"type":"delete","client_msg_id":"c1a9","conv":3,"target":42}"#,
+        r#"{"type":"react","client_msg_id":"c1b0","conv":3,"target":42,"emoji":"👍"}"#,
+        r#"{"type":"unreact","client_msg_id":"c1b1","conv":3,"target":42,"emoji":"👍"}"#,
+    ] {
+        let frame = decode_client(text).unwrap();
+        assert_eq!(encode_client(&frame), text);
+    }
 }
 
 #[test]
@@ -91,6 +103,17 @@ fn the_sender_cannot_be_chosen_by_the_client() {
         decode_client(forged).map_err(|e| e.code()),
         Err(ErrorCode::MalformedFrame)
     );
+}
+
+/// An event of conversation 4 by user 2 at `seq`.
+fn event(seq: i64, body: EventBody) -> ServerFrame {
+    ServerFrame::Event(Event {
+        conv: ConvId(4),
+        seq: Seq(seq),
+        from: UserId(2),
+        at: 1,
+        body,
+    })
 }
 
 #[test]
@@ -126,6 +149,7 @@ fn every_server_frame_round_trips() {
             body: EventBody::Message {
                 client_msg_id: ClientMsgId("m1".into()),
                 body: "hi <b>".into(),
+                reply_to: None,
             },
         }),
         ServerFrame::Event(Event {
@@ -135,6 +159,43 @@ fn every_server_frame_round_trips() {
             at: 1,
             body: EventBody::Removed { user: UserId(3) },
         }),
+        event(
+            11,
+            EventBody::Message {
+                client_msg_id: ClientMsgId("m2".into()),
+                body: "yes".into(),
+                reply_to: Some(Seq(9)),
+            },
+        ),
+        event(
+            12,
+            EventBody::Edited {
+                target: Seq(9),
+                body: "hi".into(),
+            },
+        ),
+        event(
+            13,
+            EventBody::Reacted {
+                target: Seq(9),
+                emoji: "👍".into(),
+            },
+        ),
+        event(
+            14,
+            EventBody::Unreacted {
+                target: Seq(9),
+                emoji: "👍".into(),
+            },
+        ),
+        event(15, EventBody::Deleted { target: Seq(9) }),
+        event(9, EventBody::Tombstone { target: None }),
+        event(
+            12,
+            EventBody::Tombstone {
+                target: Some(Seq(9)),
+            },
+        ),
         ServerFrame::Conversation(ConvSummary {
             id: ConvId(4),
             kind: ConvKind::Room,
@@ -270,6 +331,7 @@ pub(crate) mod generated {
                 client_msg_id: ClientMsgId(m),
                 conv: ConvId(conv),
                 body,
+                reply_to: None,
             }),
             id.prop_map(|u| ClientFrame::OpenDirect { user: UserId(u) }),
             (".{0,80}", any::<bool>())

@@ -132,6 +132,7 @@ fn verdict(message: &NewMessage, appended: &Appended) -> Verdict {
         body: EventBody::Message {
             client_msg_id: message.client_msg_id.clone(),
             body: message.body.clone(),
+            reply_to: message.reply_to,
         },
     });
     Verdict { answer, event }
@@ -224,6 +225,7 @@ mod tests {
             from: UserId(2),
             client_msg_id: ClientMsgId(id.into()),
             body: "hi".into(),
+            reply_to: None,
         }
     }
 
@@ -265,7 +267,8 @@ mod tests {
             event.body,
             EventBody::Message {
                 client_msg_id: ClientMsgId("m1".into()),
-                body: "hi".into()
+                body: "hi".into(),
+                reply_to: None,
             }
         );
         // A retry is acked with the original's seq, and nobody sees it twice.

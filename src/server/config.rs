@@ -60,9 +60,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ("limits.changes_per_minute", "120"),
     ("limits.reads_per_second", "20"),
     ("limits.marks_per_second", "20"),
+    ("limits.actions_per_second", "10"),
     ("limits.max_connections", "0"),
     ("limits.connections_per_address", "256"),
     ("limits.sockets_per_user", "64"),
+    ("messages.edit_window_secs", "86400"),
     ("cluster.redis_url", ""),
     ("cluster.node_id", ""),
     ("cluster.presence_ttl_ms", "10000"),
@@ -150,6 +152,10 @@ pub struct Config {
     pub reads_per_second: u32,
     /// Read-position updates one user may send per second (burst of twice that).
     pub marks_per_second: u32,
+    /// Edits, deletions and reactions one user may make per second (burst of twice that).
+    pub actions_per_second: u32,
+    /// How long after sending a message its sender may edit it (zero: never).
+    pub edit_window: Duration,
     /// TCP connections held at once; `0` means the open-file limit less a reserve.
     pub max_connections: usize,
     /// TCP connections from one address that are not (yet) authenticated WebSockets.
@@ -289,6 +295,12 @@ impl Config {
             changes_per_minute: src.ranged("limits.changes_per_minute", 1, 1_000_000)? as u32,
             reads_per_second: src.ranged("limits.reads_per_second", 1, 1_000_000)? as u32,
             marks_per_second: src.ranged("limits.marks_per_second", 1, 1_000_000)? as u32,
+            actions_per_second: src.ranged("limits.actions_per_second", 1, 1_000_000)? as u32,
+            edit_window: Duration::from_secs(src.ranged(
+                "messages.edit_window_secs",
+                0,
+                31_536_000,
+            )?),
             max_connections: src.ranged("limits.max_connections", 0, 10_000_000)? as usize,
             connections_per_address: src.ranged("limits.connections_per_address", 1, 10_000_000)?
                 as usize,

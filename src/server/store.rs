@@ -11,7 +11,8 @@
 //!
 //! The code is grouped by feature, each feature's file holding what both databases run for it:
 //! `users`, `sessions`, `tokens` (and their batched "last used"), `messages` (events and the
-//! group commit), `rooms` (conversations, members, invitations, the directory), `blocks`, `reads`, `epoch` and
+//! group commit), `actions` (edits, deletions, reactions), `rooms` (conversations, members,
+//! invitations, the directory), `blocks`, `reads`, `epoch` and
 //! `backup`. A method is written once, in [`on_backend!`], and compiled for each database; the
 //! SQL text is shared wherever the dialects agree (written with `$n` placeholders, which SQLite
 //! reads as the n-th parameter too), and where they do not, the two texts stand side by side.
@@ -43,7 +44,10 @@ mod epoch;
 mod messages;
 mod postgres;
 mod reads;
+// `take_seq!` (in `rooms`) is used by `actions`, declared after it.
+#[macro_use]
 mod rooms;
+mod actions;
 mod rows;
 mod sessions;
 mod sqlite;
@@ -51,6 +55,7 @@ mod tokens;
 mod users;
 
 pub use self::{
+    actions::{Acted, Action, NewAction, Refused},
     backup::Restored,
     blocks::Blocked,
     messages::{Appended, NewMessage, Outcome},

@@ -246,6 +246,7 @@ async fn lengths_are_counted_in_unicode_code_points() {
         client_msg_id: switchboard::protocol::ClientMsgId("over".into()),
         conv,
         body: "é".repeat(4001),
+        reply_to: None,
     })
     .await;
     assert_eq!(ann.error().await.0, ErrorCode::InvalidRequest);

@@ -16,6 +16,7 @@ fn send(conv: ConvId, id: &str) -> ClientFrame {
         client_msg_id: ClientMsgId(id.into()),
         conv,
         body: id.into(),
+        reply_to: None,
     }
 }
 

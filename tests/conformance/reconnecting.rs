@@ -30,6 +30,7 @@ async fn an_outbox_resent_before_synced_is_stored_once_and_acked_with_the_origin
                 client_msg_id: ClientMsgId(id.into()),
                 conv,
                 body: body.into(),
+                reply_to: None,
             })
             .await;
     }

@@ -392,6 +392,7 @@ impl Device {
             client_msg_id: protocol::ClientMsgId(id.to_owned()),
             conv,
             body: body.to_owned(),
+            reply_to: None,
         })
         .await;
         loop {

@@ -190,6 +190,7 @@ impl Device {
                 client_msg_id: ClientMsgId(format!("{prefix}-{i}")),
                 conv,
                 body: format!("{prefix} {i}"),
+                reply_to: None,
             })
             .await;
         }

@@ -77,6 +77,7 @@ pub fn msg(conv: ConvId, from: UserId, id: &str, body: &str) -> NewMessage {
         from,
         client_msg_id: ClientMsgId(id.to_owned()),
         body: body.to_owned(),
+        reply_to: None,
     }
 }
 

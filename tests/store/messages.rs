@@ -157,7 +157,8 @@ async fn non_members_store_nothing_and_the_first_copy_is_kept(store: &Store) {
         history[0].body,
         EventBody::Message {
             client_msg_id: ClientMsgId("a-1".into()),
-            body: "hello lobby".into()
+            body: "hello lobby".into(),
+            reply_to: None,
         },
         "the first copy is the one kept"
     );
@@ -169,7 +170,8 @@ async fn non_members_store_nothing_and_the_first_copy_is_kept(store: &Store) {
         direct_history[0].body,
         EventBody::Message {
             client_msg_id: ClientMsgId("a-2".into()),
-            body: "hello bob".into()
+            body: "hello bob".into(),
+            reply_to: None,
         }
     );
 }

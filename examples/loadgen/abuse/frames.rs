@@ -66,6 +66,7 @@ impl HistoryRoom {
                     client_msg_id: id.clone(),
                     conv,
                     body,
+                    reply_to: None,
                 };
                 let acked = super::ask(
                     &mut writer.ws,

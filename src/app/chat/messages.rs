@@ -5,13 +5,16 @@
 //! when scrolled to the top without moving what is on screen, follows new messages while the
 //! user is at the bottom, and otherwise offers "jump to latest".
 //!
-//! A component: depends on the model handle and [`super::text`], never on the page.
+//! A component: depends on the model handle, [`super::markdown`] and [`super::text`], never on
+//! the page.
 
 use leptos::{html, prelude::*};
 
 use super::{
-    Chat, Pending,
-    text::{MessageText, local_day, local_time},
+    Chat, MessageState, Pending, is_annotation,
+    markdown::MessageText,
+    message_states,
+    text::{local_day, local_time},
 };
 use crate::protocol::{ConvId, Event, EventBody, Seq, UserId};
 
@@ -29,16 +32,37 @@ enum Row {
     Day { key: i64, label: String },
     /// Everything below is unread.
     Unread,
-    /// An event; `continued` when it shares the header of the message above.
-    Event { event: Event, continued: bool },
+    /// An event; `continued` when it shares the header of the message above; a message's
+    /// current `state` (text, edited, deleted, reactions), and that of the one it answers.
+    Event {
+        event: Event,
+        continued: bool,
+        state: Option<Box<MessageState>>,
+        quoted: Option<Box<MessageState>>,
+    },
 }
 
 impl Row {
-    fn key(&self) -> (u8, i64, bool) {
+    /// Changes whenever the row must be drawn again (a message's state has a revision).
+    fn key(&self) -> (u8, i64, bool, i64) {
         match self {
-            Row::Day { key, .. } => (0, *key, false),
-            Row::Unread => (1, 0, false),
-            Row::Event { event, continued } => (2, event.seq.0, *continued),
+            Row::Day { key, .. } => (0, *key, false, 0),
+            Row::Unread => (1, 0, false, 0),
+            Row::Event {
+                event,
+                continued,
+                state,
+                quoted,
+            } => (
+                2,
+                event.seq.0,
+                *continued,
+                [state, quoted]
+                    .iter()
+                    .filter_map(|s| s.as_ref().map(|s| s.revision.0))
+                    .max()
+                    .unwrap_or(0),
+            ),
         }
     }
 }
@@ -47,13 +71,20 @@ impl Row {
 /// Messages arriving while it is open are read as they come, so they get no divider.
 pub type UnreadSpan = Option<(Seq, Seq)>;
 
-/// Lays out `events` (ascending) as rows.
-fn rows(events: &[Event], unread: UnreadSpan, me: Option<UserId>, days: bool) -> Vec<Row> {
+/// Lays out `events` (ascending) as rows: edits, deletions and reactions shape the messages
+/// they name (`states`) instead of being lines of their own.
+fn rows(
+    events: &[Event],
+    states: std::collections::BTreeMap<Seq, MessageState>,
+    unread: UnreadSpan,
+    me: Option<UserId>,
+    days: bool,
+) -> Vec<Row> {
     let mut out = Vec::with_capacity(events.len() + 4);
     let mut day = None;
     let mut previous: Option<&Event> = None;
     let mut divided = false;
-    for event in events {
+    for event in events.iter().filter(|e| !is_annotation(&e.body)) {
         let mut new_day = false;
         if days {
             let (key, label) = local_day(event.at);
@@ -83,6 +114,12 @@ fn rows(events: &[Event], unread: UnreadSpan, me: Option<UserId>, days: bool) ->
         out.push(Row::Event {
             event: event.clone(),
             continued,
+            state: states.get(&event.seq).cloned().map(Box::new),
+            quoted: states
+                .get(&event.seq)
+                .and_then(|s| s.reply_to)
+                .and_then(|seq| states.get(&seq).cloned())
+                .map(Box::new),
         });
         previous = Some(event);
     }
@@ -110,11 +147,11 @@ pub fn MessageList(
         let me = chat.me().get();
         let days = mounted.get();
         chat.events().with(|all| {
-            let events: Vec<Event> = all
-                .get(&conv)
-                .map(|l| l.values().cloned().collect())
-                .unwrap_or_default();
-            rows(&events, unread_after.get(), me, days)
+            let Some(list) = all.get(&conv) else {
+                return Vec::new();
+            };
+            let events: Vec<Event> = list.values().cloned().collect();
+            rows(&events, message_states(list), unread_after.get(), me, days)
         })
     });
     let pending = move || {
@@ -235,7 +272,12 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
             </li>
         }
         .into_any(),
-        Row::Event { event, continued } => {
+        Row::Event {
+            event,
+            continued,
+            state,
+            quoted,
+        } => {
             let from = chat.name_of(conv, event.from);
             let at = event.at;
             let time = move || {
@@ -246,8 +288,33 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
                 }
             };
             match event.body {
-                EventBody::Message { ref body, .. } => {
-                    let body = body.clone();
+                EventBody::Tombstone { target: None } => view! {
+                    <li class="message deleted" data-testid="message" data-seq=event.seq.0>
+                        <p class="body">"message deleted"</p>
+                    </li>
+                }
+                .into_any(),
+                EventBody::Message { .. } => {
+                    let state = state.unwrap_or_default();
+                    let body = state.text.clone();
+                    let edited = state.edited;
+                    let reply = state.reply_to.map(|seq| {
+                        let quoted = match quoted {
+                            None => "an earlier message".to_string(),
+                            Some(q) if q.deleted => "message deleted".to_string(),
+                            Some(q) => q.text,
+                        };
+                        view! { <p class="reply-to" data-reply-to=seq.0>{quoted}</p> }
+                    });
+                    let reactions = (!state.reactions.is_empty()).then(|| {
+                        let chips = state
+                            .reactions
+                            .iter()
+                            .map(|(emoji, who)| format!("{emoji} {}", who.len()))
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        view! { <p class="reactions" data-testid="reactions">{chips}</p> }
+                    });
                     let mine = Some(event.from) == chat.me().get_untracked();
                     let seq = event.seq;
                     let shown = move || {
@@ -267,10 +334,13 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
                             .into_any()
                         } else {
                             let body = body.clone();
+                            let edited =
+                                edited.then(|| view! { <span class="edited">"(edited)"</span> });
                             view! {
-                                <p class="body">
+                                <div class="body">
                                     <MessageText body />
-                                </p>
+                                    {edited}
+                                </div>
                             }
                             .into_any()
                         }
@@ -288,7 +358,9 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
                                 " "
                                 <time class="at">{time}</time>
                             </div>
+                            {reply}
                             {shown}
+                            {reactions}
                         </li>
                     }
                     .into_any()
@@ -307,7 +379,7 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
                         EventBody::Renamed { name } => {
                             format!("{from} renamed the room to {name}")
                         }
-                        EventBody::Message { .. } => String::new(),
+                        _ => String::new(),
                     };
                     view! { <li class="notice">{text}</li> }.into_any()
                 }
@@ -351,9 +423,9 @@ fn PendingLine(pending: Pending) -> impl IntoView {
             <div class="meta">
                 <span class="from">"You"</span>
             </div>
-            <p class="body">
+            <div class="body">
                 <MessageText body />
-            </p>
+            </div>
             <span class="state">
                 {match state {
                     "sent" => "sent",

@@ -10,6 +10,7 @@
 //! views: only on `protocol`. So it runs natively, and its unit tests
 //! (`cargo test --features ssr --lib app::`) cover every rule the page applies to frames.
 
+mod annotations;
 mod apply;
 mod consent;
 mod directory;
@@ -22,7 +23,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-pub use self::directory::RoomDirectory;
+pub use self::{
+    annotations::{MessageState, is_annotation, message_states},
+    directory::RoomDirectory,
+};
 use crate::protocol::{
     ClientFrame, ClientMsgId, ConvId, ConvKind, ConvSummary, Cursor, Epoch, Event, EventBody,
     Invitation, Member, RECENT_PAGE, Seq, UserId,
@@ -138,6 +142,8 @@ pub struct Pending {
     pub conv: ConvId,
     /// What.
     pub body: String,
+    /// The earlier message it answers.
+    pub reply_to: Option<Seq>,
     /// The server acked it (durable) but its event has not arrived yet.
     pub acked: bool,
     /// The server refused it, and why; it waits for the user to retry.
@@ -151,6 +157,7 @@ impl Pending {
             client_msg_id: self.client_msg_id.clone(),
             conv: self.conv,
             body: self.body.clone(),
+            reply_to: self.reply_to,
         }
     }
 }
@@ -233,11 +240,13 @@ impl ChatModel {
         }
         if !paint.events.is_empty() {
             for event in &paint.events {
+                let mut event = event.clone();
+                self.scrub(&mut event);
                 self.events
                     .entry(event.conv)
                     .or_default()
                     .entry(event.seq)
-                    .or_insert_with(|| event.clone());
+                    .or_insert(event);
             }
             self.touch(Part::Events);
         }
@@ -326,17 +335,7 @@ impl ChatModel {
 
     /// Posts a message: into the outbox (shown as "sending") and to the server.
     pub fn post(&mut self, conv: ConvId, body: String, client_msg_id: ClientMsgId) -> Effects {
-        let pending = Pending {
-            client_msg_id,
-            conv,
-            body,
-            acked: false,
-            failed: None,
-        };
-        let frame = pending.frame();
-        self.outbox.push(pending);
-        self.touch(Part::Outbox);
-        vec![Effect::Send(frame)]
+        self.post_answering(conv, body, client_msg_id, None)
     }
 
     /// The sends to repeat after a reconnect (all not yet echoed and not refused; the server

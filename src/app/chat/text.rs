@@ -1,10 +1,8 @@
-//! Message text, times and days as the viewer should see them.
+//! Bare web links in message text, and times and days as the viewer should see them.
 //!
-//! Message bodies are split into plain text and web links; both become text nodes (and an `<a>`
-//! for a link), never parsed markup. Only `http:` and `https:` links, and bare `www.` names, are
-//! made clickable; anything else, `javascript:` included, stays text.
-
-use leptos::prelude::*;
+//! [`segments`] splits text into plain text and web links, for [`super::markdown`] to show as
+//! text nodes and `<a>` elements. Only `http:` and `https:` links, and bare `www.` names, are
+//! found; anything else, `javascript:` included, stays text.
 
 /// A piece of a message body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,26 +99,6 @@ pub fn segments(body: &str) -> Vec<Segment> {
         out.push(Segment::Text(body[text_start..].to_string()));
     }
     out
-}
-
-/// A message body: text nodes, and links that open in a new tab without handing it `opener`.
-#[component]
-pub fn MessageText(
-    /// The message as typed.
-    body: String,
-) -> impl IntoView {
-    segments(&body)
-        .into_iter()
-        .map(|segment| match segment {
-            Segment::Text(text) => text.into_any(),
-            Segment::Link { href, text } => view! {
-                <a href=href target="_blank" rel="noopener noreferrer">
-                    {text}
-                </a>
-            }
-            .into_any(),
-        })
-        .collect_view()
 }
 
 /// `at` (Unix ms) as the viewer's local time of day.

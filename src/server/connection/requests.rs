@@ -8,9 +8,11 @@
 //!
 //! Before a frame does anything it is charged to its user's budget (`limits.rs`), so a flood
 //! costs the store nothing. Room and membership changes live in `rooms.rs`, invitations in
-//! `invitations.rs`, blocks and the direct-conversation checks in `consent.rs`, the answers that
-//! only read in `reads.rs`, and what keeps a sender's order after a rate refusal in `order.rs`.
+//! `invitations.rs`, blocks and the direct-conversation checks in `consent.rs`, edits, deletions
+//! and reactions in `actions.rs`, the answers that only read in `reads.rs`, and what keeps a
+//! sender's order after a rate refusal in `order.rs`.
 
+mod actions;
 mod consent;
 mod invitations;
 mod limits;
@@ -20,10 +22,11 @@ mod rooms;
 
 use std::{sync::Arc, time::Duration};
 
+use self::actions::{check_body, check_id};
 pub use self::{limits::Limits, order::SendHold};
 use crate::protocol::{
-    self, ClientFrame, ClientMsgId, ConvId, Cursor, ErrorCode, MAX_PAGE, MAX_ROOM_PAGE, ROOM_PAGE,
-    Req, Seq, ServerFrame, UserId,
+    self, ClientFrame, ConvId, Cursor, ErrorCode, MAX_PAGE, MAX_ROOM_PAGE, ROOM_PAGE, Req, Seq,
+    ServerFrame, UserId,
 };
 use crate::server::{
     committer::Committer,
@@ -155,10 +158,7 @@ impl Connection {
     /// Acts on one frame whose request id is `req`. Every refusal names the frame's type,
     /// its `client_msg_id` and its `req` when it has them.
     pub async fn handle(&mut self, frame: ClientFrame, req: Option<Req>) {
-        let client_msg_id = match &frame {
-            ClientFrame::Send { client_msg_id, .. } => Some(client_msg_id.clone()),
-            _ => None,
-        };
+        let client_msg_id = frame.client_msg_id().cloned();
         let refused = frame.frame_type();
         let outcome = if req.as_ref().is_some_and(|req| !req.is_valid()) {
             Err(refuse(
@@ -201,8 +201,9 @@ impl Connection {
 
     /// Charges `frame` to its budget (see [`Limits`]) before it does any work; refuses it
     /// when the user's budget is spent. `send` is charged once its id and body are known to be
-    /// valid, in [`Self::send`]; `typing` once its sender is known to be a member (its budget
-    /// is per conversation), in [`Self::typing`].
+    /// valid, in [`Self::send`], and so are edits, deletions and reactions, in `act`;
+    /// `typing` once its sender is known to be a member (its budget is per conversation), in
+    /// [`Self::typing`].
     fn admit(&self, frame: &ClientFrame) -> Result<(), Refusal> {
         let (user, limits) = (self.user(), &self.limits);
         let (admission, what) = match frame {
@@ -233,9 +234,9 @@ impl Connection {
                 "too many room list requests",
             ),
             ClientFrame::Read { .. } => (limits.mark(user), "too many read marks"),
-            ClientFrame::Ping { .. } | ClientFrame::Send { .. } | ClientFrame::Typing { .. } => {
-                (Ok(()), "")
-            }
+            // `ping` costs nothing; `send`, `typing`, `edit`, `delete`, `react` and `unreact`
+            // are charged later (above).
+            _ => (Ok(()), ""),
         };
         admission.map_err(|wait| limited(what, wait))
     }
@@ -252,10 +253,24 @@ impl Connection {
                 client_msg_id,
                 conv,
                 body,
+                reply_to,
             } => self
-                .send(client_msg_id, conv, body, req)
+                .send(
+                    NewMessage {
+                        conv,
+                        from: self.user(),
+                        client_msg_id,
+                        body,
+                        reply_to,
+                    },
+                    req,
+                )
                 .await
                 .map(|()| None),
+            frame @ (ClientFrame::Edit { .. }
+            | ClientFrame::Delete { .. }
+            | ClientFrame::React { .. }
+            | ClientFrame::Unreact { .. }) => self.act(frame, req).await.map(|()| None),
             ClientFrame::OpenDirect { user } => self.open_direct(user).await.map(Some),
             ClientFrame::CreateRoom { name, public } => {
                 self.create_room(name, public).await.map(Some)
@@ -317,29 +332,12 @@ impl Connection {
         Ok(())
     }
 
-    async fn send(
-        &mut self,
-        client_msg_id: ClientMsgId,
-        conv: ConvId,
-        body: String,
-        req: Option<&Req>,
-    ) -> Result<(), Refusal> {
-        if !client_msg_id.is_valid() {
-            return Err(refuse(
-                ErrorCode::InvalidRequest,
-                "client_msg_id must be 1 to 64 printable ASCII characters",
-            ));
-        }
-        let chars = body.chars().count();
-        if body.trim().is_empty() || chars > self.limits.max_body_chars {
-            return Err(refuse(
-                ErrorCode::InvalidRequest,
-                format!(
-                    "a message is 1 to {} characters and not only spaces",
-                    self.limits.max_body_chars
-                ),
-            ));
-        }
+    /// Checks and charges `message` (its sender is this connection's user), then hands it to
+    /// the group commit, which acks it.
+    async fn send(&mut self, message: NewMessage, req: Option<&Req>) -> Result<(), Refusal> {
+        check_id(&message.client_msg_id)?;
+        check_body(&message.body, self.limits.max_body_chars)?;
+        let (client_msg_id, conv) = (message.client_msg_id.clone(), message.conv);
         // The budget before membership: the members of a conversation not cached (or not
         // existing) cost a store query, which a flood must not get for free.
         let now = std::time::Instant::now();
@@ -355,12 +353,9 @@ impl Connection {
         }
         let members = self.require_member(conv).await?;
         self.require_not_blocked(conv, members.len()).await?;
-        let message = NewMessage {
-            conv,
-            from: self.user(),
-            client_msg_id,
-            body,
-        };
+        if let Some(reply_to) = message.reply_to {
+            self.check_reply(conv, reply_to).await?;
+        }
         self.committer
             .submit(message, self.mailbox.clone(), req.cloned())
             .await;

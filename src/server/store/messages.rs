@@ -23,6 +23,8 @@ pub struct NewMessage {
     pub client_msg_id: ClientMsgId,
     /// The text.
     pub body: String,
+    /// The earlier message of `conv` it answers (checked by the caller to be one).
+    pub reply_to: Option<Seq>,
 }
 
 /// What became of a [`NewMessage`].
@@ -54,43 +56,71 @@ pub struct Appended {
 pub(super) const TAKE_SEQ: &str =
     "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq";
 
-/// Stores one event; binds conv, seq, at, sender and the four [`event_body_columns`].
-pub(super) const INSERT_EVENT: &str =
-    "INSERT INTO events (conv_id, seq, at, sender_id, kind, body, subject_id, client_msg_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// Stores one event; binds conv, seq, at, sender and the five [`event_body_columns`].
+pub(super) const INSERT_EVENT: &str = "INSERT INTO events
+     (conv_id, seq, at, sender_id, kind, body, subject_id, client_msg_id, target_seq)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 /// The `SELECT` of [`event_from`]'s columns, up to its `WHERE`.
 macro_rules! select_events {
     ($rest:literal) => {
         concat!(
-            "SELECT conv_id, seq, at, sender_id, kind, body, subject_id, client_msg_id ",
+            "SELECT conv_id, seq, at, sender_id, kind, body, subject_id, client_msg_id, ",
+            "target_seq ",
             "FROM events WHERE ",
             $rest
         )
     };
 }
 
-/// How an event's body is stored: its `kind`, `body` (text), `subject_id` and `client_msg_id`
-/// columns.
-pub(super) fn event_body_columns(
-    body: &EventBody,
-) -> (&'static str, Option<&str>, Option<i64>, Option<&str>) {
+/// An event body's columns: `kind`, `body` (text), `subject_id`, `client_msg_id`,
+/// `target_seq`.
+pub(super) type BodyColumns<'b> = (
+    &'static str,
+    Option<&'b str>,
+    Option<i64>,
+    Option<&'b str>,
+    Option<i64>,
+);
+
+/// How an event's body is stored (see [`BodyColumns`]). An edit, deletion or reaction keeps
+/// the message it is about in `target_seq`, a reply the message it answers; an emoji or an
+/// edit's text is the `body`.
+pub(super) fn event_body_columns(body: &EventBody) -> BodyColumns<'_> {
     match body {
         EventBody::Message {
             client_msg_id,
             body,
+            reply_to,
         } => (
             "message",
             Some(body.as_str()),
             None,
             Some(client_msg_id.0.as_str()),
+            reply_to.map(|seq| seq.0),
         ),
-        EventBody::Created { name } => ("created", Some(name.as_str()), None, None),
-        EventBody::Joined {} => ("joined", None, None, None),
-        EventBody::Invited { user } => ("invited", None, Some(user.0), None),
-        EventBody::Left {} => ("left", None, None, None),
-        EventBody::Removed { user } => ("removed", None, Some(user.0), None),
-        EventBody::Renamed { name } => ("renamed", Some(name.as_str()), None, None),
+        EventBody::Created { name } => ("created", Some(name.as_str()), None, None, None),
+        EventBody::Joined {} => ("joined", None, None, None, None),
+        EventBody::Invited { user } => ("invited", None, Some(user.0), None, None),
+        EventBody::Left {} => ("left", None, None, None, None),
+        EventBody::Removed { user } => ("removed", None, Some(user.0), None, None),
+        EventBody::Renamed { name } => ("renamed", Some(name.as_str()), None, None, None),
+        EventBody::Edited { target, body } => {
+            ("edited", Some(body.as_str()), None, None, Some(target.0))
+        }
+        EventBody::Deleted { target } => ("deleted", None, None, None, Some(target.0)),
+        EventBody::Reacted { target, emoji } => {
+            ("reacted", Some(emoji.as_str()), None, None, Some(target.0))
+        }
+        EventBody::Unreacted { target, emoji } => (
+            "unreacted",
+            Some(emoji.as_str()),
+            None,
+            None,
+            Some(target.0),
+        ),
+        EventBody::Tombstone { target } => ("tombstone", None, None, None, target.map(|seq| seq.0)),
+        EventBody::Unknown => ("unknown", None, None, None, None),
     }
 }
 
@@ -101,11 +131,14 @@ fn event_body_from_columns(
     text: Option<String>,
     subject: Option<i64>,
     client_msg_id: Option<String>,
+    target: Option<i64>,
 ) -> Result<EventBody, String> {
+    let target_seq = Seq(target.unwrap_or_default());
     Ok(match kind {
         "message" => EventBody::Message {
             client_msg_id: ClientMsgId(client_msg_id.unwrap_or_default()),
             body: text.unwrap_or_default(),
+            reply_to: target.map(Seq),
         },
         "created" => EventBody::Created {
             name: text.unwrap_or_default(),
@@ -121,6 +154,22 @@ fn event_body_from_columns(
         "renamed" => EventBody::Renamed {
             name: text.unwrap_or_default(),
         },
+        "edited" => EventBody::Edited {
+            target: target_seq,
+            body: text.unwrap_or_default(),
+        },
+        "deleted" => EventBody::Deleted { target: target_seq },
+        "reacted" => EventBody::Reacted {
+            target: target_seq,
+            emoji: text.unwrap_or_default(),
+        },
+        "unreacted" => EventBody::Unreacted {
+            target: target_seq,
+            emoji: text.unwrap_or_default(),
+        },
+        "tombstone" => EventBody::Tombstone {
+            target: target.map(Seq),
+        },
         other => return Err(format!("unknown event kind {other:?}")),
     })
 }
@@ -132,6 +181,7 @@ fn event_from<R: Columns>(row: &R) -> Result<Event, sqlx::Error> {
         row.opt_text("body")?,
         row.opt_int("subject_id")?,
         row.opt_text("client_msg_id")?,
+        row.opt_int("target_seq")?,
     )
     .map_err(|err| sqlx::Error::Decode(err.into()))?;
     Ok(Event {

@@ -134,6 +134,10 @@ impl Postgres {
         self.pool.begin().await
     }
 
+    /// A deletion committed. Nothing more is done: the old row versions holding the text are
+    /// dead tuples, never returned by a query, whose space a later (auto)vacuum reuses.
+    pub(super) fn scrubbed(&self) {}
+
     /// Of a statement written twice, once per dialect, the Postgres text.
     pub(super) fn pick(&self, _sqlite: &'static str, postgres: &'static str) -> &'static str {
         postgres

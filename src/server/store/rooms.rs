@@ -27,7 +27,7 @@ macro_rules! take_seq {
 /// [`take_seq!`]).
 macro_rules! insert_event {
     ($tx:ident, $conv:expr, $seq:expr, $from:expr, $at:expr, $body:expr) => {{
-        let (kind, text, subject, client_msg_id) =
+        let (kind, text, subject, client_msg_id, target) =
             $crate::server::store::messages::event_body_columns($body);
         sqlx::query($crate::server::store::messages::INSERT_EVENT)
             .bind($conv.0)
@@ -38,6 +38,7 @@ macro_rules! insert_event {
             .bind(text)
             .bind(subject)
             .bind(client_msg_id)
+            .bind(target)
             .execute(&mut *$tx)
             .await
     }};

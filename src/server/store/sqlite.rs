@@ -1,6 +1,7 @@
 //! The SQLite connection: one file, WAL mode, migrations from `migrations/sqlite` applied at
 //! open. What the store runs on it is in the feature modules; this is how it is opened, checked
-//! and kept (the WAL checkpoint task, started by `Store::start_upkeep`), and how a writing transaction starts.
+//! and kept (the WAL checkpoint task, started by `Store::start_upkeep`, which truncates the WAL
+//! after a deletion), and how a writing transaction starts.
 //!
 //! `synchronous = FULL`: a write is on disk when its transaction commits, so what the server has
 //! confirmed survives a process crash and a power loss alike. Write transactions start with
@@ -12,7 +13,15 @@
 
 pub(super) mod lock;
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{
+    path::Path,
+    str::FromStr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use sqlx::{
     Transaction,
@@ -32,6 +41,9 @@ pub(super) struct Sqlite {
     /// Token uses not yet written, flushed in one transaction every few seconds (see
     /// `tokens.rs`), so a connect never waits for a disk flush to record "last used".
     pub(super) token_uses: TokenUses,
+    /// Set when a deletion committed: the next checkpoint truncates the WAL, whose older
+    /// frames still hold the deleted text.
+    scrub: Arc<AtomicBool>,
 }
 
 /// Refuses, before anything is written, a database that switchboard did not create (tables but
@@ -72,8 +84,11 @@ pub(super) async fn refuse_foreign(
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// Copies the write-ahead log into the database file, without blocking writers (`PASSIVE`),
-/// until shutdown begins or the pool closes.
-async fn checkpoint(pool: SqlitePool, shutdown: Shutdown) {
+/// until shutdown begins or the pool closes. After a deletion (`scrub`) it copies all of it and
+/// truncates the file to nothing (`TRUNCATE`, which waits for writers and readers to finish):
+/// until then the log's older frames hold the deleted text. A truncation kept from finishing
+/// by a reader is tried again at the next tick.
+async fn checkpoint(pool: SqlitePool, scrub: Arc<AtomicBool>, shutdown: Shutdown) {
     loop {
         tokio::select! {
             () = tokio::time::sleep(CHECKPOINT_EVERY) => {}
@@ -82,11 +97,24 @@ async fn checkpoint(pool: SqlitePool, shutdown: Shutdown) {
         if pool.is_closed() {
             return;
         }
-        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
+        let truncate = scrub.swap(false, Ordering::AcqRel);
+        let sql = if truncate {
+            "PRAGMA wal_checkpoint(TRUNCATE)"
+        } else {
+            "PRAGMA wal_checkpoint(PASSIVE)"
+        };
+        match sqlx::query_as::<_, (i64, i64, i64)>(sql)
+            .fetch_one(&pool)
             .await
         {
-            tracing::warn!(%err, "WAL checkpoint failed");
+            Ok((busy, _, _)) if truncate && busy != 0 => scrub.store(true, Ordering::Release),
+            Ok(_) => {}
+            Err(err) => {
+                if truncate {
+                    scrub.store(true, Ordering::Release);
+                }
+                tracing::warn!(%err, "WAL checkpoint failed");
+            }
         }
     }
 }
@@ -119,19 +147,34 @@ impl Sqlite {
             // Checkpoints run on their own task (`start_upkeep`), not inside whichever commit happens to
             // cross the threshold: a checkpoint flushes the database file, and doing that in the
             // group commit stalled every message behind it (the p99 tail in BENCHMARKS.md).
-            .pragma("wal_autocheckpoint", "0");
+            .pragma("wal_autocheckpoint", "0")
+            // Deleted rows' bytes are overwritten with zeros, not left in free space: a deleted
+            // message's text must leave the file (see `store/actions.rs`).
+            .pragma("secure_delete", "on");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await?;
         migrator.run(&pool).await?;
         let token_uses = TokenUses::default();
-        Ok((Self { pool, token_uses }, lock))
+        let scrub = Arc::default();
+        Ok((
+            Self {
+                pool,
+                token_uses,
+                scrub,
+            },
+            lock,
+        ))
     }
 
     /// Starts the WAL checkpoint and the token-use flush through `shutdown`'s tracker.
     pub(super) fn start_upkeep(&self, shutdown: &Shutdown) {
-        shutdown.spawn(checkpoint(self.pool.clone(), shutdown.clone()));
+        shutdown.spawn(checkpoint(
+            self.pool.clone(),
+            Arc::clone(&self.scrub),
+            shutdown.clone(),
+        ));
         self.token_uses.start_flush(
             self.pool.clone(),
             super::tokens::write_uses_sqlite,
@@ -149,6 +192,11 @@ impl Sqlite {
         &self,
     ) -> Result<Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// A deletion committed: the next checkpoint truncates the WAL.
+    pub(super) fn scrubbed(&self) {
+        self.scrub.store(true, Ordering::Release);
     }
 
     /// Of a statement written twice, once per dialect, the SQLite text.

@@ -70,9 +70,12 @@ impl ChatModel {
             }
             ServerFrame::History { conv, events, .. } => {
                 self.loading.remove(&conv);
-                let list = self.events.entry(conv).or_default();
-                for event in events {
-                    list.insert(event.seq, event);
+                for mut event in events {
+                    self.scrub(&mut event);
+                    self.events
+                        .entry(conv)
+                        .or_default()
+                        .insert(event.seq, event);
                 }
                 self.touch(Part::Loading);
                 self.touch(Part::Events);
@@ -101,7 +104,7 @@ impl ChatModel {
 
     /// One event: stored at its seq (a repeat replaces the same event), and what it says
     /// about the outbox, the conversation's name, its members and who is typing.
-    fn take_event(&mut self, event: Event) -> Effects {
+    fn take_event(&mut self, mut event: Event) -> Effects {
         let mut effects = Vec::new();
         if let EventBody::Message { client_msg_id, .. } = &event.body
             && Some(event.from) == self.me
@@ -109,6 +112,7 @@ impl ChatModel {
             self.outbox.retain(|p| &p.client_msg_id != client_msg_id);
             self.touch(Part::Outbox);
         }
+        self.scrub(&mut event);
         if let EventBody::Renamed { name } = &event.body {
             if let Some(c) = self.summary_mut(event.conv) {
                 c.name = name.clone();

@@ -69,6 +69,7 @@ mod tests {
             body: EventBody::Message {
                 client_msg_id: ClientMsgId(format!("m{seq}")),
                 body: "hi".into(),
+                reply_to: None,
             },
         }
     }

@@ -47,10 +47,12 @@ impl ChatModel {
             (ErrorCode::Unavailable, _) => "The server could not store it".to_string(),
             _ => message,
         };
-        if let Some(id) = client_msg_id {
-            if let Some(p) = self.outbox.iter_mut().find(|p| p.client_msg_id == id) {
-                p.failed = Some(text);
-            }
+        // A message waiting in the outbox shows its own refusal; an edit, deletion or reaction
+        // (never in the outbox) gets the notice below.
+        if let Some(p) =
+            client_msg_id.and_then(|id| self.outbox.iter_mut().find(|p| p.client_msg_id == id))
+        {
+            p.failed = Some(text);
             self.touch(Part::Outbox);
             return;
         }
@@ -87,6 +89,15 @@ mod tests {
             Some(FrameType::JoinRoom),
         );
         assert!(chat.notice.is_some());
+        // An edit carries an id but is not in the outbox: its refusal is a notice too.
+        chat.notice = None;
+        chat.refused(
+            ErrorCode::EditWindowClosed,
+            "message 4 is too old to edit".into(),
+            Some(ClientMsgId("e-1".into())),
+            Some(FrameType::Edit),
+        );
+        assert_eq!(chat.notice.as_deref(), Some("message 4 is too old to edit"));
     }
 
     #[test]

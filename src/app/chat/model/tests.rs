@@ -51,6 +51,7 @@ fn message(seq: i64, from: UserId, id: &str) -> ServerFrame {
         EventBody::Message {
             client_msg_id: ClientMsgId(id.into()),
             body: format!("text {seq}"),
+            reply_to: None,
         },
     )
 }
@@ -178,6 +179,7 @@ fn another_epoch_forgets_everything_by_seq_but_keeps_the_outbox() {
                 client_msg_id: ClientMsgId("m1".into()),
                 conv: ROOM,
                 body: "mine".into(),
+                reply_to: None,
             },
         ]
     );

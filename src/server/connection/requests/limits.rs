@@ -10,6 +10,7 @@
 //! | changes  | `create_room` `join_room` `leave` `invite` `remove` `rename_room` `open_direct` | n/min (n/4) |
 //! | reads    | `resume` `history` `members` `list_rooms`, by cost                | n/s (2n)            |
 //! | marks    | `read`                                                            | n/s (2n)            |
+//! | actions  | `edit` `delete` `react` `unreact`                                 | n/s (2n)            |
 //! | typing   | `typing`, per user and conversation                               | 1/s (3)             |
 //!
 //! A bucket is checked before the frame does any store work; a refused frame does nothing.
@@ -55,11 +56,15 @@ pub struct Limits {
     read_burst: NonZeroU32,
     /// Read-position updates per user: each one is a store write and a fan-out to devices.
     marks: DefaultKeyedRateLimiter<UserId>,
+    /// Edits, deletions and reactions per user: each one is stored and fanned out.
+    actions: DefaultKeyedRateLimiter<UserId>,
     /// When the tables were last pruned. A std mutex, only ever `try_lock`ed and never held
     /// across an `.await`: a frame that finds it taken skips pruning instead of waiting.
     pruned: Mutex<Instant>,
     /// The longest message body, in characters.
     pub max_body_chars: usize,
+    /// How long after sending a message its sender may edit it.
+    pub edit_window: Duration,
 }
 
 /// `n`, or 1 if it is 0 (the config already refuses 0; this keeps the type honest).
@@ -95,12 +100,13 @@ fn prune<K: Clone + Eq + Hash>(table: &DefaultKeyedRateLimiter<K>) {
 impl Limits {
     /// The budgets `config` names: `limits.messages_per_second` (burst of the same size),
     /// `limits.changes_per_minute` (burst of a quarter), `limits.reads_per_second` and
-    /// `limits.marks_per_second` (bursts of twice the rate); typing notices at one a second per
+    /// `limits.marks_per_second` and `limits.actions_per_second` (bursts of twice the rate); typing notices at one a second per
     /// user and conversation in bursts of up to three.
     pub fn new(config: &Config) -> Self {
         let changes = at_least_one(config.changes_per_minute);
         let reads = at_least_one(config.reads_per_second);
         let marks = at_least_one(config.marks_per_second);
+        let actions = at_least_one(config.actions_per_second);
         let read_burst = at_least_one(reads.get().saturating_mul(2));
         Self {
             messages: RateLimiter::keyed(Quota::per_second(at_least_one(
@@ -117,8 +123,13 @@ impl Limits {
             marks: RateLimiter::keyed(
                 Quota::per_second(marks).allow_burst(at_least_one(marks.get().saturating_mul(2))),
             ),
+            actions: RateLimiter::keyed(
+                Quota::per_second(actions)
+                    .allow_burst(at_least_one(actions.get().saturating_mul(2))),
+            ),
             pruned: Mutex::new(Instant::now()),
             max_body_chars: config.max_body_chars,
+            edit_window: config.edit_window,
         }
     }
 
@@ -140,6 +151,7 @@ impl Limits {
         prune(&self.changes);
         prune(&self.reads);
         prune(&self.marks);
+        prune(&self.actions);
     }
 
     /// Whether `user` may send one more message now (else how long until they may).
@@ -177,6 +189,12 @@ impl Limits {
     pub fn mark(&self, user: UserId) -> Admission {
         self.tidy();
         take(&self.marks, &user, NonZeroU32::MIN)
+    }
+
+    /// Whether `user` may make one more edit, deletion or reaction change now.
+    pub fn action(&self, user: UserId) -> Admission {
+        self.tidy();
+        take(&self.actions, &user, NonZeroU32::MIN)
     }
 }
 

@@ -145,6 +145,7 @@ mod tests {
             from: UserId(from),
             client_msg_id: ClientMsgId(id.to_owned()),
             body: id.to_owned(),
+            reply_to: None,
         }
     }
 

@@ -119,11 +119,18 @@ async fn try_append_messages(
             .iter()
             .map(|(m, _)| m.client_msg_id.0.as_str())
             .collect();
+        let replies: Vec<Option<i64>> = rows
+            .iter()
+            .map(|(m, _)| m.reply_to.map(|seq| seq.0))
+            .collect();
         sqlx::query(
-            "INSERT INTO events (conv_id, seq, at, sender_id, kind, body, subject_id, client_msg_id)
-             SELECT r.conv_id, r.seq, $6, r.sender_id, 'message', r.body, NULL, r.client_msg_id
-             FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])
-                  AS r (conv_id, seq, sender_id, body, client_msg_id)",
+            "INSERT INTO events
+             (conv_id, seq, at, sender_id, kind, body, subject_id, client_msg_id, target_seq)
+             SELECT r.conv_id, r.seq, $6, r.sender_id, 'message', r.body, NULL, r.client_msg_id,
+                    r.target_seq
+             FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
+                         $7::bigint[])
+                  AS r (conv_id, seq, sender_id, body, client_msg_id, target_seq)",
         )
         .bind(&convs)
         .bind(&seqs)
@@ -131,6 +138,7 @@ async fn try_append_messages(
         .bind(&bodies)
         .bind(&msg_ids)
         .bind(at)
+        .bind(&replies)
         .execute(&mut *tx)
         .await?;
     }

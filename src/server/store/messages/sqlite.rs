@@ -81,9 +81,10 @@ pub(super) async fn append_messages(
     let (out, rows) = plan.settle(batch, moved, at)?;
 
     if !rows.is_empty() {
-        let values = vec!["(?, ?, ?, ?, 'message', ?, NULL, ?)"; rows.len()].join(", ");
+        let values = vec!["(?, ?, ?, ?, 'message', ?, NULL, ?, ?)"; rows.len()].join(", ");
         let sql = format!(
-            "INSERT INTO events (conv_id, seq, at, sender_id, kind, body, subject_id, client_msg_id)
+            "INSERT INTO events
+             (conv_id, seq, at, sender_id, kind, body, subject_id, client_msg_id, target_seq)
              VALUES {values}"
         );
         let mut query = sqlx::query(&sql);
@@ -94,7 +95,8 @@ pub(super) async fn append_messages(
                 .bind(at)
                 .bind(m.from.0)
                 .bind(m.body.as_str())
-                .bind(m.client_msg_id.0.as_str());
+                .bind(m.client_msg_id.0.as_str())
+                .bind(m.reply_to.map(|seq| seq.0));
         }
         query.execute(&mut *tx).await?;
     }
