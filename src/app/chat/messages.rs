@@ -297,9 +297,7 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
                 EventBody::Message { .. } => {
                     let state = state.unwrap_or_default();
                     let body = state.text.clone();
-                    let edited = state
-                        .edited
-                        .then_some(view! { <span class="edited">"(edited)"</span> });
+                    let edited = state.edited;
                     let reply = state.reply_to.map(|seq| {
                         let quoted = match quoted {
                             None => "an earlier message".to_string(),
@@ -318,6 +316,35 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
                         view! { <p class="reactions" data-testid="reactions">{chips}</p> }
                     });
                     let mine = Some(event.from) == chat.me().get_untracked();
+                    let seq = event.seq;
+                    let shown = move || {
+                        if chat.collapsed(&event) {
+                            view! {
+                                <p class="body collapsed" data-testid="collapsed">
+                                    "Message from a blocked user — "
+                                    <button
+                                        type="button"
+                                        class="link"
+                                        on:click=move |_| chat.reveal(conv, seq)
+                                    >
+                                        "show"
+                                    </button>
+                                </p>
+                            }
+                            .into_any()
+                        } else {
+                            let body = body.clone();
+                            let edited =
+                                edited.then(|| view! { <span class="edited">"(edited)"</span> });
+                            view! {
+                                <div class="body">
+                                    <MessageText body />
+                                    {edited}
+                                </div>
+                            }
+                            .into_any()
+                        }
+                    };
                     let class = match (mine, continued) {
                         (true, true) => "message mine continued",
                         (true, false) => "message mine",
@@ -325,17 +352,14 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
                         (false, false) => "message",
                     };
                     view! {
-                        <li class=class data-testid="message" data-seq=event.seq.0>
+                        <li class=class data-testid="message" data-seq=seq.0>
                             <div class="meta">
                                 <span class="from">{from}</span>
                                 " "
                                 <time class="at">{time}</time>
                             </div>
                             {reply}
-                            <div class="body">
-                                <MessageText body />
-                                {edited}
-                            </div>
+                            {shown}
                             {reactions}
                         </li>
                     }
@@ -346,7 +370,7 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
                         EventBody::Created { name } => format!("{from} created {name}"),
                         EventBody::Joined {} => format!("{from} joined"),
                         EventBody::Invited { user } => {
-                            format!("{from} added {}", chat.name_of(conv, user))
+                            format!("{} joined, invited by {from}", chat.name_of(conv, user))
                         }
                         EventBody::Left {} => format!("{from} left"),
                         EventBody::Removed { user } => {

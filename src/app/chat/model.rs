@@ -12,13 +12,14 @@
 
 mod annotations;
 mod apply;
+mod consent;
 mod directory;
 mod epoch;
 mod refusals;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +29,7 @@ pub use self::{
 };
 use crate::protocol::{
     ClientFrame, ClientMsgId, ConvId, ConvKind, ConvSummary, Cursor, Epoch, Event, EventBody,
-    Member, RECENT_PAGE, Seq, UserId,
+    Invitation, Member, RECENT_PAGE, Seq, UserId,
 };
 
 /// A part of the model that views read on its own; an update names the parts it changed.
@@ -56,11 +57,13 @@ pub enum Part {
     Notice,
     /// [`ChatModel::loading`].
     Loading,
+    /// [`ChatModel::blocked`] and [`ChatModel::invitations`].
+    Consent,
 }
 
 impl Part {
     /// Every part, in declaration order (`part as usize` indexes it).
-    pub const ALL: [Part; 11] = [
+    pub const ALL: [Part; 12] = [
         Part::Me,
         Part::Conversations,
         Part::Events,
@@ -72,6 +75,7 @@ impl Part {
         Part::Crowded,
         Part::Notice,
         Part::Loading,
+        Part::Consent,
     ];
 }
 
@@ -188,6 +192,12 @@ pub struct ChatModel {
     pub notice: Option<String>,
     /// History requests in flight, by conversation (the `before` asked for).
     pub loading: HashMap<ConvId, Seq>,
+    /// Who the user blocks (the server's list; see `consent`).
+    pub blocked: BTreeSet<UserId>,
+    /// Room invitations waiting for the user's answer.
+    pub invitations: Vec<Invitation>,
+    /// Collapsed messages from blocked users the user chose to show.
+    revealed: HashSet<(ConvId, Seq)>,
     /// The store epoch everything above belongs to (`None` before the first paint or hello;
     /// see `epoch`).
     epoch: Option<Epoch>,
