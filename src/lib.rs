@@ -34,10 +34,10 @@
 //!   it; `app/chat/markdown/` message bodies as Markdown (pulldown-cmark events to a capped, safe
 //!   tree, rendered as Leptos elements the same in SSR and hydrate); `app/chat/model/` the chat
 //!   state as a pure reducer (unit-tested natively; `model/annotations.rs` folds edits,
-//!   deletions, replies and reactions into each message's state), `app/chat.rs` its reactive
-//!   handle, `app/chat/socket.rs` the glue from the transport's callbacks to the model,
-//!   `app/chat/first_paint.rs` the `ChatSource` interface the server fills for the
-//!   server-rendered first paint.
+//!   deletions, replies and reactions into each message's state; `model/consent.rs` the block
+//!   list and invitations), `app/chat.rs` its reactive handle, `app/chat/socket.rs` the glue
+//!   from the transport's callbacks to the model, `app/chat/first_paint.rs` the `ChatSource`
+//!   interface the server fills for the server-rendered first paint.
 //! * [`auth`] — account rules and the `/api` server functions (one per file: register, login,
 //!   logout, current_user, change_password, tokens); `auth::ssr` is their server-side plumbing.
 //! * `ws_client` (hydrate) — the browser's transport: handshake, heartbeat, backoff, reconnect;
@@ -69,7 +69,8 @@
 //!     the queue), `delivery.rs` (the per-conversation gap and dedupe rules), `requests/` (what
 //!     each client frame does, membership checked on every frame; `requests/limits.rs` the
 //!     per-user frame budgets, `requests/order.rs` the send hold, `requests/actions.rs` edit,
-//!     delete and reactions);
+//!     delete and reactions, `requests/consent.rs` block/unblock and the block checks,
+//!     `requests/invitations.rs` invite, accept, decline);
 //!   * `server::accounts` — register, log in, sessions, tokens (Argon2id), log-in throttling,
 //!     the credential expiry timer;
 //!   * `server::cluster` — cluster mode: the Redis bus (`cluster/wire.rs` the envelope,
@@ -84,7 +85,8 @@
 //!     (`peers.rs`; `Alone` on one node) — it never names the bus;
 //!   * `server::store` — the database behind one facade that names no backend, grouped by
 //!     feature (`users`, `sessions`, `tokens`, `messages`, `actions` — edits, deletions as
-//!     tombstones, reactions —, `rooms`, `reads`, `epoch`, `backup`),
+//!     tombstones, reactions —, `blocks`, `rooms` with `rooms/invitations.rs`, `reads`, `epoch`,
+//!     `backup`),
 //!     each with its SQLite and Postgres code side by side and the SQL written once;
 //!     `store/sqlite.rs`, `store/postgres.rs` the connections;
 //!   * `server::config` — `Leptos.toml` + `SWITCHBOARD_*`, validated at start-up

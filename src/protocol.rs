@@ -30,7 +30,7 @@ mod server_frame;
 pub use self::{
     client_frame::{ClientFrame, Cursor},
     codec::{decode_client, decode_server, encode_client, encode_server},
-    conversation::{ConvKind, ConvSummary, Member, RoomListing},
+    conversation::{ConvKind, ConvSummary, Invitation, Member, RoomListing},
     epoch::{Epoch, cursors_survive},
     error::{DecodeError, ErrorCode},
     event::{Event, EventBody},
@@ -72,6 +72,15 @@ pub const MAX_ROOM_QUERY_CHARS: usize = MAX_ROOM_NAME_CHARS;
 
 /// The most members one `members` answer lists (the rest are counted by `more`).
 pub const MAX_MEMBERS: u32 = 500;
+
+/// The most users one user may block.
+pub const MAX_BLOCKS: usize = 1000;
+
+/// The most pending invitations one user may hold.
+pub const MAX_INVITATIONS_PER_USER: usize = 100;
+
+/// The most pending invitations one room may have out.
+pub const MAX_INVITATIONS_PER_ROOM: usize = 100;
 
 /// How many heartbeat intervals in a row the server may receive nothing from a client (not
 /// even the pong to its WebSocket ping) before it closes the connection.

@@ -195,6 +195,8 @@ struct Device {
     presence: Vec<(UserId, bool)>,
     /// The store epoch its node's hello announced.
     epoch: Option<protocol::Epoch>,
+    /// The latest block list received.
+    blocks: Option<Vec<UserId>>,
 }
 
 impl Device {
@@ -216,6 +218,7 @@ impl Device {
             duplicates: 0,
             conversations: Vec::new(),
             presence: Vec::new(),
+            blocks: None,
         };
         device.until(|f| matches!(f, ServerFrame::Synced {})).await;
         device
@@ -273,6 +276,7 @@ impl Device {
             }
             ServerFrame::Conversation(summary) => self.conversations.push(summary.id),
             ServerFrame::Presence { user, online } => self.presence.push((*user, *online)),
+            ServerFrame::Blocks { users } => self.blocks = Some(users.clone()),
             _ => {}
         }
         frame
@@ -738,6 +742,75 @@ async fn a_node_started_before_postgres_and_redis_waits_for_them_and_says_why() 
     assert!(said.contains("retrying"), "{said}");
     cluster.wait_for_peers().await;
     assert_eq!(status(cluster.addr(0), "/readyz").await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_and_an_invitation_made_on_one_node_are_seen_on_the_other() {
+    let cluster = Cluster::start(2).await;
+    cluster.wait_for_peers().await;
+    let (cookie_a, a) = register(cluster.addr(0), "owner").await;
+    let (cookie_b, b) = register(cluster.addr(1), "guest").await;
+    let mut owner = Device::open(cluster.addr(0), &cookie_a, vec![]).await;
+    let mut owner_far = Device::open(cluster.addr(1), &cookie_a, vec![]).await;
+    let mut guest = Device::open(cluster.addr(1), &cookie_b, vec![]).await;
+
+    // An invitation made on node 0 reaches the guest on node 1, who is no member until they
+    // accept; the join is one event both nodes deliver.
+    owner
+        .send(&ClientFrame::CreateRoom {
+            name: "club".into(),
+            public: false,
+        })
+        .await;
+    let club = owner.conversation().await;
+    owner_far.conversation().await;
+    let invite = ClientFrame::Invite {
+        conv: club,
+        user: b,
+    };
+    owner.send(&invite).await;
+    let told = guest
+        .until(|f| matches!(f, ServerFrame::Invitation(i) if i.conv == club))
+        .await;
+    assert!(
+        !told
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Conversation(_)))
+    );
+    guest.send(&ClientFrame::Accept { conv: club }).await;
+    assert_eq!(guest.conversation().await, club);
+    let joined = |f: &ServerFrame| matches!(f, ServerFrame::Event(e) if e.conv == club && e.body == EventBody::Invited { user: b });
+    owner.until(joined).await;
+    owner_far.until(joined).await;
+
+    // A block made on node 1 reaches the owner's device on node 0, the guest sees the owner go
+    // offline, and the guest's direct conversation with the owner is refused.
+    owner_far.send(&ClientFrame::Block { user: b }).await;
+    owner
+        .until(|f| *f == ServerFrame::Blocks { users: vec![b] })
+        .await;
+    guest
+        .until(|f| matches!(f, ServerFrame::Presence { user, online: false } if *user == a))
+        .await;
+    guest.send(&ClientFrame::OpenDirect { user: a }).await;
+    guest
+        .until(|f| {
+            matches!(
+                f,
+                ServerFrame::Error {
+                    code: ErrorCode::Blocked,
+                    ..
+                }
+            )
+        })
+        .await;
+    // A new device of the owner's on node 0 gets the list before `synced`.
+    let again = Device::open(cluster.addr(0), &cookie_a, vec![]).await;
+    assert!(
+        again.blocks == Some(vec![b]),
+        "the block list on reconnect: {:?}",
+        again.blocks
+    );
 }
 
 /// The events of `conv` among `frames`, by seq.

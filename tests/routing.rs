@@ -512,13 +512,24 @@ async fn rooms_follow_their_membership_rules() {
         (ErrorCode::NotFound, Some(ClientMsgId("ghost".into())))
     );
 
-    // The owner invites; the invitee learns of the room, everyone sees the event.
+    // The owner invites; the invitee is told, accepts, and learns of the room; everyone sees
+    // the event.
     owner
         .send(&ClientFrame::Invite {
             conv: private,
             user: m_id,
         })
         .await;
+    let told = member
+        .until(|f| matches!(f, ServerFrame::Invitation(_)))
+        .await;
+    assert!(
+        !told
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Conversation(_))),
+        "an invitation is not a membership: {told:?}"
+    );
+    member.send(&ClientFrame::Accept { conv: private }).await;
     assert_eq!(member.conversation().await, private);
     member.send(&ClientFrame::Members { conv: private }).await;
     match member

@@ -16,6 +16,8 @@ mod pg;
 mod actions;
 #[path = "store/backup.rs"]
 mod backup;
+#[path = "store/consent.rs"]
+mod consent;
 #[path = "store/conversations.rs"]
 mod conversations;
 #[path = "store/directory.rs"]

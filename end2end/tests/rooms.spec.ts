@@ -35,7 +35,9 @@ test('three people in a room: found by browsing, joined, everyone sees every mes
   await Promise.all(users.map((u) => u.context.close()));
 });
 
-test('a room owner adds someone by username; a private room is not in the directory', async ({ browser }) => {
+test('a room owner invites someone by username, who accepts from the sidebar; a private room is not in the directory', async ({
+  browser,
+}) => {
   const { context: ownerCtx, page: owner } = await newUser(browser, 'own');
   const { name: guestName, context: guestCtx, page: guest } = await newUser(browser, 'gst');
 
@@ -50,8 +52,15 @@ test('a room owner adds someone by username; a private room is not in the direct
   await expect(guest.getByTestId('directory')).not.toContainText(room);
 
   await owner.getByTestId('member-count').click();
-  await owner.getByLabel('Add to room').fill(guestName);
-  await owner.getByRole('button', { name: 'Add', exact: true }).click();
+  await owner.getByLabel('Invite to room').fill(guestName);
+  await owner.getByRole('button', { name: 'Invite', exact: true }).click();
+  // Pending: the guest sees the invitation, and is no member until accepting it.
+  const invitation = guest.getByTestId('invitation').filter({ hasText: room });
+  await expect(invitation).toBeVisible();
+  await expect(owner.getByTestId('member-count')).toHaveText('1 member');
+  await expect(guest.getByTestId('conversations')).not.toContainText(room);
+  await invitation.getByRole('button', { name: 'Accept' }).click();
+  await expect(guest.getByTestId('invitations')).toHaveCount(0);
   await expect(owner.getByTestId('member-count')).toHaveText('2 members');
   await openFromSidebar(guest, room);
   await say(owner, 'welcome in');

@@ -34,7 +34,7 @@ pub mod text;
 pub mod user_form;
 
 use std::{
-    collections::{BTreeMap, HashMap, HashSet},
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
     sync::{Arc, Mutex, PoisonError},
 };
 
@@ -49,7 +49,8 @@ pub use self::{
     screen::{ChatScreen, ConversationPage},
 };
 use crate::protocol::{
-    ClientFrame, ClientMsgId, ConvId, ConvSummary, Cursor, Event, Member, Seq, ServerFrame, UserId,
+    ClientFrame, ClientMsgId, ConvId, ConvSummary, Cursor, Event, Invitation, Member, Seq,
+    ServerFrame, UserId,
 };
 
 /// How long a typing notice shows unless a newer one replaces it, in ms.
@@ -239,6 +240,32 @@ impl Chat {
     /// History requests in flight, by conversation.
     pub fn loading(&self) -> Slice<HashMap<ConvId, Seq>> {
         self.slice(Part::Loading, |m| &m.loading)
+    }
+
+    /// Who the user blocks.
+    pub fn blocked(&self) -> Slice<BTreeSet<UserId>> {
+        self.slice(Part::Consent, |m| &m.blocked)
+    }
+
+    /// Room invitations waiting for the user's answer.
+    pub fn invitations(&self) -> Slice<Vec<Invitation>> {
+        self.slice(Part::Consent, |m| &m.invitations)
+    }
+
+    /// Whether `event` shows collapsed (a message from a blocked user not yet shown); tracks
+    /// the events and the block list.
+    pub fn collapsed(&self, event: &Event) -> bool {
+        self.parts[Part::Consent as usize].track();
+        self.parts[Part::Events as usize].track();
+        self.model.with_value(|m| m.collapsed(event))
+    }
+
+    /// Shows one collapsed message.
+    pub fn reveal(&self, conv: ConvId, seq: Seq) {
+        self.update(|m| {
+            m.reveal(conv, seq);
+            Vec::new()
+        });
     }
 
     /// Runs one update of the model, tells the readers of the parts it changed, then does what

@@ -121,11 +121,33 @@ pub enum ClientFrame {
         /// The room.
         conv: ConvId,
     },
-    /// Adds a user to a room the sender is in.
+    /// Invites a user to a room the sender is in: a pending invitation, which makes them a
+    /// member only once they [`ClientFrame::Accept`] it.
     Invite {
         /// The room.
         conv: ConvId,
-        /// Who to add.
+        /// Who to invite.
+        user: UserId,
+    },
+    /// Accepts a pending invitation to a room: the sender becomes a member.
+    Accept {
+        /// The room.
+        conv: ConvId,
+    },
+    /// Declines a pending invitation to a room; nothing is written to the room.
+    Decline {
+        /// The room.
+        conv: ConvId,
+    },
+    /// Blocks a user: they cannot open a direct conversation with the sender, send into one,
+    /// invite them, or see their presence. Idempotent.
+    Block {
+        /// Who to block.
+        user: UserId,
+    },
+    /// Unblocks a user. Idempotent.
+    Unblock {
+        /// Who to unblock.
         user: UserId,
     },
     /// Leaves a room.
@@ -186,6 +208,10 @@ impl ClientFrame {
         "list_rooms",
         "join_room",
         "invite",
+        "accept",
+        "decline",
+        "block",
+        "unblock",
         "leave",
         "remove",
         "rename_room",

@@ -1,4 +1,5 @@
-//! What the server says about conversations: their summaries, directory listings and members.
+//! What the server says about conversations: their summaries, directory listings, members and
+//! pending invitations.
 //!
 //! Wire types only: no I/O, nothing from outside `protocol`.
 
@@ -63,4 +64,20 @@ pub struct Member {
     pub display_name: String,
     /// Whether any of their connections is open.
     pub online: bool,
+}
+
+/// A pending invitation to a room, as its invitee sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Invitation {
+    /// The room.
+    pub conv: ConvId,
+    /// Its name when the invitation was sent or announced.
+    pub name: String,
+    /// Who invited.
+    pub from: UserId,
+    /// The inviter's username.
+    pub from_name: String,
+    /// When it was made, Unix milliseconds.
+    pub at: i64,
 }

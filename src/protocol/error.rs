@@ -27,6 +27,10 @@ pub enum ErrorCode {
     Forbidden,
     /// Too many frames too fast; slow down. Nothing was stored.
     RateLimited,
+    /// The other user blocks the sender: no direct conversation, message or invitation.
+    Blocked,
+    /// A bounded list is full (blocked users, pending invitations); nothing was stored.
+    LimitReached,
     /// A frame came before `resume`, which must come first.
     NotResumed,
     /// The store could not complete the request; nothing was stored, try again.
@@ -54,6 +58,8 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::Forbidden => "forbidden",
             Self::RateLimited => "rate_limited",
+            Self::Blocked => "blocked",
+            Self::LimitReached => "limit_reached",
             Self::NotResumed => "not_resumed",
             Self::Unavailable => "unavailable",
             Self::MessageDeleted => "message_deleted",

@@ -25,6 +25,14 @@ pub enum FrameType {
     JoinRoom,
     /// [`ClientFrame::Invite`].
     Invite,
+    /// [`ClientFrame::Accept`].
+    Accept,
+    /// [`ClientFrame::Decline`].
+    Decline,
+    /// [`ClientFrame::Block`].
+    Block,
+    /// [`ClientFrame::Unblock`].
+    Unblock,
     /// [`ClientFrame::Leave`].
     Leave,
     /// [`ClientFrame::Remove`].
@@ -73,6 +81,10 @@ impl ClientFrame {
             Self::ListRooms { .. } => FrameType::ListRooms,
             Self::JoinRoom { .. } => FrameType::JoinRoom,
             Self::Invite { .. } => FrameType::Invite,
+            Self::Accept { .. } => FrameType::Accept,
+            Self::Decline { .. } => FrameType::Decline,
+            Self::Block { .. } => FrameType::Block,
+            Self::Unblock { .. } => FrameType::Unblock,
             Self::Leave { .. } => FrameType::Leave,
             Self::Remove { .. } => FrameType::Remove,
             Self::RenameRoom { .. } => FrameType::RenameRoom,

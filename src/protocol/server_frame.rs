@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ClientMsgId, ConvId, ConvSummary, Epoch, ErrorCode, Event, FrameType, Member, ProtocolVersion,
-    RoomListing, Seq, UserId,
+    ClientMsgId, ConvId, ConvSummary, Epoch, ErrorCode, Event, FrameType, Invitation, Member,
+    ProtocolVersion, RoomListing, Seq, UserId,
 };
 
 /// For `skip_serializing_if`: a `false` flag is left out, so answers that need no flag look
@@ -117,6 +117,22 @@ pub enum ServerFrame {
         /// The last read seq.
         seq: Seq,
     },
+    /// Everyone this user blocks, the whole list: to every device of the user whenever it
+    /// changes (the one that asked gets it as the answer, with its `req`), and before `synced`
+    /// when it is not empty (a device that sees none before `synced` blocks nobody).
+    Blocks {
+        /// The blocked users, at most [`super::MAX_BLOCKS`], ascending.
+        users: Vec<UserId>,
+    },
+    /// A pending invitation to a room for this user: live to every device when it is made,
+    /// and each one before `synced`.
+    Invitation(Invitation),
+    /// An invitation this user had is no more: accepted, declined (on any of their devices),
+    /// or withdrawn because the inviter left or was removed.
+    Uninvited {
+        /// The room.
+        conv: ConvId,
+    },
     /// A refusal. The connection stays open unless a close frame follows.
     Error {
         /// Machine-readable reason.
@@ -163,6 +179,9 @@ impl ServerFrame {
         "presence",
         "typing",
         "read_state",
+        "blocks",
+        "invitation",
+        "uninvited",
         "error",
         "reconnect",
         "done",

@@ -57,6 +57,10 @@ fn client_frames_round_trip() {
             conv: ConvId(1),
             user: UserId(2),
         },
+        ClientFrame::Accept { conv: ConvId(1) },
+        ClientFrame::Decline { conv: ConvId(1) },
+        ClientFrame::Block { user: UserId(2) },
+        ClientFrame::Unblock { user: UserId(2) },
         ClientFrame::Leave { conv: ConvId(1) },
         ClientFrame::Remove {
             conv: ConvId(1),
@@ -244,6 +248,17 @@ fn every_server_frame_round_trips() {
         ServerFrame::Reconnect {
             retry_after_ms: 500,
         },
+        ServerFrame::Blocks {
+            users: vec![UserId(2), UserId(5)],
+        },
+        ServerFrame::Invitation(Invitation {
+            conv: ConvId(4),
+            name: "general".into(),
+            from: UserId(1),
+            from_name: "ann".into(),
+            at: 1_700_000_000_000,
+        }),
+        ServerFrame::Uninvited { conv: ConvId(4) },
     ];
     assert_round_trips(frames, encode_server, decode_server, ServerFrame::TYPES);
 }
@@ -280,6 +295,8 @@ fn error_code_names_match_the_wire() {
         ErrorCode::NotFound,
         ErrorCode::Forbidden,
         ErrorCode::RateLimited,
+        ErrorCode::Blocked,
+        ErrorCode::LimitReached,
         ErrorCode::NotResumed,
         ErrorCode::Unavailable,
     ] {
@@ -334,6 +351,10 @@ pub(crate) mod generated {
                 conv: ConvId(c),
                 user: UserId(u),
             }),
+            id.prop_map(|c| ClientFrame::Accept { conv: ConvId(c) }),
+            id.prop_map(|c| ClientFrame::Decline { conv: ConvId(c) }),
+            id.prop_map(|u| ClientFrame::Block { user: UserId(u) }),
+            id.prop_map(|u| ClientFrame::Unblock { user: UserId(u) }),
             id.prop_map(|c| ClientFrame::Leave { conv: ConvId(c) }),
             (id, id).prop_map(|(c, u)| ClientFrame::Remove {
                 conv: ConvId(c),

@@ -42,7 +42,7 @@ impl ChatSource for AppState {
         if let Some(summary) = open.and_then(|id| conversations.iter().find(|c| c.id == id)) {
             let list = services
                 .hub
-                .member_list(summary.id, MAX_MEMBERS)
+                .member_list(summary.id, MAX_MEMBERS, me)
                 .await
                 .map_err(failed)?;
             members = Some((summary.id, list));

@@ -11,7 +11,8 @@
 //!
 //! The code is grouped by feature, each feature's file holding what both databases run for it:
 //! `users`, `sessions`, `tokens` (and their batched "last used"), `messages` (events and the
-//! group commit), `actions` (edits, deletions, reactions), `rooms` (conversations, members, the directory), `reads`, `epoch` and
+//! group commit), `actions` (edits, deletions, reactions), `rooms` (conversations, members,
+//! invitations, the directory), `blocks`, `reads`, `epoch` and
 //! `backup`. A method is written once, in [`on_backend!`], and compiled for each database; the
 //! SQL text is shared wherever the dialects agree (written with `$n` placeholders, which SQLite
 //! reads as the n-th parameter too), and where they do not, the two texts stand side by side.
@@ -38,6 +39,7 @@ macro_rules! on_backend {
 }
 
 mod backup;
+mod blocks;
 mod epoch;
 mod messages;
 mod postgres;
@@ -55,8 +57,9 @@ mod users;
 pub use self::{
     actions::{Acted, Action, NewAction, Refused},
     backup::Restored,
+    blocks::Blocked,
     messages::{Appended, NewMessage, Outcome},
-    rooms::{RoomInfo, RoomPage},
+    rooms::{InvitationCaps, Invited, RoomInfo, RoomPage},
     sessions::SessionRecord,
     tokens::TokenRecord,
     users::{NewUser, Revoked, UserRecord},

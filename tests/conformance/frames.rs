@@ -81,11 +81,15 @@ async fn every_request_with_a_req_gets_one_answer_echoing_it() {
             |f| matches!(f, ServerFrame::Done { .. }),
         ),
         (
-            format!(r#"{{"type":"invite","conv":{conv},"user":{bob},"req":"d"}}"#),
-            |f| matches!(f, ServerFrame::Done { .. }),
+            format!(r#"{{"type":"block","user":{bob},"req":"d"}}"#),
+            |f| matches!(f, ServerFrame::Blocks { .. }),
         ),
         (
-            format!(r#"{{"type":"remove","conv":{conv},"user":{bob},"req":"d"}}"#),
+            format!(r#"{{"type":"unblock","user":{bob},"req":"d"}}"#),
+            |f| matches!(f, ServerFrame::Blocks { .. }),
+        ),
+        (
+            format!(r#"{{"type":"invite","conv":{conv},"user":{bob},"req":"d"}}"#),
             |f| matches!(f, ServerFrame::Done { .. }),
         ),
     ];
@@ -93,6 +97,19 @@ async fn every_request_with_a_req_gets_one_answer_echoing_it() {
         let (_, answer) = ask(&mut ann, &json, "d").await;
         assert!(is_answer(&answer), "{json} answered by {answer:?}");
     }
+    // The invitee answers the invitation; then the owner can remove them.
+    let accept = format!(r#"{{"type":"accept","conv":{conv},"req":"g"}}"#);
+    let (before, accepted) = ask(&mut bob_device, &accept, "g").await;
+    assert_eq!(accepted, ServerFrame::Done { conv });
+    assert!(
+        before
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Conversation(c) if c.id == conv)),
+        "the conversation comes before the done: {before:?}"
+    );
+    let remove = format!(r#"{{"type":"remove","conv":{conv},"user":{bob},"req":"d"}}"#);
+    let (_, removed) = ask(&mut ann, &remove, "d").await;
+    assert_eq!(removed, ServerFrame::Done { conv });
 
     let open = format!(r#"{{"type":"open_direct","user":{},"req":7}}"#, ann.user);
     bob_device.send_text(&open).await;

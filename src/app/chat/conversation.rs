@@ -12,7 +12,7 @@ use super::{
     messages::MessageList,
     user_form::UserForm,
 };
-use crate::protocol::{ClientFrame, ConvId, ConvKind, ConvSummary};
+use crate::protocol::{ClientFrame, ConvId, ConvKind, ConvSummary, UserId};
 
 /// True once the component runs in the browser (effects never run on the server). What
 /// depends on the viewer's clock or time zone waits for it, so hydration meets the HTML the
@@ -131,6 +131,7 @@ fn Members(conv: ConvId) -> impl IntoView {
                                     <span class="presence" class:online=online></span>
                                     {m.display_name.clone()}
                                     <span class="username">{format!("@{}", m.username)}</span>
+                                    <BlockButton user=m.user username=m.username.clone() />
                                 </li>
                             }
                         }
@@ -139,12 +140,49 @@ fn Members(conv: ConvId) -> impl IntoView {
                 <Show when=is_room>
                     <UserForm
                         id="invite"
-                        label="Add to room"
-                        button="Add"
+                        label="Invite to room"
+                        button="Invite"
                         frame=move |user| ClientFrame::Invite { conv, user }
                     />
                 </Show>
             </div>
         </details>
+    }
+}
+
+/// Block or unblock `user` (nothing for the user themself): the server's answer updates the
+/// list on every device.
+#[component]
+fn BlockButton(user: UserId, username: String) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let blocked = move || chat.blocked().with(|b| b.contains(&user));
+    let me = move || chat.me().get() == Some(user);
+    view! {
+        <Show when=move || !me()>
+            <button
+                type="button"
+                class="secondary small"
+                data-testid="block"
+                aria-label={
+                    let username = username.clone();
+                    move || {
+                        if blocked() {
+                            format!("Unblock @{username}")
+                        } else {
+                            format!("Block @{username}")
+                        }
+                    }
+                }
+                on:click=move |_| {
+                    if blocked() {
+                        chat.send(ClientFrame::Unblock { user });
+                    } else {
+                        chat.send(ClientFrame::Block { user });
+                    }
+                }
+            >
+                {move || if blocked() { "Unblock" } else { "Block" }}
+            </button>
+        </Show>
     }
 }

@@ -13,9 +13,7 @@
 use leptos::{html, prelude::*, wasm_bindgen::JsCast};
 
 use super::{Chat, MessageState, markdown::MessageText};
-use crate::protocol::{
-    ConvId, Event, MAX_BODY_CHARS, REACTION_PALETTE, Seq, UserId, is_reaction,
-};
+use crate::protocol::{ConvId, Event, MAX_BODY_CHARS, REACTION_PALETTE, Seq, UserId, is_reaction};
 
 /// How much of the quoted message a reply or the composer shows, in characters.
 const SNIPPET_CHARS: usize = 80;
@@ -79,7 +77,11 @@ pub fn MessageLine(
     let editing = move || chat.acting.editing.get() == Some((conv, seq));
     let class = move || {
         let mut class = String::from("message");
-        for (on, name) in [(mine, " mine"), (continued, " continued"), (open.get(), " open")] {
+        for (on, name) in [
+            (mine, " mine"),
+            (continued, " continued"),
+            (open.get(), " open"),
+        ] {
             if on {
                 class.push_str(name);
             }
@@ -87,7 +89,9 @@ pub fn MessageLine(
         class
     };
     let reply = state.reply_to.map(|to| {
-        let quoted = quoted.as_ref().map_or("an earlier message".to_string(), snippet);
+        let quoted = quoted
+            .as_ref()
+            .map_or("an earlier message".to_string(), snippet);
         view! {
             <button
                 type="button"
@@ -102,8 +106,19 @@ pub fn MessageLine(
     });
     let body = {
         let state = state.clone();
+        let event = event.clone();
         move || {
-            if editing() {
+            if chat.collapsed(&event) {
+                view! {
+                    <p class="body collapsed" data-testid="collapsed">
+                        "Message from a blocked user — "
+                        <button type="button" class="link" on:click=move |_| chat.reveal(conv, seq)>
+                            "show"
+                        </button>
+                    </p>
+                }
+                .into_any()
+            } else if editing() {
                 view! { <Editor conv seq text=state.text.clone() /> }.into_any()
             } else {
                 let body = state.text.clone();
@@ -224,7 +239,11 @@ fn Actions(conv: ConvId, seq: Seq, from: String) -> impl IntoView {
 
 /// The reactions offered: the palette, and a field for any one emoji.
 #[component]
-fn Palette(conv: ConvId, seq: Seq, done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn Palette(
+    conv: ConvId,
+    seq: Seq,
+    done: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let other = RwSignal::new(String::new());
     let wrong = RwSignal::new(false);

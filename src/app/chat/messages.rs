@@ -187,7 +187,10 @@ pub fn MessageList(
             let _ = target.set_attribute("data-jumped", "");
         } else if loading() {
             // The page on its way re-runs this.
-        } else if chat.first_seq(conv).is_some_and(|first| first > seq && first > Seq(1)) {
+        } else if chat
+            .first_seq(conv)
+            .is_some_and(|first| first > seq && first > Seq(1))
+        {
             at_bottom.set(false);
             chat.load_older(conv);
         } else {
@@ -333,7 +336,7 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
                         EventBody::Created { name } => format!("{from} created {name}"),
                         EventBody::Joined {} => format!("{from} joined"),
                         EventBody::Invited { user } => {
-                            format!("{from} added {}", chat.name_of(conv, user))
+                            format!("{} joined, invited by {from}", chat.name_of(conv, user))
                         }
                         EventBody::Left {} => format!("{from} left"),
                         EventBody::Removed { user } => {

@@ -13,13 +13,14 @@
 mod acting;
 mod annotations;
 mod apply;
+mod consent;
 mod directory;
 mod epoch;
 mod refusals;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +30,7 @@ pub use self::{
 };
 use crate::protocol::{
     ClientFrame, ClientMsgId, ConvId, ConvKind, ConvSummary, Cursor, Epoch, Event, EventBody,
-    Member, RECENT_PAGE, Seq, UserId,
+    Invitation, Member, RECENT_PAGE, Seq, UserId,
 };
 
 /// A part of the model that views read on its own; an update names the parts it changed.
@@ -57,11 +58,13 @@ pub enum Part {
     Notice,
     /// [`ChatModel::loading`].
     Loading,
+    /// [`ChatModel::blocked`] and [`ChatModel::invitations`].
+    Consent,
 }
 
 impl Part {
     /// Every part, in declaration order (`part as usize` indexes it).
-    pub const ALL: [Part; 11] = [
+    pub const ALL: [Part; 12] = [
         Part::Me,
         Part::Conversations,
         Part::Events,
@@ -73,6 +76,7 @@ impl Part {
         Part::Crowded,
         Part::Notice,
         Part::Loading,
+        Part::Consent,
     ];
 }
 
@@ -189,6 +193,12 @@ pub struct ChatModel {
     pub notice: Option<String>,
     /// History requests in flight, by conversation (the `before` asked for).
     pub loading: HashMap<ConvId, Seq>,
+    /// Who the user blocks (the server's list; see `consent`).
+    pub blocked: BTreeSet<UserId>,
+    /// Room invitations waiting for the user's answer.
+    pub invitations: Vec<Invitation>,
+    /// Collapsed messages from blocked users the user chose to show.
+    revealed: HashSet<(ConvId, Seq)>,
     /// The store epoch everything above belongs to (`None` before the first paint or hello;
     /// see `epoch`).
     epoch: Option<Epoch>,

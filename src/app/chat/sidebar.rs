@@ -1,5 +1,5 @@
-//! The chat screen's sidebar: conversations with unread badges and presence, new direct
-//! message, new room, and the public room directory.
+//! The chat screen's sidebar: room invitations to accept or decline, conversations with unread
+//! badges and presence, new direct message, new room, and the public room directory.
 //!
 //! A component: depends on the model handle and the components it holds, never on the page.
 
@@ -46,6 +46,7 @@ pub fn Sidebar(
             <p class="field-error" role="alert" data-testid="notice">
                 {move || chat.notice().get()}
             </p>
+            <Invitations />
             <h2 class="sidebar-heading">"Conversations"</h2>
             <ul class="conversations" data-testid="conversations">
                 <For
@@ -128,5 +129,45 @@ fn NewRoom() -> impl IntoView {
             </label>
             <button type="submit">"Create"</button>
         </form>
+    }
+}
+
+/// Room invitations waiting for an answer, each with Accept and Decline.
+#[component]
+fn Invitations() -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let any = move || chat.invitations().with(|l| !l.is_empty());
+    view! {
+        <Show when=any>
+            <h2 class="sidebar-heading">"Invitations"</h2>
+            <ul class="invitations" data-testid="invitations">
+                <For
+                    each=move || chat.invitations().get()
+                    key=|i| i.conv
+                    children=move |i| {
+                        let conv = i.conv;
+                        view! {
+                            <li data-testid="invitation">
+                                <span class="name">{i.name.clone()}</span>
+                                <span class="from">{format!(" from @{}", i.from_name)}</span>
+                                <button
+                                    type="button"
+                                    on:click=move |_| chat.send(ClientFrame::Accept { conv })
+                                >
+                                    "Accept"
+                                </button>
+                                <button
+                                    type="button"
+                                    class="secondary"
+                                    on:click=move |_| chat.send(ClientFrame::Decline { conv })
+                                >
+                                    "Decline"
+                                </button>
+                            </li>
+                        }
+                    }
+                />
+            </ul>
+        </Show>
     }
 }

@@ -7,11 +7,14 @@
 //! stays open.
 //!
 //! Before a frame does anything it is charged to its user's budget (`limits.rs`), so a flood
-//! costs the store nothing. Room and membership changes live in `rooms.rs`, edits, deletions and
-//! reactions in `actions.rs`, the answers that only read in `reads.rs`, and what keeps a sender's
-//! order after a rate refusal in `order.rs`.
+//! costs the store nothing. Room and membership changes live in `rooms.rs`, invitations in
+//! `invitations.rs`, blocks and the direct-conversation checks in `consent.rs`, edits, deletions
+//! and reactions in `actions.rs`, the answers that only read in `reads.rs`, and what keeps a
+//! sender's order after a rate refusal in `order.rs`.
 
 mod actions;
+mod consent;
+mod invitations;
 mod limits;
 mod order;
 mod reads;
@@ -26,7 +29,6 @@ use crate::protocol::{
     ServerFrame, UserId,
 };
 use crate::server::{
-    clock::now_ms,
     committer::Committer,
     routing::{ConnId, Hub, Mailbox, Origin, Outgoing},
     shutdown::Shutdown,
@@ -209,6 +211,10 @@ impl Connection {
             | ClientFrame::JoinRoom { .. }
             | ClientFrame::Leave { .. }
             | ClientFrame::Invite { .. }
+            | ClientFrame::Accept { .. }
+            | ClientFrame::Decline { .. }
+            | ClientFrame::Block { .. }
+            | ClientFrame::Unblock { .. }
             | ClientFrame::Remove { .. }
             | ClientFrame::RenameRoom { .. }
             | ClientFrame::OpenDirect { .. } => (limits.change(user), "too many room changes"),
@@ -279,6 +285,10 @@ impl Connection {
                 .map(|()| None),
             ClientFrame::JoinRoom { conv } => self.join(conv).await.map(done(conv)),
             ClientFrame::Invite { conv, user } => self.invite(conv, user).await.map(done(conv)),
+            ClientFrame::Accept { conv } => self.accept(conv).await.map(done(conv)),
+            ClientFrame::Decline { conv } => self.decline(conv).await.map(done(conv)),
+            ClientFrame::Block { user } => self.block(user, req).await.map(|()| None),
+            ClientFrame::Unblock { user } => self.unblock(user, req).await.map(|()| None),
             ClientFrame::Leave { conv } => self.leave(conv).await.map(done(conv)),
             ClientFrame::Remove { conv, user } => self.remove(conv, user).await.map(done(conv)),
             ClientFrame::RenameRoom { conv, name } => self.rename(conv, name).await.map(done(conv)),
@@ -341,7 +351,8 @@ impl Connection {
             self.sends.refused(client_msg_id, wait, now);
             return Err(limited("too many messages", wait));
         }
-        self.require_member(conv).await?;
+        let members = self.require_member(conv).await?;
+        self.require_not_blocked(conv, members.len()).await?;
         if let Some(reply_to) = message.reply_to {
             self.check_reply(conv, reply_to).await?;
         }
@@ -349,26 +360,6 @@ impl Connection {
             .submit(message, self.mailbox.clone(), req.cloned())
             .await;
         Ok(())
-    }
-
-    async fn open_direct(&self, other: UserId) -> Result<ConvId, Refusal> {
-        if other == self.user() {
-            return Err(refuse(
-                ErrorCode::InvalidRequest,
-                "a direct conversation needs another user",
-            ));
-        }
-        if !self.store.user_exists(other).await? {
-            return Err(refuse(ErrorCode::NotFound, format!("no user {other}")));
-        }
-        let (conv, created) = self.store.open_direct(self.user(), other, now_ms()).await?;
-        if created {
-            self.hub
-                .conversation_created(conv, vec![self.user(), other], Origin::Local);
-        } else {
-            self.mailbox.push(Outgoing::Added(conv));
-        }
-        Ok(conv)
     }
 
     async fn typing(&self, conv: ConvId) -> Result<(), Refusal> {

@@ -314,7 +314,8 @@ where
 
     /// Replays what the cursors lack, introduces conversations they do not list, tells the
     /// client its read position in each listed one (it may have moved on another device while
-    /// this one was away), then says `synced`, echoing the `resume`'s `req`.
+    /// this one was away), its block list and pending invitations, then says `synced`, echoing
+    /// the `resume`'s `req`.
     async fn resume(&mut self, cursors: Vec<Cursor>, req: Option<Req>) -> Result<(), Stop> {
         ::metrics::counter!(crate::server::metrics::RESUMES).increment(1);
         let conversations = self.store.conversations(self.user, None).await?;
@@ -341,6 +342,17 @@ where
                 }
                 None => self.introduce(summary).await?,
             }
+        }
+        // Per-user state: the block list when there is one (none before `synced` means
+        // nobody), and each pending invitation.
+        let blocked = self.store.blocked_by(self.user).await?;
+        if !blocked.is_empty() {
+            self.send_frame(&ServerFrame::Blocks { users: blocked })
+                .await?;
+        }
+        for invitation in self.store.invitations(self.user).await? {
+            self.send_frame(&ServerFrame::Invitation(invitation))
+                .await?;
         }
         let synced = protocol::encode_reply(&ServerFrame::Synced {}, req.as_ref());
         self.send(synced.into()).await

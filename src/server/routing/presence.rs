@@ -3,6 +3,9 @@
 //! answer; and every change of a user's status is announced by each node to its own
 //! connections of the user's contacts, after re-checking that it still holds.
 //!
+//! A block hides presence both ways: the store's contact list leaves such pairs out, and a
+//! member list shows them offline.
+//!
 //! Depends on the tables, the peers trait and the store's contact list; nothing cluster-specific.
 
 use std::collections::HashMap;
@@ -52,11 +55,18 @@ impl Hub {
             .collect()
     }
 
-    /// Up to `limit` of `conv`'s members by username, each marked online or not.
-    pub async fn member_list(&self, conv: ConvId, limit: u32) -> Result<Vec<Member>, StoreError> {
+    /// Up to `limit` of `conv`'s members by username, each marked online or not as `viewer`
+    /// may see them: someone `viewer` blocks or is blocked by always shows offline.
+    pub async fn member_list(
+        &self,
+        conv: ConvId,
+        limit: u32,
+        viewer: UserId,
+    ) -> Result<Vec<Member>, StoreError> {
         let mut members = self.store.member_list(conv, limit).await?;
+        let hidden = self.store.blocked_either_way(viewer).await?;
         for member in &mut members {
-            member.online = self.is_online(member.user);
+            member.online = self.is_online(member.user) && !hidden.contains(&member.user);
         }
         Ok(members)
     }

@@ -1,5 +1,6 @@
 //! Conversations: direct pairs and rooms, their summaries, creating and renaming a room; their
-//! members (`rooms/members.rs`) and the public directory (`rooms/directory.rs`). One text per
+//! members (`rooms/members.rs`), invitations waiting for an answer (`rooms/invitations.rs`) and
+//! the public directory (`rooms/directory.rs`). One text per
 //! statement for both databases, except where the directory's dialects differ.
 //!
 //! Every change to a conversation is an event at its next seq, stored in the transaction that
@@ -57,9 +58,13 @@ macro_rules! add_member {
 }
 
 mod directory;
+mod invitations;
 mod members;
 
-pub use self::directory::RoomPage;
+pub use self::{
+    directory::RoomPage,
+    invitations::{InvitationCaps, Invited},
+};
 
 use super::{Store, StoreError, rows::Columns};
 use crate::protocol::{ConvId, ConvKind, ConvSummary, Event, EventBody, Seq, UserId};

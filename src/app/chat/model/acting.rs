@@ -23,9 +23,10 @@ impl ChatModel {
     /// server also checks its edit window).
     pub fn may_edit(&self, conv: ConvId, seq: Seq) -> bool {
         self.me.is_some_and(|me| {
-            self.events.get(&conv).and_then(|l| l.get(&seq)).is_some_and(|e| {
-                e.from == me && matches!(e.body, EventBody::Message { .. })
-            })
+            self.events
+                .get(&conv)
+                .and_then(|l| l.get(&seq))
+                .is_some_and(|e| e.from == me && matches!(e.body, EventBody::Message { .. }))
         })
     }
 
@@ -39,9 +40,7 @@ impl ChatModel {
         self.events
             .get(&conv)
             .and_then(|l| l.get(&seq))
-            .is_some_and(|e| {
-                matches!(e.body, EventBody::Message { .. }) && (owner || e.from == me)
-            })
+            .is_some_and(|e| matches!(e.body, EventBody::Message { .. }) && (owner || e.from == me))
     }
 
     /// Replaces the text of the message at `target`.
@@ -165,9 +164,17 @@ mod tests {
             body: "second!".into(),
         };
         put(&mut chat, 4, ME, edit);
-        assert_eq!(chat.last_own_message(ROOM), Some(Seq(2)), "an edit is not a message");
+        assert_eq!(
+            chat.last_own_message(ROOM),
+            Some(Seq(2)),
+            "an edit is not a message"
+        );
         put(&mut chat, 5, ME, EventBody::Deleted { target: Seq(2) });
-        assert_eq!(chat.last_own_message(ROOM), Some(Seq(1)), "a deleted one is skipped");
+        assert_eq!(
+            chat.last_own_message(ROOM),
+            Some(Seq(1)),
+            "a deleted one is skipped"
+        );
     }
 
     #[test]
@@ -193,7 +200,9 @@ mod tests {
         say(&mut chat, 1, PEER, "hi");
         let id = || ClientMsgId("r".into());
         let react = chat.toggle_reaction(ROOM, Seq(1), "👍".into(), id());
-        assert!(matches!(&react[..], [Effect::Send(ClientFrame::React { emoji, .. })] if emoji == "👍"));
+        assert!(
+            matches!(&react[..], [Effect::Send(ClientFrame::React { emoji, .. })] if emoji == "👍")
+        );
         let body = EventBody::Reacted {
             target: Seq(1),
             emoji: "👍".into(),
@@ -206,10 +215,18 @@ mod tests {
         );
         put(&mut chat, 3, ME, body);
         let back = chat.toggle_reaction(ROOM, Seq(1), "👍".into(), id());
-        assert!(matches!(&back[..], [Effect::Send(ClientFrame::Unreact { emoji, .. })] if emoji == "👍"));
+        assert!(
+            matches!(&back[..], [Effect::Send(ClientFrame::Unreact { emoji, .. })] if emoji == "👍")
+        );
         let edit = chat.edit(ROOM, Seq(1), "x".into(), id());
-        assert!(matches!(&edit[..], [Effect::Send(ClientFrame::Edit { target: Seq(1), .. })]));
+        assert!(matches!(
+            &edit[..],
+            [Effect::Send(ClientFrame::Edit { target: Seq(1), .. })]
+        ));
         let delete = chat.delete(ROOM, Seq(1), id());
-        assert!(matches!(&delete[..], [Effect::Send(ClientFrame::Delete { target: Seq(1), .. })]));
+        assert!(matches!(
+            &delete[..],
+            [Effect::Send(ClientFrame::Delete { target: Seq(1), .. })]
+        ));
     }
 }

@@ -11,6 +11,7 @@ impl ChatModel {
         match frame {
             ServerFrame::Hello { user, epoch, .. } => {
                 let effects = self.adopt_epoch(epoch);
+                self.forget_consent();
                 self.me = Some(user);
                 self.touch(Part::Me);
                 return effects;
@@ -80,6 +81,9 @@ impl ChatModel {
                 self.touch(Part::Events);
             }
             ServerFrame::Presence { user, online } => self.set_online(user, online),
+            ServerFrame::Blocks { users } => self.take_blocks(users),
+            ServerFrame::Invitation(invitation) => self.take_invitation(invitation),
+            ServerFrame::Uninvited { conv } => self.drop_invitation(conv),
             ServerFrame::Rooms {
                 rooms,
                 query,

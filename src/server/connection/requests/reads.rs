@@ -13,7 +13,10 @@ impl Connection {
     /// the answer to a huge room stays one bounded frame.
     pub(super) async fn members(&self, conv: ConvId, req: Option<&Req>) -> Result<(), Refusal> {
         self.require_member(conv).await?;
-        let mut members = self.hub.member_list(conv, MAX_MEMBERS + 1).await?;
+        let mut members = self
+            .hub
+            .member_list(conv, MAX_MEMBERS + 1, self.user())
+            .await?;
         let more = members.len() > MAX_MEMBERS as usize;
         members.truncate(MAX_MEMBERS as usize);
         self.reply(

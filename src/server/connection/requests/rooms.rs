@@ -1,4 +1,5 @@
-//! Room and membership changes: create, join, invite, leave, remove, rename.
+//! Room and membership changes: create, join, leave, remove, rename (invitations are in
+//! `invitations.rs`).
 //!
 //! Each change is an event in the room's own sequence: stored first, then announced by the hub.
 //! Membership changes and renames run on a task of their own (`detached`), so a reader dropped
@@ -19,7 +20,7 @@ use crate::{
 
 /// Stores a membership change (`body` at the room's next seq) and announces it; `false` if
 /// there was nothing to change (already a member, or not one).
-async fn change_member(
+pub(super) async fn change_member(
     store: Store,
     hub: Arc<Hub>,
     membership: Membership,
@@ -95,7 +96,7 @@ impl Connection {
     }
 
     /// The room `conv`, or `not_found`.
-    async fn room(&self, conv: ConvId) -> Result<RoomInfo, Refusal> {
+    pub(super) async fn room(&self, conv: ConvId) -> Result<RoomInfo, Refusal> {
         self.store
             .room(conv)
             .await?
@@ -142,36 +143,7 @@ impl Connection {
             // Someone else's request added this user meanwhile: still answer.
             self.mailbox.push(Outgoing::Added(conv));
         }
-        Ok(())
-    }
-
-    pub(super) async fn invite(&self, conv: ConvId, user: UserId) -> Result<(), Refusal> {
-        self.room(conv).await?;
-        self.require_member(conv).await?;
-        if !self.store.user_exists(user).await? {
-            return Err(refuse(ErrorCode::NotFound, format!("no user {user}")));
-        }
-        let (store, hub, me, _) = self.owned();
-        let body = EventBody::Invited { user };
-        if self
-            .detached(change_member(
-                store,
-                hub,
-                Membership::Added,
-                conv,
-                user,
-                me,
-                body,
-            ))
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(refuse(
-                ErrorCode::InvalidRequest,
-                format!("user {user} is already a member"),
-            ))
-        }
+        self.joined_otherwise(conv).await
     }
 
     pub(super) async fn leave(&self, conv: ConvId) -> Result<(), Refusal> {
@@ -179,7 +151,8 @@ impl Connection {
         self.require_member(conv).await?;
         let (store, hub, me, _) = self.owned();
         self.detached(remove_member(store, hub, conv, me, me, EventBody::Left {}))
-            .await
+            .await?;
+        self.withdraw(conv, me).await
     }
 
     pub(super) async fn remove(&self, conv: ConvId, user: UserId) -> Result<(), Refusal> {
@@ -200,7 +173,8 @@ impl Connection {
             me,
             EventBody::Removed { user },
         ))
-        .await
+        .await?;
+        self.withdraw(conv, user).await
     }
 
     pub(super) async fn rename(&self, conv: ConvId, name: String) -> Result<(), Refusal> {

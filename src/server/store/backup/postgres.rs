@@ -44,7 +44,7 @@ const BACKUP: &str = "switchboard-backup";
 
 /// Every table with data, in dependency order (each refers only to tables before it), with its
 /// key (the order its rows are written in) and whether its `id` is an identity column.
-const TABLES: [(&str, &str, bool); 8] = [
+const TABLES: [(&str, &str, bool); 10] = [
     ("users", "id", true),
     ("sessions", "id", true),
     ("access_tokens", "id", true),
@@ -53,6 +53,8 @@ const TABLES: [(&str, &str, bool); 8] = [
     ("events", "conv_id, seq", false),
     ("read_cursors", "user_id, conv_id", false),
     ("reactions", "conv_id, target_seq, emoji, user_id", false),
+    ("blocks", "user_id, blocked_id", false),
+    ("invitations", "conv_id, invitee_id", false),
 ];
 
 /// Rows per page, read or written: the number in [`FETCH`].

@@ -69,11 +69,15 @@ impl Store {
         })
     }
 
-    /// Everyone who shares a conversation with `user`.
+    /// Everyone who shares a conversation with `user`, except those `user` blocks or is
+    /// blocked by (presence passes between contacts, and a block hides it both ways).
     pub async fn contacts(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
         const SQL: &str = "SELECT DISTINCT o.user_id
                            FROM members m JOIN members o ON o.conv_id = m.conv_id
-                           WHERE m.user_id = $1 AND o.user_id <> $1";
+                           WHERE m.user_id = $1 AND o.user_id <> $1
+                             AND NOT EXISTS (SELECT 1 FROM blocks b
+                                 WHERE (b.user_id = $1 AND b.blocked_id = o.user_id)
+                                    OR (b.user_id = o.user_id AND b.blocked_id = $1))";
         let ids: Vec<i64> = on_backend!(self, db => sqlx::query_scalar(SQL)
             .bind(user.0)
             .fetch_all(&db.pool)
