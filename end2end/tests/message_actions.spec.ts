@@ -14,7 +14,8 @@ function message(page: Page, text: string): Locator {
 async function actions(msg: Locator): Promise<Locator> {
   const toolbar = msg.getByRole('toolbar');
   if (!/\bopen\b/.test((await msg.getAttribute('class')) ?? '')) {
-    await msg.locator('.body').first().click();
+    // Near the text's start: the toolbar sits at the row's right-hand end.
+    await msg.locator('.body').first().click({ position: { x: 4, y: 4 } });
   }
   await expect(toolbar.getByRole('button', { name: 'Reply' })).toBeVisible();
   return toolbar;
