@@ -237,3 +237,59 @@ test('a reply quoting a message far back loads history until the original is on 
   await ann.context.close();
   await ben.context.close();
 });
+
+test('@ offers the members; a mention stands out for everyone and counts apart in the badge of the one named', async ({
+  browser,
+}) => {
+  const { ann, ben, name } = await room(browser);
+  // Ben reads somewhere else: a room of his own (on a phone, the list is a page of its own).
+  const back = ben.page.getByRole('link', { name: 'All conversations' });
+  const toList = async () => {
+    if (await back.isVisible()) await back.click();
+  };
+  await toList();
+  const elsewhere = uniqueName('elsewhere');
+  await ben.page.getByLabel('New room').fill(elsewhere);
+  await ben.page.getByRole('button', { name: 'Create' }).click();
+  await openFromSidebar(ben.page, elsewhere);
+
+  const composer = ann.page.getByLabel('Message', { exact: true });
+  const list = ann.page.getByRole('listbox', { name: 'Mention someone' });
+  // Esc closes the list and keeps the text.
+  await composer.fill(`hello @${ben.name.slice(0, 5)}`);
+  await expect(list.getByRole('option')).toHaveText([`${ben.name} @${ben.name}`]);
+  await expect(composer).toHaveAttribute('aria-expanded', 'true');
+  await composer.press('Escape');
+  await expect(list).toHaveCount(0);
+  await expect(composer).toHaveValue(`hello @${ben.name.slice(0, 5)}`);
+  // The writer is not offered; Tab takes the chosen name, and typing goes on after it.
+  await composer.fill('hello @');
+  await expect(list.getByRole('option')).toHaveText([`${ben.name} @${ben.name}`]);
+  await expect(list.getByRole('option').first()).toHaveAttribute('aria-selected', 'true');
+  await composer.press('Tab');
+  await expect(composer).toHaveValue(`hello @${ben.name} `);
+  await expect(list).toHaveCount(0);
+  await composer.pressSequentially('have a look');
+  await composer.press('Enter');
+  await say(ann.page, `no mention of ${ben.name} without the sign`);
+
+  // Ann sees the mention marked; Ben, elsewhere, sees a mention badge beside the unread count.
+  const sent = message(ann.page, 'have a look');
+  await expect(sent.locator('.mention')).toHaveText(`@${ben.name}`);
+  await expect(sent.locator('.mention.self')).toHaveCount(0);
+  const link = ben.page.getByTestId('conversations').getByRole('link', { name });
+  await toList();
+  await expect(link.getByTestId('mentions')).toHaveText('@1');
+  await expect(link.getByTestId('mentions')).toHaveAttribute('aria-label', '1 mention');
+  await expect(link.getByLabel('unread')).toHaveText('2');
+  // After a reload the badge is the same; reading the room clears it, and the mention is his.
+  await ben.page.reload();
+  await toList();
+  await expect(link.getByTestId('mentions')).toHaveText('@1');
+  await openFromSidebar(ben.page, name);
+  await expect(message(ben.page, 'have a look').locator('.mention.self')).toHaveText(`@${ben.name}`);
+  await toList();
+  await expect(link.getByTestId('mentions')).toHaveCount(0);
+  await ann.context.close();
+  await ben.context.close();
+});

@@ -23,6 +23,7 @@ pub mod directory;
 #[allow(missing_docs)]
 pub mod first_paint;
 pub mod markdown;
+pub mod mention_picker;
 pub mod message_actions;
 pub mod messages;
 pub mod model;
@@ -434,6 +435,20 @@ impl Chat {
             self.parts[part as usize].track();
         }
         self.model.with_value(|m| m.unread(conv))
+    }
+
+    /// How many of those mention the user.
+    pub fn unread_mentions(&self, conv: ConvId) -> usize {
+        for part in [Part::Me, Part::Conversations, Part::Events] {
+            self.parts[part as usize].track();
+        }
+        self.model.with_value(|m| m.unread_mentions(conv))
+    }
+
+    /// The user's username (empty before the first paint).
+    pub fn username(&self) -> String {
+        self.parts[Part::Me as usize].track();
+        self.model.with_value(|m| m.username.clone())
     }
 
     /// Queues a frame for the server.

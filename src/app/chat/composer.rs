@@ -1,13 +1,15 @@
 //! Writing in one conversation: the composer (draft kept per conversation, Enter sends,
 //! typing notices, "replying to …" with a cancel, Up in an empty composer edits the user's last
-//! message) and the line that says who else is typing.
+//! message, `@` offers the members to mention: [`super::mention_picker`]) and the line that says
+//! who else is typing.
 //!
 //! A component: depends on the model handle, never on the page.
 
-use leptos::prelude::*;
+use leptos::{html, prelude::*};
 
 use super::{
     Chat,
+    mention_picker::{MentionList, MentionPicker},
     message_actions::{focus_composer, snippet},
     message_states,
 };
@@ -101,6 +103,8 @@ pub fn Composer(
             </div>
         })
     };
+    let field = NodeRef::<html::Textarea>::new();
+    let picker = MentionPicker::new(conv, draft, field);
     let too_long = move || draft.with(|d| d.chars().count() > MAX_BODY_CHARS);
     let submit = move || {
         let body = draft.get_untracked();
@@ -132,10 +136,26 @@ pub fn Composer(
                 placeholder="Write a message — Enter sends, Shift+Enter for a new line"
                 aria-invalid=move || too_long().to_string()
                 aria-describedby="composer-error"
+                aria-autocomplete="list"
+                aria-controls="mention-list"
+                aria-expanded=move || picker.open().to_string()
+                aria-activedescendant=move || picker.active()
+                node_ref=field
                 bind:value=draft
-                on:input=move |_| notify_typing()
+                on:input=move |_| {
+                    notify_typing();
+                    picker.follow_caret();
+                }
+                on:click=move |_| picker.follow_caret()
+                on:keyup=move |ev| {
+                    if matches!(ev.key().as_str(), "ArrowLeft" | "ArrowRight" | "Home" | "End") {
+                        picker.follow_caret();
+                    }
+                }
                 on:keydown=move |ev| {
-                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                    if !ev.is_composing() && !ev.shift_key() && picker.key(&ev.key()) {
+                        ev.prevent_default();
+                    } else if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
                         submit();
                     } else if ev.key() == "ArrowUp" && draft.with_untracked(String::is_empty) {
@@ -149,6 +169,7 @@ pub fn Composer(
                     }
                 }
             ></textarea>
+            <MentionList picker />
             <button type="submit" disabled=too_long>
                 "Send"
             </button>

@@ -125,9 +125,10 @@ pub fn MessageLine(
                 let edited = state
                     .edited
                     .then(|| view! { <EditHistory versions=state.versions.clone() /> });
+                let me = chat.username();
                 view! {
                     <div class="body">
-                        <MessageText body />
+                        <MessageText body me />
                         {edited}
                     </div>
                 }
