@@ -27,15 +27,18 @@
 //!
 //! * [`protocol`] — wire frames (one file per job: client frames, server frames, events,
 //!   conversations, errors, close codes, the codec), ids, versions, the store epoch, which
-//!   strings are reactions (`reaction.rs`); both halves.
+//!   strings are reactions (`reaction.rs`), the `@username` mention rule (`mention.rs`); both
+//!   halves.
 //! * [`app`] — the Leptos UI: `app.rs` the shell and routes, `app/account*` the account pages,
 //!   `app/chat/screen.rs` the chat page, which composes the components (`sidebar`,
-//!   `conversation`, `messages`, `composer`, `directory`, `user_form`, `text`) that never import
-//!   it; `app/chat/markdown/` message bodies as Markdown (pulldown-cmark events to a capped, safe
+//!   `conversation`, `messages`, `message_actions` (a message row with reply, react, edit,
+//!   delete), `composer`, `mention_picker` (`@` in the composer), `directory`, `user_form`,
+//!   `text`) that never import it; `app/chat/markdown/` message bodies as Markdown (pulldown-cmark events to a capped, safe
 //!   tree, rendered as Leptos elements the same in SSR and hydrate); `app/chat/model/` the chat
 //!   state as a pure reducer (unit-tested natively; `model/annotations.rs` folds edits,
 //!   deletions, replies and reactions into each message's state; `model/consent.rs` the block
-//!   list and invitations), `app/chat.rs` its reactive handle, `app/chat/socket.rs` the glue
+//!   list and invitations; `model/acting.rs` who may edit or delete what and the frames
+//!   that do it), `app/chat.rs` its reactive handle, `app/chat/socket.rs` the glue
 //!   from the transport's callbacks to the model, `app/chat/first_paint.rs` the `ChatSource`
 //!   interface the server fills for the server-rendered first paint.
 //! * [`auth`] — account rules and the `/api` server functions (one per file: register, login,

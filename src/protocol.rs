@@ -23,6 +23,7 @@ mod error;
 mod event;
 mod frame_type;
 mod ids;
+mod mention;
 mod reaction;
 mod request;
 mod server_frame;
@@ -36,6 +37,7 @@ pub use self::{
     event::{Event, EventBody},
     frame_type::FrameType,
     ids::{ClientMsgId, ConvId, ProtocolVersion, Seq, UserId},
+    mention::{mention_being_typed, mentions, mentions_user},
     reaction::{MAX_REACTION_BYTES, MAX_REACTIONS_PER_MESSAGE, REACTION_PALETTE, is_reaction},
     request::{
         Reply, Req, Request, decode_reply, decode_request, encode_reply, encode_request, req_of,

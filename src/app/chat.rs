@@ -23,6 +23,8 @@ pub mod directory;
 #[allow(missing_docs)]
 pub mod first_paint;
 pub mod markdown;
+pub mod mention_picker;
+pub mod message_actions;
 pub mod messages;
 pub mod model;
 pub mod screen;
@@ -83,6 +85,34 @@ pub struct Chat {
     commands: StoredValue<Arc<Mutex<Commands>>>,
     /// The composer's text per conversation, kept while the user looks elsewhere.
     pub drafts: StoredValue<HashMap<ConvId, String>>,
+    /// What the user is doing to a message (page state, not the model's).
+    pub acting: Acting,
+}
+
+/// What the user is doing to messages: each names the conversation and the message's seq.
+#[derive(Clone, Copy)]
+pub struct Acting {
+    /// The message the composer answers.
+    pub replying: RwSignal<Option<(ConvId, Seq)>>,
+    /// The message whose text is open in the inline editor.
+    pub editing: RwSignal<Option<(ConvId, Seq)>>,
+    /// The message the list should scroll to (loading older history until it holds it).
+    pub jump: RwSignal<Option<(ConvId, Seq)>>,
+}
+
+/// A fresh message id: time plus randomness, unique per sender in practice.
+#[cfg(feature = "hydrate")]
+pub fn new_client_msg_id() -> ClientMsgId {
+    let now = js_sys::Date::now() as u64;
+    let a = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
+    let b = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
+    ClientMsgId(format!("{now:x}-{a:08x}{b:08x}"))
+}
+
+/// Without a browser nothing is sent, so no id is needed.
+#[cfg(not(feature = "hydrate"))]
+pub fn new_client_msg_id() -> ClientMsgId {
+    ClientMsgId(String::new())
 }
 
 /// One part of the model, read as a signal would be.
@@ -142,6 +172,11 @@ impl Chat {
             parts: Part::ALL.map(|_| Trigger::new()),
             commands: StoredValue::new(Arc::new(Mutex::new(Commands::default()))),
             drafts: StoredValue::new(HashMap::new()),
+            acting: Acting {
+                replying: RwSignal::new(None),
+                editing: RwSignal::new(None),
+                jump: RwSignal::new(None),
+            },
         }
     }
 
@@ -332,6 +367,40 @@ impl Chat {
         self.update(|m| m.post(conv, body, client_msg_id));
     }
 
+    /// Posts a message answering the one at `reply_to` (see [`Chat::post`]).
+    pub fn post_answering(&self, conv: ConvId, body: String, reply_to: Option<Seq>) {
+        self.update(|m| m.post_answering(conv, body, new_client_msg_id(), reply_to));
+    }
+
+    /// Replaces the text of the user's message at `target`.
+    pub fn edit(&self, conv: ConvId, target: Seq, body: String) {
+        self.update(|m| m.edit(conv, target, body, new_client_msg_id()));
+    }
+
+    /// Deletes the message at `target`.
+    pub fn delete(&self, conv: ConvId, target: Seq) {
+        self.update(|m| m.delete(conv, target, new_client_msg_id()));
+    }
+
+    /// Adds the user's reaction `emoji` to the message at `target`, or takes it back.
+    pub fn toggle_reaction(&self, conv: ConvId, target: Seq, emoji: String) {
+        self.update(|m| m.toggle_reaction(conv, target, emoji, new_client_msg_id()));
+    }
+
+    /// The newest message the user sent in `conv` and did not delete, untracked.
+    pub fn last_own_message(&self, conv: ConvId) -> Option<Seq> {
+        self.model.with_value(|m| m.last_own_message(conv))
+    }
+
+    /// Whether the user may edit (`.0`) and delete (`.1`) the message at `seq`, tracked.
+    pub fn may(&self, conv: ConvId, seq: Seq) -> (bool, bool) {
+        for part in [Part::Me, Part::Conversations, Part::Events] {
+            self.parts[part as usize].track();
+        }
+        self.model
+            .with_value(|m| (m.may_edit(conv, seq), m.may_delete(conv, seq)))
+    }
+
     /// Asks for the first page of public rooms whose name contains `query`.
     pub fn browse(&self, query: String) {
         self.update(|m| m.browse(query));
@@ -366,6 +435,20 @@ impl Chat {
             self.parts[part as usize].track();
         }
         self.model.with_value(|m| m.unread(conv))
+    }
+
+    /// How many of those mention the user.
+    pub fn unread_mentions(&self, conv: ConvId) -> usize {
+        for part in [Part::Me, Part::Conversations, Part::Events] {
+            self.parts[part as usize].track();
+        }
+        self.model.with_value(|m| m.unread_mentions(conv))
+    }
+
+    /// The user's username (empty before the first paint).
+    pub fn username(&self) -> String {
+        self.parts[Part::Me as usize].track();
+        self.model.with_value(|m| m.username.clone())
     }
 
     /// Queues a frame for the server.

@@ -55,6 +55,8 @@ impl ChatSource for AppState {
         Ok(ChatSnapshot {
             epoch: services.store.epoch().clone(),
             me,
+            // The caller's own, filled in by `first_paint`, which knows who is calling.
+            username: String::new(),
             conversations,
             members,
             events,

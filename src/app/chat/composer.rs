@@ -1,12 +1,19 @@
 //! Writing in one conversation: the composer (draft kept per conversation, Enter sends,
-//! typing notices) and the line that says who else is typing.
+//! typing notices, "replying to …" with a cancel, Up in an empty composer edits the user's last
+//! message, `@` offers the members to mention: [`super::mention_picker`]) and the line that says
+//! who else is typing.
 //!
 //! A component: depends on the model handle, never on the page.
 
-use leptos::prelude::*;
+use leptos::{html, prelude::*};
 
-use super::Chat;
-use crate::protocol::{ClientMsgId, ConvId, MAX_BODY_CHARS};
+use super::{
+    Chat,
+    mention_picker::{MentionList, MentionPicker},
+    message_actions::{focus_composer, snippet},
+    message_states,
+};
+use crate::protocol::{ConvId, MAX_BODY_CHARS};
 
 /// "… is typing", while someone is.
 #[component]
@@ -25,20 +32,6 @@ pub fn Typing(
             {typing}
         </p>
     }
-}
-
-/// A fresh message id: time plus randomness, unique per sender in practice.
-#[cfg(feature = "hydrate")]
-fn new_client_msg_id() -> ClientMsgId {
-    let now = js_sys::Date::now() as u64;
-    let a = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
-    let b = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
-    ClientMsgId(format!("{now:x}-{a:08x}{b:08x}"))
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn new_client_msg_id() -> ClientMsgId {
-    ClientMsgId(String::new())
 }
 
 /// The message box of `conv`.
@@ -75,13 +68,52 @@ pub fn Composer(
             }
         }
     };
+    // The message the next one answers, if it is in this conversation.
+    let replying_here = move || {
+        chat.acting
+            .replying
+            .get_untracked()
+            .filter(|r| r.0 == conv)
+            .map(|r| r.1)
+    };
+    let reply_bar = move || {
+        let (_, seq) = chat.acting.replying.get().filter(|r| r.0 == conv)?;
+        let (from, quoted) = chat.events().with(|all| {
+            let list = all.get(&conv)?;
+            let from = list.get(&seq)?.from;
+            Some((from, message_states(list).remove(&seq)?))
+        })?;
+        let who = chat.name_of(conv, from);
+        Some(view! {
+            <div class="replying" data-testid="replying">
+                <span>
+                    "Replying to " <strong>{who}</strong> ": " {snippet(&quoted)}
+                </span>
+                <button
+                    type="button"
+                    class="link"
+                    aria-label="Cancel reply"
+                    on:click=move |_| {
+                        chat.acting.replying.set(None);
+                        focus_composer();
+                    }
+                >
+                    "Cancel"
+                </button>
+            </div>
+        })
+    };
+    let field = NodeRef::<html::Textarea>::new();
+    let picker = MentionPicker::new(conv, draft, field);
     let too_long = move || draft.with(|d| d.chars().count() > MAX_BODY_CHARS);
     let submit = move || {
         let body = draft.get_untracked();
         if body.trim().is_empty() || body.chars().count() > MAX_BODY_CHARS {
             return;
         }
-        chat.post(conv, body, new_client_msg_id());
+        let reply_to = replying_here();
+        chat.acting.replying.set(None);
+        chat.post_answering(conv, body, reply_to);
         // The message ends this burst of typing; the next keystroke announces a new one.
         last_notice.set_value(0.0);
         draft.set(String::new());
@@ -94,6 +126,7 @@ pub fn Composer(
                 submit();
             }
         >
+            {reply_bar}
             <label for="composer" class="visually-hidden">
                 "Message"
             </label>
@@ -103,15 +136,40 @@ pub fn Composer(
                 placeholder="Write a message — Enter sends, Shift+Enter for a new line"
                 aria-invalid=move || too_long().to_string()
                 aria-describedby="composer-error"
+                aria-autocomplete="list"
+                aria-controls="mention-list"
+                aria-expanded=move || picker.open().to_string()
+                aria-activedescendant=move || picker.active()
+                node_ref=field
                 bind:value=draft
-                on:input=move |_| notify_typing()
+                on:input=move |_| {
+                    notify_typing();
+                    picker.follow_caret();
+                }
+                on:click=move |_| picker.follow_caret()
+                on:keyup=move |ev| {
+                    if matches!(ev.key().as_str(), "ArrowLeft" | "ArrowRight" | "Home" | "End") {
+                        picker.follow_caret();
+                    }
+                }
                 on:keydown=move |ev| {
-                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                    if !ev.is_composing() && !ev.shift_key() && picker.key(&ev.key()) {
+                        ev.prevent_default();
+                    } else if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
                         submit();
+                    } else if ev.key() == "ArrowUp" && draft.with_untracked(String::is_empty) {
+                        // Up in an empty composer edits the user's last message here.
+                        if let Some(seq) = chat.last_own_message(conv) {
+                            ev.prevent_default();
+                            chat.acting.editing.set(Some((conv, seq)));
+                        }
+                    } else if ev.key() == "Escape" && replying_here().is_some() {
+                        chat.acting.replying.set(None);
                     }
                 }
             ></textarea>
+            <MentionList picker />
             <button type="submit" disabled=too_long>
                 "Send"
             </button>

@@ -35,8 +35,10 @@ pub async fn first_paint(open: Option<i64>) -> Result<Option<ChatSnapshot>, ApiE
     let Some(identity) = call.identity().await? else {
         return Ok(None);
     };
-    call.state
+    let mut snapshot = call
+        .state
         .chat_snapshot(identity.user.id, open.map(ConvId))
-        .await
-        .map(Some)
+        .await?;
+    snapshot.username = identity.user.username;
+    Ok(Some(snapshot))
 }

@@ -116,6 +116,19 @@ pub fn size(nodes: &[Node]) -> (usize, usize) {
     (elements, depth)
 }
 
+/// Whether `body` mentions `username` in its text: a mention inside code is not one, and
+/// neither is one written into a link's address.
+pub fn mentions_user(body: &str, username: &str) -> bool {
+    fn any(nodes: &[Node], username: &str) -> bool {
+        nodes.iter().any(|node| match node {
+            Node::Text(text) => crate::protocol::mentions_user(text, username),
+            Node::Link { children, .. } | Node::Element { children, .. } => any(children, username),
+            _ => false,
+        })
+    }
+    body.contains('@') && any(&parse(body), username)
+}
+
 /// Parses `body` as Markdown into the tree [`MessageText`] renders.
 pub fn parse(body: &str) -> Vec<Node> {
     let mut builder = Builder::new();

@@ -13,6 +13,7 @@ use leptos::{html, prelude::*};
 use super::{
     Chat, MessageState, Pending, is_annotation,
     markdown::MessageText,
+    message_actions::MessageLine,
     message_states,
     text::{local_day, local_time},
 };
@@ -175,10 +176,32 @@ pub fn MessageList(
             el.set_scroll_top(el.scroll_height());
         }
     };
+    // A reply's quote was clicked: scroll to the original, loading older pages until the list
+    // holds it (or holds everything).
+    let jump_to = move |el: &leptos::web_sys::HtmlOListElement, seq: Seq| {
+        let selector = format!("[data-seq=\"{}\"]", seq.0);
+        if let Some(target) = el.query_selector(&selector).ok().flatten() {
+            chat.acting.jump.set(None);
+            at_bottom.set(false);
+            target.scroll_into_view_with_bool(true);
+            let _ = target.set_attribute("data-jumped", "");
+        } else if loading() {
+            // The page on its way re-runs this.
+        } else if chat
+            .first_seq(conv)
+            .is_some_and(|first| first > seq && first > Seq(1))
+        {
+            at_bottom.set(false);
+            chat.load_older(conv);
+        } else {
+            chat.acting.jump.set(None);
+        }
+    };
     // After every change to what is shown: keep the reader's place, or follow the newest.
     Effect::new(move |_| {
         all_rows.track();
         chat.outbox().track();
+        chat.acting.jump.track();
         let Some(el) = list.get() else { return };
         // On the next frame, when the list holds what changed.
         request_animation_frame(move || {
@@ -187,6 +210,9 @@ pub fn MessageList(
                 el.set_scroll_top(el.scroll_height() - from_end);
             } else if at_bottom.get_untracked() {
                 el.set_scroll_top(el.scroll_height());
+            }
+            if let Some((_, seq)) = chat.acting.jump.get_untracked().filter(|j| j.0 == conv) {
+                jump_to(&el, seq);
             }
         });
     });
@@ -294,77 +320,17 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
                     </li>
                 }
                 .into_any(),
-                EventBody::Message { .. } => {
-                    let state = state.unwrap_or_default();
-                    let body = state.text.clone();
-                    let edited = state.edited;
-                    let reply = state.reply_to.map(|seq| {
-                        let quoted = match quoted {
-                            None => "an earlier message".to_string(),
-                            Some(q) if q.deleted => "message deleted".to_string(),
-                            Some(q) => q.text,
-                        };
-                        view! { <p class="reply-to" data-reply-to=seq.0>{quoted}</p> }
-                    });
-                    let reactions = (!state.reactions.is_empty()).then(|| {
-                        let chips = state
-                            .reactions
-                            .iter()
-                            .map(|(emoji, who)| format!("{emoji} {}", who.len()))
-                            .collect::<Vec<_>>()
-                            .join(" ");
-                        view! { <p class="reactions" data-testid="reactions">{chips}</p> }
-                    });
-                    let mine = Some(event.from) == chat.me().get_untracked();
-                    let seq = event.seq;
-                    let shown = move || {
-                        if chat.collapsed(&event) {
-                            view! {
-                                <p class="body collapsed" data-testid="collapsed">
-                                    "Message from a blocked user — "
-                                    <button
-                                        type="button"
-                                        class="link"
-                                        on:click=move |_| chat.reveal(conv, seq)
-                                    >
-                                        "show"
-                                    </button>
-                                </p>
-                            }
-                            .into_any()
-                        } else {
-                            let body = body.clone();
-                            let edited =
-                                edited.then(|| view! { <span class="edited">"(edited)"</span> });
-                            view! {
-                                <div class="body">
-                                    <MessageText body />
-                                    {edited}
-                                </div>
-                            }
-                            .into_any()
-                        }
-                    };
-                    let class = match (mine, continued) {
-                        (true, true) => "message mine continued",
-                        (true, false) => "message mine",
-                        (false, true) => "message continued",
-                        (false, false) => "message",
-                    };
-                    view! {
-                        <li class=class data-testid="message" data-seq=seq.0>
-                            <div class="meta">
-                                <span class="from">{from}</span>
-                                " "
-                                <time class="at">{time}</time>
-                            </div>
-                            {reply}
-                            {shown}
-                            {reactions}
-                        </li>
-                    }
-                    .into_any()
+                EventBody::Message { .. } => view! {
+                    <MessageLine
+                        conv
+                        event
+                        continued
+                        state=state.map(|s| *s).unwrap_or_default()
+                        quoted=quoted.map(|q| *q)
+                        time=Signal::derive(time)
+                    />
                 }
+                .into_any(),
                 other => {
                     let text = match other {
                         EventBody::Created { name } => format!("{from} created {name}"),

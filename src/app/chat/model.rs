@@ -10,6 +10,7 @@
 //! views: only on `protocol`. So it runs natively, and its unit tests
 //! (`cargo test --features ssr --lib app::`) cover every rule the page applies to frames.
 
+mod acting;
 mod annotations;
 mod apply;
 mod consent;
@@ -123,6 +124,9 @@ pub type Effects = Vec<Effect>;
 pub struct ChatSnapshot {
     /// Who is signed in.
     pub me: UserId,
+    /// Their username (mentions of it count and stand out).
+    #[serde(default)]
+    pub username: String,
     /// Every conversation the user is in.
     pub conversations: Vec<ConvSummary>,
     /// The open conversation's members.
@@ -168,6 +172,8 @@ impl Pending {
 pub struct ChatModel {
     /// Who this page belongs to (from the server's hello).
     pub me: Option<UserId>,
+    /// Their username, from the first paint (empty until then).
+    pub username: String,
     /// Conversations, in the order the server announced them.
     pub conversations: Vec<ConvSummary>,
     /// Every event received, by conversation and seq (seq order is the order).
@@ -227,6 +233,9 @@ impl ChatModel {
     pub fn seed(&mut self, paint: &ChatSnapshot) -> Effects {
         let effects = self.adopt_epoch(paint.epoch.clone());
         self.me = Some(paint.me);
+        if !paint.username.is_empty() {
+            self.username.clone_from(&paint.username);
+        }
         self.touch(Part::Me);
         for summary in &paint.conversations {
             if !self.conversations.iter().any(|c| c.id == summary.id) {
@@ -378,15 +387,33 @@ impl ChatModel {
 
     /// How many messages from others in `conv` are newer than what the user has read.
     pub fn unread(&self, conv: ConvId) -> usize {
-        let Some(c) = self.conversations.iter().find(|c| c.id == conv) else {
+        self.unread_bodies(conv).count()
+    }
+
+    /// How many of those mention the user (see [`super::markdown::mentions_user`]).
+    pub fn unread_mentions(&self, conv: ConvId) -> usize {
+        if self.username.is_empty() {
             return 0;
-        };
-        self.events.get(&conv).map_or(0, |list| {
-            list.range(Seq(c.read_seq.0 + 1)..)
-                .filter(|(_, e)| {
-                    matches!(e.body, EventBody::Message { .. }) && Some(e.from) != self.me
-                })
-                .count()
-        })
+        }
+        self.unread_bodies(conv)
+            .filter(|body| super::markdown::mentions_user(body, &self.username))
+            .count()
+    }
+
+    /// The text of each message from others in `conv` newer than what the user has read.
+    fn unread_bodies(&self, conv: ConvId) -> impl Iterator<Item = &str> {
+        let read = self
+            .conversations
+            .iter()
+            .find(|c| c.id == conv)
+            .map(|c| c.read_seq);
+        let list = read.and_then(|_| self.events.get(&conv));
+        let after = read.map_or(Seq(0), |r| Seq(r.0 + 1));
+        list.into_iter()
+            .flat_map(move |list| list.range(after..))
+            .filter_map(move |(_, e)| match &e.body {
+                EventBody::Message { body, .. } if Some(e.from) != self.me => Some(body.as_str()),
+                _ => None,
+            })
     }
 }

@@ -64,6 +64,7 @@ fn ConversationLink(summary: ConvSummary, open: Signal<Option<ConvId>>) -> impl 
     let chat = expect_context::<Chat>();
     let id = summary.id;
     let count = move || chat.unread(id);
+    let mentions = move || chat.unread_mentions(id);
     let (kind, peer) = match summary.kind {
         ConvKind::Direct => ("direct", summary.peer),
         ConvKind::Room => ("room", None),
@@ -87,6 +88,23 @@ fn ConversationLink(summary: ConvSummary, open: Signal<Option<ConvId>>) -> impl 
             >
                 {presence}
                 <span class="name">{summary.name.clone()}</span>
+                {move || {
+                    let n = mentions();
+                    (n > 0)
+                        .then(|| {
+                            let label = if n == 1 {
+                                "1 mention".to_string()
+                            } else {
+                                format!("{n} mentions")
+                            };
+                            view! {
+                                <span class="badge mention" aria-label=label data-testid="mentions">
+                                    "@"
+                                    {n}
+                                </span>
+                            }
+                        })
+                }}
                 {move || {
                     let n = count();
                     (n > 0)

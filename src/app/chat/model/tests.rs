@@ -195,6 +195,7 @@ fn a_first_paint_seeds_without_replacing_what_the_socket_sent() {
     };
     chat.seed(&ChatSnapshot {
         me: ME,
+        username: "me_user".into(),
         conversations: vec![summary(ROOM, 0)],
         members: Some((ROOM, vec![member(PEER, true)])),
         events: vec![painted],
@@ -277,6 +278,38 @@ fn unread_counts_follow_read_marks_from_here_and_elsewhere() {
     assert_eq!(chat.conversations[0].read_seq, Seq(3));
     assert_eq!(chat.unread(ROOM), 0);
     assert_eq!(chat.unread(ConvId(99)), 0);
+}
+
+#[test]
+fn mentions_of_the_user_count_apart_among_the_unread() {
+    let mut chat = greeted();
+    let said = |seq: i64, from: UserId, body: &str| {
+        event(
+            seq,
+            from,
+            EventBody::Message {
+                client_msg_id: ClientMsgId(format!("m{seq}")),
+                body: body.into(),
+                reply_to: None,
+            },
+        )
+    };
+    for frame in [
+        said(1, PEER, "hi @Me_User"),
+        said(2, PEER, "no mention, nor `@me_user` in code"),
+        said(3, ME, "@me_user myself"),
+        said(4, PEER, "again, @me_user."),
+    ] {
+        chat.apply(frame);
+    }
+    // Without a username (no first paint yet) nothing counts as a mention.
+    assert_eq!(chat.unread_mentions(ROOM), 0);
+    chat.username = "me_user".into();
+    assert_eq!((chat.unread(ROOM), chat.unread_mentions(ROOM)), (3, 2));
+    chat.mark_read(ROOM, Seq(2));
+    assert_eq!((chat.unread(ROOM), chat.unread_mentions(ROOM)), (1, 1));
+    chat.mark_read(ROOM, Seq(4));
+    assert_eq!(chat.unread_mentions(ROOM), 0);
 }
 
 #[test]
