@@ -17,12 +17,24 @@ test('main screens', async ({ browser }, testInfo) => {
   await openDirect(ann, benName);
   await say(ann, 'Morning! Did the deploy go out?');
   await openFromSidebar(ben, annName);
-  await say(ben, 'Yes, all green. Notes are at https://example.com/release-notes');
-  await say(ben, 'Nothing lost across the restart either.');
+  await say(ben, '**Yes**, all green. Notes are at https://example.com/release-notes');
+  await say(ben, `Nothing lost across the restart either, @${annName}.`);
+  // A reply and a reaction, as people leave them (the actions of a message).
+  const notes = ann.getByTestId('message').filter({ hasText: 'all green' });
+  await notes.locator('.body').first().click({ position: { x: 4, y: 4 } });
+  await notes.getByRole('button', { name: 'React' }).click();
+  await notes.getByRole('button', { name: 'React with 🎉' }).click();
+  await expect(notes.getByTestId('reactions')).toHaveText('🎉 1');
+  if (!/\bopen\b/.test((await notes.getAttribute('class')) ?? '')) {
+    await notes.locator('.body').first().click({ position: { x: 4, y: 4 } });
+  }
+  await notes.getByRole('button', { name: 'Reply' }).click();
+  await say(ann, 'Great — `v2.4` it is.');
+  await expect(ann.getByTestId('message').filter({ hasText: 'it is.' }).locator('.reply-to')).toBeVisible();
   // Typing notices are ephemeral and skip the commit a message waits for, so one sent right
   // after Enter can reach Ann before the message does — and the typist's message clears it.
   // Type once Ann has the message, as the screenshot wants anyway.
-  await expect(ann.getByText('Nothing lost across the restart either.')).toBeVisible();
+  await expect(ann.getByText('Nothing lost across the restart either,')).toBeVisible();
   await ben.getByLabel('Message', { exact: true }).pressSequentially('typing', { delay: 30 });
   await expect(ann.getByTestId('typing')).toHaveText(/is typing/);
 
