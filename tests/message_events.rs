@@ -416,3 +416,48 @@ async fn a_deleted_text_leaves_the_sqlite_file_and_its_wal() {
     assert!(after > said);
     assert!(!holds());
 }
+
+#[tokio::test]
+async fn a_reader_holding_the_log_does_not_stall_messages_after_a_deletion() {
+    use sqlx::Connection;
+    let server = TestServer::start().await;
+    let db = server.state.config.database_path.clone();
+    let (_ann, _ann2, mut ben, conv, _, _) = lobby(&server).await;
+    let said = ben.post(conv, "b-1", "soon gone").await;
+    // Another process's reader holds a snapshot from before the deletion: the truncating
+    // checkpoint cannot finish while it is open, and new writers would queue behind it.
+    let url = format!("sqlite://{}", db.display());
+    let mut reader = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut reader).await.unwrap();
+    let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+        .fetch_one(&mut reader)
+        .await
+        .unwrap();
+    acked(&mut ben, delete("b-2", conv, said)).await;
+    // Messages keep flowing for several checkpoint ticks. Before the truncation's wait was
+    // bounded, each tick held every writer for the pool's busy timeout (5 s).
+    let mut slowest = Duration::ZERO;
+    let until = Instant::now() + Duration::from_secs(3);
+    let mut n = 0;
+    while Instant::now() < until {
+        n += 1;
+        let start = Instant::now();
+        ben.post(conv, &format!("b-{}", n + 2), "still here").await;
+        slowest = slowest.max(start.elapsed());
+        // A person's pace, well inside the message rate limit.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    assert!(
+        slowest < Duration::from_millis(2500),
+        "a message waited {slowest:?} behind the checkpoint"
+    );
+    sqlx::query("ROLLBACK").execute(&mut reader).await.unwrap();
+    reader.close().await.unwrap();
+    // With the reader gone, the truncation finishes and the text leaves the file.
+    let wal = db.with_extension("db-wal");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while file_holds(&db, b"soon gone") || file_holds(&wal, b"soon gone") {
+        assert!(Instant::now() < deadline, "the deleted text stayed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

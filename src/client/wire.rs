@@ -105,14 +105,27 @@ where
 }
 
 /// The next server frame with the `req` it answers, within `within`; a close is
-/// [`ClientError::Closed`].
+/// [`ClientError::Closed`]. A frame of a `type` this build does not know (a later server's) is
+/// skipped, as docs/PROTOCOL.md asks of old clients; a malformed one is an error.
 pub async fn next_reply<S>(socket: &mut S, within: Duration) -> Result<Reply, ClientError>
 where
     S: Stream<Item = Result<Message, tungstenite::Error>> + Unpin,
 {
-    match next_raw(socket, within).await? {
-        Raw::Text(text) => Ok(protocol::decode_reply(text.as_str())?),
-        Raw::Close(close) => Err(ClientError::Closed(close)),
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let text = match next_raw(socket, left).await {
+            Ok(Raw::Text(text)) => text,
+            Ok(Raw::Close(close)) => return Err(ClientError::Closed(close)),
+            Err(ClientError::Timeout(_)) => return Err(ClientError::Timeout(within)),
+            Err(err) => return Err(err),
+        };
+        match protocol::decode_reply(text.as_str()) {
+            Err(protocol::DecodeError::UnknownType(kind)) => {
+                tracing::debug!(%kind, "skipping a frame of a type this client does not know");
+            }
+            decoded => return Ok(decoded?),
+        }
     }
 }
 
@@ -177,6 +190,25 @@ pub fn event_position(text: &str) -> Option<(ConvId, Seq)> {
 mod tests {
     use super::*;
     use crate::protocol::{ClientMsgId, Event, EventBody};
+
+    #[tokio::test]
+    async fn a_frame_of_an_unknown_type_is_skipped_and_a_malformed_one_is_an_error() {
+        let texts = [
+            r#"{"type":"teleport","to":"mars"}"#,
+            r#"{"type":"synced"}"#,
+            r#"{"type":"synced","#,
+        ];
+        let mut socket = futures::stream::iter(
+            texts.map(|t| Ok::<_, tungstenite::Error>(Message::Text(t.into()))),
+        );
+        let within = Duration::from_secs(5);
+        let first = next_reply(&mut socket, within).await.unwrap();
+        assert_eq!(first.frame, ServerFrame::Synced {});
+        assert!(matches!(
+            next_reply(&mut socket, within).await,
+            Err(ClientError::Decode(_))
+        ));
+    }
 
     #[test]
     fn an_events_position_is_read_from_the_servers_own_encoding() {

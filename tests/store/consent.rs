@@ -129,7 +129,60 @@ async fn invitations_are_bounded_and_taken_once(store: &Store) {
     assert!(store.invitations(cat).await.unwrap().is_empty());
 }
 
+/// Invitations made at the same moment never go past a cap: many at once to one invitee (from
+/// many rooms) and to one room (of many invitees) leave exactly as many pending as allowed.
+async fn invitations_at_once_stay_within_the_caps(store: &Store) {
+    const AT_ONCE: usize = 16;
+    let caps = InvitationCaps {
+        per_user: 3,
+        per_room: 3,
+    };
+    let ann = user(store, "ann").await;
+    let ben = user(store, "ben").await;
+    let mut rooms = Vec::new();
+    let mut people = Vec::new();
+    for i in 0..AT_ONCE {
+        rooms.push(
+            store
+                .create_room(ann, &format!("r{i}"), false, 1)
+                .await
+                .unwrap()
+                .conv,
+        );
+        people.push(user(store, &format!("u{i}")).await);
+    }
+    let to_ben = rooms
+        .iter()
+        .map(|room| store.invite(*room, ben, ann, 2, caps));
+    let to_room = people
+        .iter()
+        .map(|who| store.invite(rooms[0], *who, ann, 3, caps));
+    let (to_ben, to_room) = tokio::join!(
+        futures::future::join_all(to_ben),
+        futures::future::join_all(to_room)
+    );
+    let pending = |answers: &[Result<Invited, _>]| {
+        answers
+            .iter()
+            .filter(|a| matches!(a, Ok(Invited::Pending(_))))
+            .count()
+    };
+    assert_eq!(pending(&to_ben), 3, "{to_ben:?}");
+    assert_eq!(store.invitations(ben).await.unwrap().len(), 3);
+    // rooms[0] may have used one of its three on ben.
+    let in_room = pending(&to_room)
+        + usize::from(
+            store
+                .pending_inviter(rooms[0], ben)
+                .await
+                .unwrap()
+                .is_some(),
+        );
+    assert_eq!(in_room, 3, "{to_room:?}");
+}
+
 on_both!(
     blocks_are_bounded_idempotent_and_hide_contacts_both_ways,
     invitations_are_bounded_and_taken_once,
+    invitations_at_once_stay_within_the_caps,
 );

@@ -172,8 +172,11 @@ impl Pending {
 pub struct ChatModel {
     /// Who this page belongs to (from the server's hello).
     pub me: Option<UserId>,
-    /// Their username, from the first paint (empty until then).
+    /// Their username, from the first paint (empty until then; see [`ChatModel::set_username`]).
     pub username: String,
+    /// The messages and edits (by conversation and seq) whose text mentions the user: decided
+    /// once, when the event is stored, so the sidebar's badge never parses Markdown.
+    mentioning: HashSet<(ConvId, Seq)>,
     /// Conversations, in the order the server announced them.
     pub conversations: Vec<ConvSummary>,
     /// Every event received, by conversation and seq (seq order is the order).
@@ -234,7 +237,7 @@ impl ChatModel {
         let effects = self.adopt_epoch(paint.epoch.clone());
         self.me = Some(paint.me);
         if !paint.username.is_empty() {
-            self.username.clone_from(&paint.username);
+            self.set_username(&paint.username);
         }
         self.touch(Part::Me);
         for summary in &paint.conversations {
@@ -249,13 +252,13 @@ impl ChatModel {
         }
         if !paint.events.is_empty() {
             for event in &paint.events {
-                let mut event = event.clone();
-                self.scrub(&mut event);
-                self.events
-                    .entry(event.conv)
-                    .or_default()
-                    .entry(event.seq)
-                    .or_insert(event);
+                let held = self
+                    .events
+                    .get(&event.conv)
+                    .is_some_and(|list| list.contains_key(&event.seq));
+                if !held {
+                    self.store(event.clone());
+                }
             }
             self.touch(Part::Events);
         }
@@ -387,33 +390,90 @@ impl ChatModel {
 
     /// How many messages from others in `conv` are newer than what the user has read.
     pub fn unread(&self, conv: ConvId) -> usize {
-        self.unread_bodies(conv).count()
+        self.unread_range(conv).map_or(0, |(list, after)| {
+            list.range(after..)
+                .filter(|(_, e)| {
+                    matches!(e.body, EventBody::Message { .. }) && Some(e.from) != self.me
+                })
+                .count()
+        })
     }
 
-    /// How many of those mention the user (see [`super::markdown::mentions_user`]).
+    /// How many of those mention the user in their latest text (see
+    /// [`super::markdown::mentions_user`]). An edit that adds a mention to an unread message
+    /// counts; one to a message already read does not make it unread again.
     pub fn unread_mentions(&self, conv: ConvId) -> usize {
-        if self.username.is_empty() {
+        let Some((list, after)) = self.unread_range(conv) else {
             return 0;
+        };
+        let mut latest: HashMap<Seq, Seq> = HashMap::new();
+        for (seq, e) in list.range(after..) {
+            match &e.body {
+                EventBody::Message { .. } if Some(e.from) != self.me => {
+                    latest.insert(*seq, *seq);
+                }
+                EventBody::Edited { target, .. } => {
+                    if let Some(text) = latest.get_mut(target) {
+                        *text = *seq;
+                    }
+                }
+                _ => {}
+            }
         }
-        self.unread_bodies(conv)
-            .filter(|body| super::markdown::mentions_user(body, &self.username))
+        latest
+            .values()
+            .filter(|text| self.mentioning.contains(&(conv, **text)))
             .count()
     }
 
-    /// The text of each message from others in `conv` newer than what the user has read.
-    fn unread_bodies(&self, conv: ConvId) -> impl Iterator<Item = &str> {
-        let read = self
-            .conversations
+    /// Sets the user's username, deciding again which held messages mention them.
+    pub fn set_username(&mut self, username: &str) {
+        if self.username == username {
+            return;
+        }
+        self.username = username.to_owned();
+        self.mentioning.clear();
+        let held: Vec<(ConvId, Seq)> = self
+            .events
             .iter()
-            .find(|c| c.id == conv)
-            .map(|c| c.read_seq);
-        let list = read.and_then(|_| self.events.get(&conv));
-        let after = read.map_or(Seq(0), |r| Seq(r.0 + 1));
-        list.into_iter()
-            .flat_map(move |list| list.range(after..))
-            .filter_map(move |(_, e)| match &e.body {
-                EventBody::Message { body, .. } if Some(e.from) != self.me => Some(body.as_str()),
-                _ => None,
+            .flat_map(|(conv, list)| {
+                list.iter()
+                    .filter(|(_, e)| self.mentions_me(e))
+                    .map(|(seq, _)| (*conv, *seq))
             })
+            .collect();
+        self.mentioning.extend(held);
+        self.touch(Part::Events);
+    }
+
+    /// Whether `event` is a message or an edit whose text mentions the user.
+    fn mentions_me(&self, event: &Event) -> bool {
+        let text = match &event.body {
+            EventBody::Message { body, .. } | EventBody::Edited { body, .. } => body,
+            _ => return false,
+        };
+        !self.username.is_empty() && super::markdown::mentions_user(text, &self.username)
+    }
+
+    /// Stores `event` at its seq (replacing what was there), scrubbed of deleted text, and
+    /// notes whether it mentions the user.
+    pub(super) fn store(&mut self, mut event: Event) {
+        self.scrub(&mut event);
+        let key = (event.conv, event.seq);
+        if self.mentions_me(&event) {
+            self.mentioning.insert(key);
+        } else {
+            self.mentioning.remove(&key);
+        }
+        self.events
+            .entry(event.conv)
+            .or_default()
+            .insert(event.seq, event);
+    }
+
+    /// `conv`'s events and the first seq the user has not read.
+    fn unread_range(&self, conv: ConvId) -> Option<(&BTreeMap<Seq, Event>, Seq)> {
+        let read = self.conversations.iter().find(|c| c.id == conv)?.read_seq;
+        Some((self.events.get(&conv)?, Seq(read.0 + 1)))
     }
 }

@@ -83,11 +83,20 @@ pub(super) async fn refuse_foreign(
 /// How often the write-ahead log is copied into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
+/// How long every connection waits for a lock before giving up (the pool's `busy_timeout`).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a truncating checkpoint waits for writers and readers before it gives up until the
+/// next tick: while it waits, new writers wait behind it, so this bounds the stall a deletion
+/// can put on everyone's messages.
+const TRUNCATE_PATIENCE: Duration = Duration::from_millis(50);
+
 /// Copies the write-ahead log into the database file, without blocking writers (`PASSIVE`),
 /// until shutdown begins or the pool closes. After a deletion (`scrub`) it copies all of it and
-/// truncates the file to nothing (`TRUNCATE`, which waits for writers and readers to finish):
-/// until then the log's older frames hold the deleted text. A truncation kept from finishing
-/// by a reader is tried again at the next tick.
+/// truncates the file to nothing (`TRUNCATE`): until then the log's older frames hold the
+/// deleted text. A truncation waits at most [`TRUNCATE_PATIENCE`] for writers and readers to
+/// finish; one kept from finishing is tried again at the next tick, so any number of deletions
+/// costs at most one short wait per tick.
 async fn checkpoint(pool: SqlitePool, scrub: Arc<AtomicBool>, shutdown: Shutdown) {
     loop {
         tokio::select! {
@@ -98,17 +107,17 @@ async fn checkpoint(pool: SqlitePool, scrub: Arc<AtomicBool>, shutdown: Shutdown
             return;
         }
         let truncate = scrub.swap(false, Ordering::AcqRel);
-        let sql = if truncate {
-            "PRAGMA wal_checkpoint(TRUNCATE)"
+        let done = if truncate {
+            truncate_wal(&pool).await
         } else {
-            "PRAGMA wal_checkpoint(PASSIVE)"
+            sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&pool)
+                .await
+                .map(|_| true)
         };
-        match sqlx::query_as::<_, (i64, i64, i64)>(sql)
-            .fetch_one(&pool)
-            .await
-        {
-            Ok((busy, _, _)) if truncate && busy != 0 => scrub.store(true, Ordering::Release),
-            Ok(_) => {}
+        match done {
+            Ok(true) => {}
+            Ok(false) => scrub.store(true, Ordering::Release),
             Err(err) => {
                 if truncate {
                     scrub.store(true, Ordering::Release);
@@ -116,6 +125,32 @@ async fn checkpoint(pool: SqlitePool, scrub: Arc<AtomicBool>, shutdown: Shutdown
                 tracing::warn!(%err, "WAL checkpoint failed");
             }
         }
+    }
+}
+
+/// One truncating checkpoint on a connection whose busy timeout is lowered to
+/// [`TRUNCATE_PATIENCE`] for it: whether it finished. A connection whose timeout cannot be put
+/// back is closed rather than returned to the pool.
+async fn truncate_wal(pool: &SqlitePool) -> Result<bool, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let set = |timeout: Duration| format!("PRAGMA busy_timeout = {}", timeout.as_millis());
+    sqlx::query(&set(TRUNCATE_PATIENCE))
+        .execute(&mut *conn)
+        .await?;
+    let outcome = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(&mut *conn)
+        .await;
+    if sqlx::query(&set(BUSY_TIMEOUT))
+        .execute(&mut *conn)
+        .await
+        .is_err()
+    {
+        conn.close_on_drop();
+    }
+    match outcome {
+        Ok((busy, _, _)) => Ok(busy == 0),
+        Err(sqlx::Error::Database(err)) if err.message().contains("locked") => Ok(false),
+        Err(err) => Err(err),
     }
 }
 
@@ -143,7 +178,7 @@ impl Sqlite {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5))
+            .busy_timeout(BUSY_TIMEOUT)
             // Checkpoints run on their own task (`start_upkeep`), not inside whichever commit happens to
             // cross the threshold: a checkpoint flushes the database file, and doing that in the
             // group commit stalled every message behind it (the p99 tail in BENCHMARKS.md).

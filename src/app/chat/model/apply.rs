@@ -70,12 +70,8 @@ impl ChatModel {
             }
             ServerFrame::History { conv, events, .. } => {
                 self.loading.remove(&conv);
-                for mut event in events {
-                    self.scrub(&mut event);
-                    self.events
-                        .entry(conv)
-                        .or_default()
-                        .insert(event.seq, event);
+                for event in events.into_iter().filter(|e| e.conv == conv) {
+                    self.store(event);
                 }
                 self.touch(Part::Loading);
                 self.touch(Part::Events);
@@ -104,7 +100,7 @@ impl ChatModel {
 
     /// One event: stored at its seq (a repeat replaces the same event), and what it says
     /// about the outbox, the conversation's name, its members and who is typing.
-    fn take_event(&mut self, mut event: Event) -> Effects {
+    fn take_event(&mut self, event: Event) -> Effects {
         let mut effects = Vec::new();
         if let EventBody::Message { client_msg_id, .. } = &event.body
             && Some(event.from) == self.me
@@ -112,7 +108,6 @@ impl ChatModel {
             self.outbox.retain(|p| &p.client_msg_id != client_msg_id);
             self.touch(Part::Outbox);
         }
-        self.scrub(&mut event);
         if let EventBody::Renamed { name } = &event.body {
             if let Some(c) = self.summary_mut(event.conv) {
                 c.name = name.clone();
@@ -139,10 +134,7 @@ impl ChatModel {
             }
             self.touch(Part::Typing);
         }
-        self.events
-            .entry(event.conv)
-            .or_default()
-            .insert(event.seq, event);
+        self.store(event);
         self.touch(Part::Events);
         effects
     }

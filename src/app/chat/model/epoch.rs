@@ -23,6 +23,7 @@ impl ChatModel {
             ));
             self.conversations.clear();
             self.events.clear();
+            self.mentioning.clear();
             self.members.clear();
             self.crowded.clear();
             self.loading.clear();

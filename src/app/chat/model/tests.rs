@@ -304,12 +304,38 @@ fn mentions_of_the_user_count_apart_among_the_unread() {
     }
     // Without a username (no first paint yet) nothing counts as a mention.
     assert_eq!(chat.unread_mentions(ROOM), 0);
-    chat.username = "me_user".into();
+    chat.set_username("me_user");
     assert_eq!((chat.unread(ROOM), chat.unread_mentions(ROOM)), (3, 2));
     chat.mark_read(ROOM, Seq(2));
     assert_eq!((chat.unread(ROOM), chat.unread_mentions(ROOM)), (1, 1));
     chat.mark_read(ROOM, Seq(4));
     assert_eq!(chat.unread_mentions(ROOM), 0);
+}
+
+#[test]
+fn an_edit_or_a_deletion_changes_whether_an_unread_message_mentions_the_user() {
+    let mut chat = greeted();
+    chat.set_username("me_user");
+    let message = |seq: i64, body: &str| EventBody::Message {
+        client_msg_id: ClientMsgId(format!("m{seq}")),
+        body: body.into(),
+        reply_to: None,
+    };
+    let edit = |target: i64, body: &str| EventBody::Edited {
+        target: Seq(target),
+        body: body.into(),
+    };
+    chat.apply(event(1, PEER, message(1, "hello")));
+    chat.apply(event(2, PEER, message(2, "@me_user look")));
+    assert_eq!(chat.unread_mentions(ROOM), 1);
+    // The first gains a mention, the second loses its own: still one, but the other one.
+    chat.apply(event(3, PEER, edit(1, "hello @me_user")));
+    chat.apply(event(4, PEER, edit(2, "look")));
+    assert_eq!(chat.unread_mentions(ROOM), 1);
+    chat.apply(event(5, PEER, edit(2, "look, @me_user")));
+    assert_eq!(chat.unread_mentions(ROOM), 2);
+    chat.apply(event(6, PEER, EventBody::Deleted { target: Seq(1) }));
+    assert_eq!((chat.unread(ROOM), chat.unread_mentions(ROOM)), (1, 1));
 }
 
 #[test]

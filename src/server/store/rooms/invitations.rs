@@ -80,16 +80,35 @@ impl Store {
         const PENDING: &str =
             "SELECT EXISTS (SELECT 1 FROM invitations WHERE conv_id = $1 AND invitee_id = $2)";
         const HELD: &str = "SELECT COUNT(*) FROM invitations WHERE invitee_id = $1";
-        let added = on_backend!(self, db => sqlx::query(INSERT)
-            .bind(conv.0)
-            .bind(invitee.0)
-            .bind(inviter.0)
-            .bind(at)
-            .bind(cap(caps.per_user))
-            .bind(cap(caps.per_room))
-            .execute(&db.pool)
-            .await?
-            .rows_affected());
+        // The counts and the insert must be one step. SQLite has one writer at a time, so the
+        // statement is; on Postgres two statements at once would both see room for one more,
+        // so each first takes the invitee's and the room's transaction locks (always in that
+        // order). A lock key is the id folded into an `int`: two ids sharing one only wait.
+        const LOCK: (&str, &str) = (
+            "SELECT $1 + $2",
+            "SELECT 1 FROM (SELECT pg_advisory_xact_lock(1, ($2 % 2147483647)::int),
+                                   pg_advisory_xact_lock(2, ($1 % 2147483647)::int)) l",
+        );
+        let added = on_backend!(self, db => {
+            let mut tx = db.pool.begin().await?;
+            sqlx::query(db.pick(LOCK.0, LOCK.1))
+                .bind(conv.0)
+                .bind(invitee.0)
+                .execute(&mut *tx)
+                .await?;
+            let added = sqlx::query(INSERT)
+                .bind(conv.0)
+                .bind(invitee.0)
+                .bind(inviter.0)
+                .bind(at)
+                .bind(cap(caps.per_user))
+                .bind(cap(caps.per_room))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            added
+        });
         if added > 0 {
             let one = format!("{SELECT} WHERE i.conv_id = $1 AND i.invitee_id = $2");
             let found = on_backend!(self, db => {
