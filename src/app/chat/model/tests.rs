@@ -1,7 +1,7 @@
 //! Unit tests of the reducer: frames in, state and effects out, natively.
 
 use super::*;
-use crate::protocol::{ErrorCode, FrameType, ServerFrame};
+use crate::protocol::{ErrorCode, EventBody, FrameType, ServerFrame};
 
 const ME: UserId = UserId(1);
 const PEER: UserId = UserId(2);
