@@ -26,6 +26,7 @@ mod ids;
 mod mention;
 mod reaction;
 mod request;
+mod search;
 mod server_frame;
 
 pub use self::{
@@ -41,6 +42,10 @@ pub use self::{
     reaction::{MAX_REACTION_BYTES, MAX_REACTIONS_PER_MESSAGE, REACTION_PALETTE, is_reaction},
     request::{
         Reply, Req, Request, decode_reply, decode_request, encode_reply, encode_request, req_of,
+    },
+    search::{
+        MAX_SEARCH_CHARS, MAX_SEARCH_PAGE, MAX_SEARCH_TERMS, SEARCH_PAGE, SearchCursor, SearchHit,
+        TypedSearch, day_start, search_matches, search_terms,
     },
     server_frame::ServerFrame,
 };

@@ -63,22 +63,6 @@ fn reply(cid: &str, conv: ConvId, to: Seq, body: &str) -> ClientFrame {
     }
 }
 
-/// Sends `frame` and returns the seq of its ack (frames before it are dropped); panics on an
-/// error.
-async fn acked(device: &mut Device, frame: ClientFrame) -> Seq {
-    let want = frame.client_msg_id().cloned().unwrap();
-    device.send(&frame).await;
-    loop {
-        match device.next().await {
-            ServerFrame::Ack {
-                client_msg_id, seq, ..
-            } if client_msg_id == want => return seq,
-            ServerFrame::Error { code, message, .. } => panic!("{want}: {code:?} {message}"),
-            _ => {}
-        }
-    }
-}
-
 /// Sends `frame` and returns the code of the error answering it, checking that it names the
 /// frame's id and type.
 async fn refused(device: &mut Device, frame: ClientFrame) -> ErrorCode {
@@ -149,13 +133,13 @@ async fn every_action_reaches_every_device_in_one_order_and_replays_on_resume() 
     let (mut ben2, _) = server.device(&ben, vec![Cursor { conv, seq: start }]).await;
     let helo = ben1.post(conv, "b-1", "helo").await;
     let oops = ben1.post(conv, "b-2", "oops, wrong room").await;
-    let edited = acked(&mut ben1, edit("b-3", conv, helo, "hello")).await;
-    let thumbs = acked(&mut ann1, react("a-1", conv, helo, "👍")).await;
-    let party = acked(&mut ben1, react("b-4", conv, helo, "🎉")).await;
-    let answer = acked(&mut ann1, reply("a-2", conv, helo, "hi ben")).await;
-    let back = acked(&mut ann1, unreact("a-3", conv, helo, "👍")).await;
+    let edited = ben1.acked(edit("b-3", conv, helo, "hello")).await;
+    let thumbs = ann1.acked(react("a-1", conv, helo, "👍")).await;
+    let party = ben1.acked(react("b-4", conv, helo, "🎉")).await;
+    let answer = ann1.acked(reply("a-2", conv, helo, "hi ben")).await;
+    let back = ann1.acked(unreact("a-3", conv, helo, "👍")).await;
     // Ann owns the room: she deletes Ben's message.
-    let gone = acked(&mut ann1, delete("a-4", conv, oops)).await;
+    let gone = ann1.acked(delete("a-4", conv, oops)).await;
     assert!(helo < oops && oops < edited && edited < thumbs && thumbs < party);
     assert!(party < answer && answer < back && back < gone);
 
@@ -297,7 +281,7 @@ async fn each_refusal_is_typed_and_stores_nothing() {
     for (frame, code) in cases {
         assert_eq!(refused(&mut ben, frame.clone()).await, code, "{frame:?}");
     }
-    acked(&mut ben, delete("b-12", conv, his)).await;
+    ben.acked(delete("b-12", conv, his)).await;
     assert_eq!(
         refused(&mut ben, delete("b-13", conv, his)).await,
         ErrorCode::MessageDeleted
@@ -336,7 +320,7 @@ async fn edits_past_the_window_are_refused_and_the_action_budget_is_per_user() {
         ErrorCode::EditWindowClosed
     );
     // A burst of two a second: the refused edit was one, this reaction the other, the next waits.
-    acked(&mut ann, react("a-3", conv, hers, "👀")).await;
+    ann.acked(react("a-3", conv, hers, "👀")).await;
     let frame = react("a-4", conv, hers, "🎉");
     ann.send(&frame).await;
     let error = ann.until(|f| matches!(f, ServerFrame::Error { .. })).await;
@@ -351,26 +335,23 @@ async fn a_retried_action_is_stored_once_and_a_repeat_reaction_is_a_no_op() {
     let server = TestServer::start().await;
     let (mut ann, mut ann2, mut ben, conv, _, _) = lobby(&server).await;
     let hello = ben.post(conv, "b-1", "hello").await;
-    let first = acked(&mut ann, react("a-1", conv, hello, "👍")).await;
+    let first = ann.acked(react("a-1", conv, hello, "👍")).await;
     assert_eq!(
-        acked(&mut ann, react("a-1", conv, hello, "👍")).await,
+        ann.acked(react("a-1", conv, hello, "👍")).await,
         first,
         "the retry"
     );
     assert_eq!(
-        acked(&mut ann, react("a-2", conv, hello, "👍")).await,
+        ann.acked(react("a-2", conv, hello, "👍")).await,
         Seq(0),
         "no change"
     );
     assert_eq!(
-        acked(&mut ann, unreact("a-3", conv, Seq(hello.0), "🎉")).await,
+        ann.acked(unreact("a-3", conv, Seq(hello.0), "🎉")).await,
         Seq(0)
     );
-    let fixed = acked(&mut ben, edit("b-2", conv, hello, "hello!")).await;
-    assert_eq!(
-        acked(&mut ben, edit("b-2", conv, hello, "hello!")).await,
-        fixed
-    );
+    let fixed = ben.acked(edit("b-2", conv, hello, "hello!")).await;
+    assert_eq!(ben.acked(edit("b-2", conv, hello, "hello!")).await, fixed);
     // Ann's other device saw each stored event once, and nothing for the retries.
     let seen = events_until(&mut ann2, conv, fixed).await;
     let seqs: Vec<Seq> = seen.iter().map(|e| e.seq).collect();
@@ -392,16 +373,13 @@ async fn a_deleted_text_leaves_the_sqlite_file_and_its_wal() {
     let (mut ann, _ann2, mut ben, conv, _, _) = lobby(&server).await;
     const SECRET: &str = "quokka-7f3e-the-door-code-is-4711";
     let said = ben.post(conv, "b-1", SECRET).await;
-    acked(
-        &mut ben,
-        edit("b-2", conv, said, &format!("{SECRET} (edited)")),
-    )
-    .await;
-    acked(&mut ann, react("a-1", conv, said, "🔒")).await;
+    ben.acked(edit("b-2", conv, said, &format!("{SECRET} (edited)")))
+        .await;
+    ann.acked(react("a-1", conv, said, "🔒")).await;
     // The grep can see it: it is in the log or the file until deleted.
     let holds = || file_holds(&db, SECRET.as_bytes()) || file_holds(&wal, SECRET.as_bytes());
     assert!(holds(), "the text is stored before the deletion");
-    acked(&mut ben, delete("b-3", conv, said)).await;
+    ben.acked(delete("b-3", conv, said)).await;
     // The checkpoint after a deletion truncates the log: wait for it, generously.
     let deadline = Instant::now() + Duration::from_secs(60);
     while holds() {
@@ -433,7 +411,7 @@ async fn a_reader_holding_the_log_does_not_stall_messages_after_a_deletion() {
         .fetch_one(&mut reader)
         .await
         .unwrap();
-    acked(&mut ben, delete("b-2", conv, said)).await;
+    ben.acked(delete("b-2", conv, said)).await;
     // Messages keep flowing for several checkpoint ticks. Before the truncation's wait was
     // bounded, each tick held every writer for the pool's busy timeout (5 s).
     let mut slowest = Duration::ZERO;

@@ -28,6 +28,8 @@ mod messages;
 mod nodes;
 #[path = "store/postgres.rs"]
 mod postgres;
+#[path = "store/search.rs"]
+mod search;
 #[path = "store/sessions.rs"]
 mod sessions;
 #[path = "store/tokens.rs"]

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ClientMsgId, ConvId, Seq, UserId};
+use super::{ClientMsgId, ConvId, SearchCursor, Seq, UserId};
 
 /// The last seq a client has seen in one conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +116,30 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
     },
+    /// Searches the messages of every conversation the sender is a member of (or of one):
+    /// one page of hits, newest first (see `search.rs`). Every filter is optional.
+    Search {
+        /// The words to find (at most 200 characters; see [`super::search_terms`]).
+        text: String,
+        /// Only in this conversation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conv: Option<ConvId>,
+        /// Only messages from the user with this username (any case).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        /// Only messages sent at or after this time, Unix milliseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<i64>,
+        /// Only messages sent before this time, Unix milliseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<i64>,
+        /// The `next` of the previous page: hits older than it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        page: Option<SearchCursor>,
+        /// At most this many hits (default 20, capped by the server at 50).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
     /// Joins a public room.
     JoinRoom {
         /// The room.
@@ -206,6 +230,7 @@ impl ClientFrame {
         "open_direct",
         "create_room",
         "list_rooms",
+        "search",
         "join_room",
         "invite",
         "accept",

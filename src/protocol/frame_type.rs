@@ -21,6 +21,8 @@ pub enum FrameType {
     CreateRoom,
     /// [`ClientFrame::ListRooms`].
     ListRooms,
+    /// [`ClientFrame::Search`].
+    Search,
     /// [`ClientFrame::JoinRoom`].
     JoinRoom,
     /// [`ClientFrame::Invite`].
@@ -79,6 +81,7 @@ impl ClientFrame {
             Self::OpenDirect { .. } => FrameType::OpenDirect,
             Self::CreateRoom { .. } => FrameType::CreateRoom,
             Self::ListRooms { .. } => FrameType::ListRooms,
+            Self::Search { .. } => FrameType::Search,
             Self::JoinRoom { .. } => FrameType::JoinRoom,
             Self::Invite { .. } => FrameType::Invite,
             Self::Accept { .. } => FrameType::Accept,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ClientMsgId, ConvId, ConvSummary, Epoch, ErrorCode, Event, FrameType, Invitation, Member,
-    ProtocolVersion, RoomListing, Seq, UserId,
+    ProtocolVersion, RoomListing, SearchCursor, SearchHit, Seq, UserId,
 };
 
 /// For `skip_serializing_if`: a `false` flag is left out, so answers that need no flag look
@@ -76,6 +76,21 @@ pub enum ServerFrame {
         /// The `after` that asks for the next page; absent on the last one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         next: Option<ConvId>,
+    },
+    /// Answer to [`ClientFrame::Search`]: one page of hits, newest first.
+    SearchResults {
+        /// The request's `text`, echoed so a client can drop answers to a search it replaced.
+        text: String,
+        /// The words matched (see [`super::search_terms`]), for highlighting.
+        terms: Vec<String>,
+        /// The page.
+        hits: Vec<SearchHit>,
+        /// The request's `page`, echoed so a client knows which page this is.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        page: Option<SearchCursor>,
+        /// The `page` that asks for the next one; absent on the last.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<SearchCursor>,
     },
     /// Answer to [`ClientFrame::Members`].
     Members {
@@ -174,6 +189,7 @@ impl ServerFrame {
         "synced",
         "gone",
         "rooms",
+        "search_results",
         "members",
         "history",
         "presence",

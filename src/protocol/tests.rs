@@ -346,6 +346,29 @@ pub(crate) mod generated {
                     after: after.map(ConvId),
                     limit,
                 }),
+            (
+                ".{0,80}",
+                proptest::option::of(id),
+                proptest::option::of("[a-z]{0,8}"),
+                proptest::option::of(any::<i64>()),
+                proptest::option::of((any::<i64>(), id, id)),
+                proptest::option::of(any::<u32>())
+            )
+                .prop_map(|(text, conv, from, after, page, limit)| {
+                    ClientFrame::Search {
+                        text,
+                        conv: conv.map(ConvId),
+                        from,
+                        after,
+                        before: after.map(|a| a / 2),
+                        page: page.map(|(at, c, s)| SearchCursor {
+                            at,
+                            conv: ConvId(c),
+                            seq: Seq(s),
+                        }),
+                        limit,
+                    }
+                }),
             id.prop_map(|c| ClientFrame::JoinRoom { conv: ConvId(c) }),
             (id, id).prop_map(|(c, u)| ClientFrame::Invite {
                 conv: ConvId(c),

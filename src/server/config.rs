@@ -61,6 +61,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("limits.reads_per_second", "20"),
     ("limits.marks_per_second", "20"),
     ("limits.actions_per_second", "10"),
+    ("limits.searches_per_minute", "120"),
     ("limits.max_connections", "0"),
     ("limits.connections_per_address", "256"),
     ("limits.sockets_per_user", "64"),
@@ -154,6 +155,8 @@ pub struct Config {
     pub marks_per_second: u32,
     /// Edits, deletions and reactions one user may make per second (burst of twice that).
     pub actions_per_second: u32,
+    /// Searches one user may make per minute (burst of a sixth of it).
+    pub searches_per_minute: u32,
     /// How long after sending a message its sender may edit it (zero: never).
     pub edit_window: Duration,
     /// TCP connections held at once; `0` means the open-file limit less a reserve.
@@ -296,6 +299,7 @@ impl Config {
             reads_per_second: src.ranged("limits.reads_per_second", 1, 1_000_000)? as u32,
             marks_per_second: src.ranged("limits.marks_per_second", 1, 1_000_000)? as u32,
             actions_per_second: src.ranged("limits.actions_per_second", 1, 1_000_000)? as u32,
+            searches_per_minute: src.ranged("limits.searches_per_minute", 1, 1_000_000)? as u32,
             edit_window: Duration::from_secs(src.ranged(
                 "messages.edit_window_secs",
                 0,

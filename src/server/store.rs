@@ -49,6 +49,7 @@ mod reads;
 mod rooms;
 mod actions;
 mod rows;
+mod search;
 mod sessions;
 mod sqlite;
 mod tokens;
@@ -60,6 +61,7 @@ pub use self::{
     blocks::Blocked,
     messages::{Appended, NewMessage, Outcome},
     rooms::{InvitationCaps, Invited, RoomInfo, RoomPage},
+    search::SearchQuery,
     sessions::SessionRecord,
     tokens::TokenRecord,
     users::{NewUser, Revoked, UserRecord},

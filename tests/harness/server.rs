@@ -406,6 +406,25 @@ impl Device {
         }
     }
 
+    /// Sends `frame` (one that stores an event) and returns the seq of its ack; frames before
+    /// it are dropped; panics on an error.
+    pub async fn acked(&mut self, frame: protocol::ClientFrame) -> protocol::Seq {
+        let want = frame
+            .client_msg_id()
+            .cloned()
+            .expect("a frame that stores an event");
+        self.send(&frame).await;
+        loop {
+            match self.next().await {
+                ServerFrame::Ack {
+                    client_msg_id, seq, ..
+                } if client_msg_id == want => return seq,
+                ServerFrame::Error { code, message, .. } => panic!("{want}: {code:?} {message}"),
+                _ => {}
+            }
+        }
+    }
+
     /// The next `conversation` frame's id.
     pub async fn conversation(&mut self) -> protocol::ConvId {
         loop {

@@ -9,8 +9,8 @@
 //! Before a frame does anything it is charged to its user's budget (`limits.rs`), so a flood
 //! costs the store nothing. Room and membership changes live in `rooms.rs`, invitations in
 //! `invitations.rs`, blocks and the direct-conversation checks in `consent.rs`, edits, deletions
-//! and reactions in `actions.rs`, the answers that only read in `reads.rs`, and what keeps a
-//! sender's order after a rate refusal in `order.rs`.
+//! and reactions in `actions.rs`, the answers that only read in `reads.rs`, message search in
+//! `search.rs`, and what keeps a sender's order after a rate refusal in `order.rs`.
 
 mod actions;
 mod consent;
@@ -19,6 +19,7 @@ mod limits;
 mod order;
 mod reads;
 mod rooms;
+mod search;
 
 use std::{sync::Arc, time::Duration};
 
@@ -234,6 +235,7 @@ impl Connection {
                 "too many room list requests",
             ),
             ClientFrame::Read { .. } => (limits.mark(user), "too many read marks"),
+            ClientFrame::Search { .. } => (limits.search(user), "too many searches"),
             // `ping` costs nothing; `send`, `typing`, `edit`, `delete`, `react` and `unreact`
             // are charged later (above).
             _ => (Ok(()), ""),
@@ -283,6 +285,7 @@ impl Connection {
                 .list_rooms(query, after, limit, req)
                 .await
                 .map(|()| None),
+            frame @ ClientFrame::Search { .. } => self.search(frame, req).await.map(|()| None),
             ClientFrame::JoinRoom { conv } => self.join(conv).await.map(done(conv)),
             ClientFrame::Invite { conv, user } => self.invite(conv, user).await.map(done(conv)),
             ClientFrame::Accept { conv } => self.accept(conv).await.map(done(conv)),

@@ -138,8 +138,9 @@ impl Postgres {
     /// dead tuples, never returned by a query, whose space a later (auto)vacuum reuses.
     pub(super) fn scrubbed(&self) {}
 
-    /// Of a statement written twice, once per dialect, the Postgres text.
-    pub(super) fn pick(&self, _sqlite: &'static str, postgres: &'static str) -> &'static str {
+    /// Of something written twice, once per dialect (a statement's text, mostly), the
+    /// Postgres one.
+    pub(super) fn pick<T>(&self, _sqlite: T, postgres: T) -> T {
         postgres
     }
 

@@ -234,8 +234,9 @@ impl Sqlite {
         self.scrub.store(true, Ordering::Release);
     }
 
-    /// Of a statement written twice, once per dialect, the SQLite text.
-    pub(super) fn pick(&self, sqlite: &'static str, _postgres: &'static str) -> &'static str {
+    /// Of something written twice, once per dialect (a statement's text, mostly), the SQLite
+    /// one.
+    pub(super) fn pick<T>(&self, sqlite: T, _postgres: T) -> T {
         sqlite
     }
 

@@ -12,6 +12,7 @@
 //! | marks    | `read`                                                            | n/s (2n)            |
 //! | actions  | `edit` `delete` `react` `unreact`                                 | n/s (2n)            |
 //! | typing   | `typing`, per user and conversation                               | 1/s (3)             |
+//! | searches | `search`                                                          | n/min (n/6)         |
 //!
 //! A bucket is checked before the frame does any store work; a refused frame does nothing.
 //! The tables hold one entry per recently active key and are pruned of idle keys once they
@@ -58,6 +59,8 @@ pub struct Limits {
     marks: DefaultKeyedRateLimiter<UserId>,
     /// Edits, deletions and reactions per user: each one is stored and fanned out.
     actions: DefaultKeyedRateLimiter<UserId>,
+    /// Searches per user: each one is a full-text query over every conversation they are in.
+    searches: DefaultKeyedRateLimiter<UserId>,
     /// When the tables were last pruned. A std mutex, only ever `try_lock`ed and never held
     /// across an `.await`: a frame that finds it taken skips pruning instead of waiting.
     pruned: Mutex<Instant>,
@@ -100,13 +103,15 @@ fn prune<K: Clone + Eq + Hash>(table: &DefaultKeyedRateLimiter<K>) {
 impl Limits {
     /// The budgets `config` names: `limits.messages_per_second` (burst of the same size),
     /// `limits.changes_per_minute` (burst of a quarter), `limits.reads_per_second` and
-    /// `limits.marks_per_second` and `limits.actions_per_second` (bursts of twice the rate); typing notices at one a second per
-    /// user and conversation in bursts of up to three.
+    /// `limits.marks_per_second` and `limits.actions_per_second` (bursts of twice the rate),
+    /// `limits.searches_per_minute` (burst of a sixth); typing notices at one a second per user
+    /// and conversation in bursts of up to three.
     pub fn new(config: &Config) -> Self {
         let changes = at_least_one(config.changes_per_minute);
         let reads = at_least_one(config.reads_per_second);
         let marks = at_least_one(config.marks_per_second);
         let actions = at_least_one(config.actions_per_second);
+        let searches = at_least_one(config.searches_per_minute);
         let read_burst = at_least_one(reads.get().saturating_mul(2));
         Self {
             messages: RateLimiter::keyed(Quota::per_second(at_least_one(
@@ -126,6 +131,9 @@ impl Limits {
             actions: RateLimiter::keyed(
                 Quota::per_second(actions)
                     .allow_burst(at_least_one(actions.get().saturating_mul(2))),
+            ),
+            searches: RateLimiter::keyed(
+                Quota::per_minute(searches).allow_burst(at_least_one(searches.get() / 6)),
             ),
             pruned: Mutex::new(Instant::now()),
             max_body_chars: config.max_body_chars,
@@ -152,6 +160,7 @@ impl Limits {
         prune(&self.reads);
         prune(&self.marks);
         prune(&self.actions);
+        prune(&self.searches);
     }
 
     /// Whether `user` may send one more message now (else how long until they may).
@@ -195,6 +204,12 @@ impl Limits {
     pub fn action(&self, user: UserId) -> Admission {
         self.tidy();
         take(&self.actions, &user, NonZeroU32::MIN)
+    }
+
+    /// Whether `user` may search once more now.
+    pub fn search(&self, user: UserId) -> Admission {
+        self.tidy();
+        take(&self.searches, &user, NonZeroU32::MIN)
     }
 }
 

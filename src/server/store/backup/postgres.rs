@@ -211,7 +211,9 @@ pub(super) async fn restore(url: &str, from: &Path) -> Result<Restored, StoreErr
     }
     let mut tx = db.pool.begin().await?;
     let names: Vec<&str> = TABLES.iter().map(|(table, ..)| *table).collect();
-    sqlx::query(&format!("TRUNCATE {}", names.join(", ")))
+    // `message_search` is derived from `events`: emptied with it, refilled by its trigger as
+    // the events load.
+    sqlx::query(&format!("TRUNCATE message_search, {}", names.join(", ")))
         .execute(&mut *tx)
         .await?;
     load(&mut tx, lines)
