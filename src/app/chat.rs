@@ -6,9 +6,9 @@
 //! * [`screen`] — the page (`/` when signed in, `/c/<id>`): composes the components below.
 //! * components — [`sidebar`] (conversation list, new DM / room, room directory),
 //!   [`conversation`] (header and members), [`messages`] (the message list), [`composer`]
-//!   (the composer and typing line), [`directory`], [`user_form`], [`markdown`] (message bodies
-//!   as Markdown, never as HTML), [`text`] (bare links, times and days). They read the model
-//!   through [`Chat`] and never import the page.
+//!   (the composer and typing line), [`directory`], [`search`] (message search), [`user_form`],
+//!   [`markdown`] (message bodies as Markdown, never as HTML), [`text`] (bare links, times and
+//!   days). They read the model through [`Chat`] and never import the page.
 //! * [`Chat`] (this file) — the model as Leptos context: reads are tracked per [`Part`],
 //!   updates run the model's [`Effect`]s (frames go to the socket, timers start).
 //! * [`model`] — the pure reducer: no Leptos, no browser, unit-tested natively.
@@ -28,6 +28,7 @@ pub mod message_actions;
 pub mod messages;
 pub mod model;
 pub mod screen;
+pub mod search;
 pub mod sidebar;
 #[cfg(feature = "hydrate")]
 pub mod socket;
@@ -44,8 +45,8 @@ use leptos::prelude::*;
 
 pub use self::{
     model::{
-        ChatModel, ChatSnapshot, Effect, MessageState, Part, Pending, RoomDirectory, is_annotation,
-        message_states,
+        ChatModel, ChatSnapshot, Effect, MessageSearch, MessageState, Part, Pending, RoomDirectory,
+        is_annotation, message_states,
     },
     screen::{ChatScreen, ConversationPage},
 };
@@ -226,6 +227,11 @@ impl Chat {
     /// The public room directory.
     pub fn directory(&self) -> Slice<RoomDirectory> {
         self.slice(Part::Directory, |m| &m.directory)
+    }
+
+    /// The message search.
+    pub fn search(&self) -> Slice<MessageSearch> {
+        self.slice(Part::Search, |m| &m.search)
     }
 
     /// Conversations with more members than their member list holds.
@@ -409,6 +415,24 @@ impl Chat {
     /// Asks for the next page of the directory, if there is one.
     pub fn browse_more(&self) {
         self.update(ChatModel::browse_more);
+    }
+
+    /// Searches the messages for what was typed into the search box.
+    pub fn find(&self, typed: String) {
+        self.update(|m| m.search(typed));
+    }
+
+    /// Asks for the next page of search hits, if there is one.
+    pub fn find_more(&self) {
+        self.update(ChatModel::search_more);
+    }
+
+    /// Closes the search.
+    pub fn close_search(&self) {
+        self.update(|m| {
+            m.close_search();
+            Vec::new()
+        });
     }
 
     /// The last seq held per conversation, for `resume`.

@@ -49,6 +49,9 @@ pub struct SearchHit {
     pub seq: Seq,
     /// Its sender.
     pub from: UserId,
+    /// The sender's display name (a hit can come from a conversation whose members the
+    /// client has not loaded).
+    pub from_name: String,
     /// When it was sent, Unix milliseconds.
     pub at: i64,
     /// Its text now (the latest edit's, if it was edited).

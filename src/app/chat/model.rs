@@ -17,6 +17,7 @@ mod consent;
 mod directory;
 mod epoch;
 mod refusals;
+mod search;
 #[cfg(test)]
 mod tests;
 mod unread;
@@ -28,6 +29,7 @@ use serde::{Deserialize, Serialize};
 pub use self::{
     annotations::{MessageState, is_annotation, message_states},
     directory::RoomDirectory,
+    search::MessageSearch,
 };
 use crate::protocol::{
     ClientFrame, ClientMsgId, ConvId, ConvKind, ConvSummary, Cursor, Epoch, Event, Invitation,
@@ -61,11 +63,13 @@ pub enum Part {
     Loading,
     /// [`ChatModel::blocked`] and [`ChatModel::invitations`].
     Consent,
+    /// [`ChatModel::search`].
+    Search,
 }
 
 impl Part {
     /// Every part, in declaration order (`part as usize` indexes it).
-    pub const ALL: [Part; 12] = [
+    pub const ALL: [Part; 13] = [
         Part::Me,
         Part::Conversations,
         Part::Events,
@@ -78,6 +82,7 @@ impl Part {
         Part::Notice,
         Part::Loading,
         Part::Consent,
+        Part::Search,
     ];
 }
 
@@ -194,6 +199,8 @@ pub struct ChatModel {
     pub online: HashSet<UserId>,
     /// The public room directory: the search, the pages shown so far.
     pub directory: RoomDirectory,
+    /// The message search: what was asked, the hits shown so far.
+    pub search: MessageSearch,
     /// Conversations with more members than their member list holds.
     pub crowded: HashSet<ConvId>,
     /// Conversations whose member-list refresh is waiting to be sent (see `refusals`).

@@ -1,12 +1,18 @@
-//! The chat screen's sidebar: room invitations to accept or decline, conversations with unread
-//! badges and presence, new direct message, new room, and the public room directory.
+//! The chat screen's sidebar: the message search (whose results, while open, take the place of
+//! the rest), room invitations to accept or decline, conversations with unread badges and
+//! presence, new direct message, new room, and the public room directory.
 //!
 //! A component: depends on the model handle and the components it holds, never on the page.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::{Chat, directory::Directory, user_form::UserForm};
+use super::{
+    Chat,
+    directory::Directory,
+    search::{SearchBox, SearchResults},
+    user_form::UserForm,
+};
 use crate::protocol::{ClientFrame, ConvId, ConvKind, ConvSummary};
 
 /// The conversation list and the ways to start or find one; `open` is highlighted.
@@ -17,8 +23,11 @@ pub fn Sidebar(
 ) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let browsing = RwSignal::new(false);
+    let searching = move || chat.search().with(|s| s.is_open());
     view! {
         <nav class="sidebar" aria-label="Conversations">
+            <SearchBox />
+            <Show when=move || !searching() fallback=|| view! { <SearchResults /> }>
             <UserForm
                 id="new-direct"
                 label="New message to"
@@ -55,6 +64,7 @@ pub fn Sidebar(
                     children=move |c| view! { <ConversationLink summary=c open /> }
                 />
             </ul>
+            </Show>
         </nav>
     }
 }

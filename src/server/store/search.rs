@@ -48,8 +48,9 @@ const FILTERS: &str = "
     ORDER BY r.at DESC, r.conv_id DESC, r.seq DESC
     LIMIT $10";
 
-/// The columns of a hit: the message's own text and its latest edit's, if any.
-const COLUMNS: &str = "SELECT r.conv_id, r.seq, r.sender_id, r.at, m.body,
+/// The columns of a hit: the sender's display name, the message's own text and its latest
+/// edit's, if any.
+const COLUMNS: &str = "SELECT r.conv_id, r.seq, r.sender_id, u.display_name, r.at, m.body,
       (SELECT e.body FROM events e
        WHERE e.conv_id = r.conv_id AND e.target_seq = r.seq AND e.kind = 'edited'
        ORDER BY e.seq DESC LIMIT 1) AS edit_body";
@@ -62,6 +63,7 @@ static SQLITE: LazyLock<String> = LazyLock::new(|| {
     JOIN message_search_rows r ON r.id = s.rowid
     JOIN members mb ON mb.conv_id = r.conv_id AND mb.user_id = $1
     JOIN events m ON m.conv_id = r.conv_id AND m.seq = r.seq AND m.kind = 'message'
+    JOIN users u ON u.id = r.sender_id
     WHERE message_search MATCH $2 {FILTERS}"
     )
 });
@@ -81,6 +83,7 @@ static POSTGRES: LazyLock<String> = LazyLock::new(|| {
     FROM message_search r
     JOIN members mb ON mb.conv_id = r.conv_id AND mb.user_id = $1
     JOIN events m ON m.conv_id = r.conv_id AND m.seq = r.seq AND m.kind = 'message'
+    JOIN users u ON u.id = r.sender_id
     WHERE r.words @@ to_tsquery('simple', $2) {filters}"
     )
 });
@@ -110,6 +113,7 @@ fn hit_from<R: Columns>(row: &R) -> Result<SearchHit, sqlx::Error> {
         conv: ConvId(row.int("conv_id")?),
         seq: Seq(row.int("seq")?),
         from: UserId(row.int("sender_id")?),
+        from_name: row.text("display_name")?,
         at: row.int("at")?,
         edited: edit.is_some(),
         body: match edit {

@@ -86,6 +86,13 @@ impl ChatModel {
                 after,
                 next,
             } => self.take_rooms(rooms, query, after, next),
+            ServerFrame::SearchResults {
+                text,
+                terms,
+                hits,
+                page,
+                next,
+            } => self.take_search_results(text, terms, hits, page, next),
             ServerFrame::Error {
                 code,
                 message,

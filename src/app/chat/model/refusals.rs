@@ -56,6 +56,10 @@ impl ChatModel {
             self.touch(Part::Outbox);
             return;
         }
+        if refused == Some(FrameType::Search) {
+            self.search_refused(text);
+            return;
+        }
         // A history request that failed must not block the next one.
         self.loading.clear();
         self.touch(Part::Loading);
