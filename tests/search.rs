@@ -157,6 +157,8 @@ async fn a_search_finds_only_what_the_searcher_may_read_newest_first() {
         "never the room Ann is not in"
     );
     assert!(hits.windows(2).all(|p| p[0].at >= p[1].at));
+    let names: Vec<&str> = hits.iter().map(|h| h.from_name.as_str()).collect();
+    assert_eq!(names, ["cat", "ben"], "display names, never ids");
     // Every word must be there.
     assert_eq!(
         found(&mut w.ann, words("deploy api")).await,
