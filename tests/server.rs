@@ -35,6 +35,28 @@ async fn home_page_is_rendered_on_the_server_with_log_in_links() {
 }
 
 #[tokio::test]
+async fn pages_are_compressed_for_browsers_that_take_it() {
+    let server = TestServer::start().await;
+    let client = reqwest::Client::new();
+    let get = |encoding: &'static str| {
+        client
+            .get(server.url("/login"))
+            .header("accept-encoding", encoding)
+            .send()
+    };
+    let plain = get("identity").await.unwrap();
+    assert_eq!(plain.headers().get("content-encoding"), None);
+    let plain = plain.bytes().await.unwrap().len();
+    for encoding in ["br", "gzip"] {
+        let packed = get(encoding).await.unwrap();
+        assert_eq!(packed.status(), 200);
+        assert_eq!(packed.headers().get("content-encoding").unwrap(), encoding);
+        let packed = packed.bytes().await.unwrap().len();
+        assert!(packed * 2 < plain, "{encoding}: {packed} of {plain} bytes");
+    }
+}
+
+#[tokio::test]
 async fn unknown_page_is_a_404() {
     let server = TestServer::start().await;
     let response = reqwest::get(server.url("/no/such/page")).await.unwrap();

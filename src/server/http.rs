@@ -34,6 +34,12 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback_service(static_files::router(&state))
+        // Pages and API answers go out brotli- or gzip-compressed when the browser takes it
+        // (the built site's files are precompressed and already carry their encoding, which
+        // the layer leaves alone). No page holds a token whose theft would let a cross-site
+        // request through (the CSRF defence is the Origin check; the session cookie is
+        // HttpOnly and never in a page), which is what BREACH-style size guessing goes after.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::map_response(api_status::api_error_status))
         .layer(axum::middleware::from_fn_with_state(
             state.config.body_timeout,

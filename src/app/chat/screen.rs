@@ -11,6 +11,29 @@ use super::{
 };
 use crate::protocol::ConvId;
 
+/// Keeps the window's title saying how many messages are unread, "(3) switchboard", so a tab in
+/// the background shows it; back to the plain name when the screen goes.
+fn unread_in_title(chat: Chat) {
+    #[cfg(feature = "hydrate")]
+    {
+        const NAME: &str = "switchboard";
+        Effect::new(move |_| {
+            let total: usize = chat
+                .conversations()
+                .with(|list| list.iter().map(|c| chat.unread(c.id)).sum());
+            let title = if total > 0 {
+                format!("({total}) {NAME}")
+            } else {
+                NAME.to_owned()
+            };
+            document().set_title(&title);
+        });
+        on_cleanup(|| document().set_title(NAME));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = chat;
+}
+
 /// `/c/:id`.
 #[component]
 pub fn ConversationPage() -> impl IntoView {
@@ -38,6 +61,7 @@ pub fn ChatScreen(
     open: Signal<Option<ConvId>>,
 ) -> impl IntoView {
     let chat = expect_context::<Chat>();
+    unread_in_title(chat);
     let initial = open.get_untracked();
     // Once the page runs (after hydration), the socket keeps the model current: later screens
     // need no first paint.

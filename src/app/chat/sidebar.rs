@@ -77,8 +77,16 @@ fn ConversationLink(summary: ConvSummary, open: Signal<Option<ConvId>>) -> impl 
     let mentions = move || chat.unread_mentions(id);
     let (kind, peer) = match summary.kind {
         ConvKind::Direct => ("direct", summary.peer),
-        ConvKind::Room => ("room", None),
+        ConvKind::Room if summary.public => ("room", None),
+        ConvKind::Room => ("room private", None),
     };
+    let lock = (summary.kind == ConvKind::Room && !summary.public).then(|| {
+        view! {
+            <svg class="lock" viewBox="0 0 16 16" role="img" aria-label="private room">
+                <path d="M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7zm2 0h4V5a2 2 0 0 0-4 0z" />
+            </svg>
+        }
+    });
     let presence = peer.map(|peer| {
         let online = move || chat.online().with(|set| set.contains(&peer));
         view! {
@@ -97,6 +105,7 @@ fn ConversationLink(summary: ConvSummary, open: Signal<Option<ConvId>>) -> impl 
                 attr:aria-current=move || (open.get() == Some(id)).then_some("page")
             >
                 {presence}
+                {lock}
                 <span class="name">{summary.name.clone()}</span>
                 {move || {
                     let n = mentions();

@@ -1,0 +1,35 @@
+// What tells a person where to look: the window's title counts unread messages (so a tab in
+// the background shows them) and clears as they are read; a private room is marked with a
+// padlock in the list, a public one is not.
+import { expect, test } from './fixtures';
+import { newUser, openFromSidebar, say, uniqueName } from './helpers';
+
+test('the title counts unread messages and private rooms show a padlock', async ({ browser }) => {
+  const ann = await newUser(browser, 'ann');
+  const ben = await newUser(browser, 'ben');
+  const open = uniqueName('open');
+  const closed = uniqueName('closed');
+  await ann.page.getByLabel('New room').fill(closed);
+  await ann.page.getByLabel('public').uncheck();
+  await ann.page.getByRole('button', { name: 'Create' }).click();
+  await ann.page.goto('/');
+  await ann.page.getByLabel('New room').fill(open);
+  await ann.page.getByRole('button', { name: 'Create' }).click();
+  const list = ann.page.getByTestId('conversations');
+  await expect(list.locator('li', { hasText: closed }).getByRole('img', { name: 'private room' })).toHaveCount(1);
+  await expect(list.locator('li', { hasText: open })).toHaveCount(1);
+  await expect(list.locator('li', { hasText: open }).getByRole('img', { name: 'private room' })).toHaveCount(0);
+
+  await ben.page.getByRole('button', { name: 'Browse rooms' }).click();
+  await ben.page.getByTestId('directory').getByRole('button', { name: `Join ${open}` }).click();
+  await openFromSidebar(ben.page, open);
+  await ann.page.goto('/');
+  await expect(ann.page).toHaveTitle('switchboard');
+  await say(ben.page, 'one for ann');
+  await say(ben.page, 'two for ann');
+  await expect(ann.page).toHaveTitle('(2) switchboard');
+  await openFromSidebar(ann.page, open);
+  await expect(ann.page).toHaveTitle('switchboard');
+  await ann.context.close();
+  await ben.context.close();
+});
