@@ -1,6 +1,7 @@
-// What tells a person where to look: the window's title counts unread messages (so a tab in
-// the background shows them) and clears as they are read; a private room is marked with a
-// padlock in the list, a public one is not.
+// What tells a person where to look, and takes them there: the window's title counts unread
+// messages (so a tab in the background shows them) and clears as they are read; a private room
+// is marked with a padlock in the list, a public one is not; a room created or joined and a
+// direct conversation started open at once.
 import { expect, test } from './fixtures';
 import { newUser, openFromSidebar, say, uniqueName } from './helpers';
 
@@ -30,6 +31,32 @@ test('the title counts unread messages and private rooms show a padlock', async 
   await expect(ann.page).toHaveTitle('(2) switchboard');
   await openFromSidebar(ann.page, open);
   await expect(ann.page).toHaveTitle('switchboard');
+  await ann.context.close();
+  await ben.context.close();
+});
+
+test('what one starts opens: a room created or joined, a direct conversation', async ({ browser }) => {
+  const ann = await newUser(browser, 'ann');
+  const ben = await newUser(browser, 'ben');
+  const name = uniqueName('made');
+  await ann.page.getByLabel('New room').fill(name);
+  await ann.page.getByRole('button', { name: 'Create' }).click();
+  await expect(ann.page).toHaveURL(/\/c\/\d+$/);
+  await expect(ann.page.getByTestId('conv-title')).toHaveText(name);
+
+  await ben.page.getByRole('button', { name: 'Browse rooms' }).click();
+  await ben.page.getByTestId('directory').getByRole('button', { name: `Join ${name}` }).click();
+  await expect(ben.page.getByTestId('conv-title')).toHaveText(name);
+
+  await ann.page.goto('/');
+  await ann.page.getByLabel('New message to').fill(ben.name);
+  await ann.page.getByRole('button', { name: 'Start' }).click();
+  await expect(ann.page.getByTestId('conv-title')).toHaveText(ben.name);
+  // Starting it again (it exists now) opens it again.
+  await ann.page.goto('/');
+  await ann.page.getByLabel('New message to').fill(ben.name);
+  await ann.page.getByRole('button', { name: 'Start' }).click();
+  await expect(ann.page.getByTestId('conv-title')).toHaveText(ben.name);
   await ann.context.close();
   await ben.context.close();
 });

@@ -88,6 +88,9 @@ pub struct Chat {
     pub drafts: StoredValue<HashMap<ConvId, String>>,
     /// What the user is doing to a message (page state, not the model's).
     pub acting: Acting,
+    /// A conversation the person just started, for the chat screen to show (it navigates:
+    /// only a component under the router may).
+    pub opened: RwSignal<Option<ConvId>>,
 }
 
 /// What the user is doing to messages: each names the conversation and the message's seq.
@@ -178,6 +181,7 @@ impl Chat {
                 editing: RwSignal::new(None),
                 jump: RwSignal::new(None),
             },
+            opened: RwSignal::new(None),
         }
     }
 
@@ -301,6 +305,7 @@ impl Chat {
         let chat = *self;
         match effect {
             Effect::Send(frame) => self.send(frame),
+            Effect::Open(conv) => self.opened.set(Some(conv)),
             Effect::Log(line) => leptos::logging::log!("{line}"),
             #[cfg(feature = "hydrate")]
             Effect::ExpireTyping { conv, stamp } => set_timeout(
@@ -405,6 +410,16 @@ impl Chat {
         }
         self.model
             .with_value(|m| (m.may_edit(conv, seq), m.may_delete(conv, seq)))
+    }
+
+    /// Sends `frame` for the person; if it starts a conversation (a direct one, a room
+    /// created, joined or accepted), that conversation opens once it arrives.
+    pub fn start(&self, frame: ClientFrame) {
+        self.update(|m| {
+            let mut effects = m.expect_open(&frame);
+            effects.insert(0, Effect::Send(frame));
+            effects
+        });
     }
 
     /// Asks for the first page of public rooms whose name contains `query`.

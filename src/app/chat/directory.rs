@@ -71,7 +71,7 @@ pub fn Directory() -> impl IntoView {
                                                             type="button"
                                                             aria-label=format!("Join {}", room.name)
                                                             on:click=move |_| {
-                                                                chat.send(ClientFrame::JoinRoom { conv: id });
+                                                                chat.start(ClientFrame::JoinRoom { conv: id });
                                                             }
                                                         >
                                                             "Join"

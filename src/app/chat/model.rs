@@ -16,6 +16,7 @@ mod apply;
 mod consent;
 mod directory;
 mod epoch;
+mod opening;
 mod refusals;
 mod search;
 #[cfg(test)]
@@ -117,6 +118,8 @@ pub enum Effect {
     /// A member-list refresh for `conv` started gathering: after the pause, call
     /// [`ChatModel::members_due`].
     RefreshMembers(ConvId),
+    /// Show this conversation: it is what the person just started (see `opening.rs`).
+    Open(ConvId),
     /// Worth a line in the console.
     Log(&'static str),
 }
@@ -213,6 +216,8 @@ pub struct ChatModel {
     pub blocked: BTreeSet<UserId>,
     /// Room invitations waiting for the user's answer.
     pub invitations: Vec<Invitation>,
+    /// What the person started whose conversation should open when it arrives.
+    awaited: Option<opening::Awaited>,
     /// Collapsed messages from blocked users the user chose to show.
     revealed: HashSet<(ConvId, Seq)>,
     /// The store epoch everything above belongs to (`None` before the first paint or hello;

@@ -4,7 +4,11 @@
 //! ([`super::sidebar`], [`super::conversation`]), the model handle [`Chat`] and the first paint.
 
 use leptos::prelude::*;
-use leptos_router::{components::A, hooks::use_params_map};
+use leptos_router::{
+    NavigateOptions,
+    components::A,
+    hooks::{use_navigate, use_params_map},
+};
 
 use super::{
     Chat, ChatSnapshot, conversation::Conversation, first_paint::first_paint, sidebar::Sidebar,
@@ -62,6 +66,14 @@ pub fn ChatScreen(
 ) -> impl IntoView {
     let chat = expect_context::<Chat>();
     unread_in_title(chat);
+    // What the person just started opens (the model says which; the router navigates).
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(conv) = chat.opened.get() {
+            chat.opened.set(None);
+            navigate(&format!("/c/{conv}"), NavigateOptions::default());
+        }
+    });
     let initial = open.get_untracked();
     // Once the page runs (after hydration), the socket keeps the model current: later screens
     // need no first paint.

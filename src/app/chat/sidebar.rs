@@ -151,7 +151,7 @@ fn NewRoom() -> impl IntoView {
             class="new-room"
             on:submit=move |ev| {
                 ev.prevent_default();
-                chat.send(ClientFrame::CreateRoom {
+                chat.start(ClientFrame::CreateRoom {
                     name: name.get_untracked(),
                     public: public.get_untracked(),
                 });
@@ -189,7 +189,7 @@ fn Invitations() -> impl IntoView {
                                 <span class="from">{format!(" from @{}", i.from_name)}</span>
                                 <button
                                     type="button"
-                                    on:click=move |_| chat.send(ClientFrame::Accept { conv })
+                                    on:click=move |_| chat.start(ClientFrame::Accept { conv })
                                 >
                                     "Accept"
                                 </button>

@@ -31,7 +31,7 @@ pub fn UserForm(
         async move {
             match find_user(name.clone()).await {
                 Ok(Some(account)) => {
-                    chat.send(frame(account.id));
+                    chat.start(frame(account.id));
                     problem.set(None);
                     username.set(String::new());
                 }

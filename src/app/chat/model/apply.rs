@@ -17,11 +17,13 @@ impl ChatModel {
                 return effects;
             }
             ServerFrame::Conversation(summary) => {
+                let effects = self.arrived(&summary);
                 match self.summary_mut(summary.id) {
                     Some(existing) => *existing = summary,
                     None => self.conversations.push(summary),
                 }
                 self.touch(Part::Conversations);
+                return effects;
             }
             ServerFrame::Gone { conv } => {
                 self.conversations.retain(|c| c.id != conv);
