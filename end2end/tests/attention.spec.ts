@@ -47,6 +47,9 @@ test('what one starts opens: a room created or joined, a direct conversation', a
   await ben.page.getByRole('button', { name: 'Browse rooms' }).click();
   await ben.page.getByTestId('directory').getByRole('button', { name: `Join ${name}` }).click();
   await expect(ben.page.getByTestId('conv-title')).toHaveText(name);
+  // Ann, in the room, sees Ben's join by his name, never an id.
+  await expect(ann.page.getByTestId('messages')).toContainText(`${ben.name} joined`);
+  await expect(ann.page.getByTestId('messages')).not.toContainText(/\buser \d+/);
 
   await ann.page.goto('/');
   await ann.page.getByLabel('New message to').fill(ben.name);

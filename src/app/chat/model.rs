@@ -16,6 +16,7 @@ mod apply;
 mod consent;
 mod directory;
 mod epoch;
+mod names;
 mod opening;
 mod refusals;
 mod search;
@@ -192,6 +193,8 @@ pub struct ChatModel {
     pub events: HashMap<ConvId, BTreeMap<Seq, Event>>,
     /// Member lists, for names.
     pub members: HashMap<ConvId, Vec<Member>>,
+    /// Every display name the page has learnt (see `names.rs`).
+    names: HashMap<UserId, String>,
     /// The user's messages the server has not echoed back yet.
     pub outbox: Vec<Pending>,
     /// Who is typing where, with the notice's number so that only its own timer expires it.
@@ -259,7 +262,13 @@ impl ChatModel {
             }
         }
         self.touch(Part::Conversations);
+        for summary in &paint.conversations {
+            if let (ConvKind::Direct, Some(peer)) = (summary.kind, summary.peer) {
+                self.learn_name(peer, &summary.name);
+            }
+        }
         if let Some((conv, members)) = &paint.members {
+            self.learn_names(members);
             self.members.entry(*conv).or_insert_with(|| members.clone());
             self.touch(Part::Members);
         }
@@ -381,23 +390,5 @@ impl ChatModel {
         }];
         frames.extend(self.unsent());
         frames
-    }
-
-    /// A display name for `user` in `conv`.
-    pub fn name_of(&self, conv: ConvId, user: UserId) -> String {
-        if Some(user) == self.me {
-            return "You".into();
-        }
-        let peer = self
-            .conversations
-            .iter()
-            .find(|c| c.id == conv && c.kind == ConvKind::Direct && c.peer == Some(user));
-        if let Some(c) = peer {
-            return c.name.clone();
-        }
-        self.members
-            .get(&conv)
-            .and_then(|members| members.iter().find(|m| m.user == user))
-            .map_or_else(|| format!("user {user}"), |m| m.display_name.clone())
     }
 }

@@ -3,7 +3,7 @@
 //! Part of the pure model: depends only on `protocol`.
 
 use super::{ChatModel, Effect, Effects, Part};
-use crate::protocol::{ConvId, Event, EventBody, ServerFrame, UserId};
+use crate::protocol::{ConvId, ConvKind, Event, EventBody, ServerFrame, UserId};
 
 impl ChatModel {
     /// Applies one frame from the server to the model.
@@ -18,6 +18,9 @@ impl ChatModel {
             }
             ServerFrame::Conversation(summary) => {
                 let effects = self.arrived(&summary);
+                if let (ConvKind::Direct, Some(peer)) = (summary.kind, summary.peer) {
+                    self.learn_name(peer, &summary.name);
+                }
                 match self.summary_mut(summary.id) {
                     Some(existing) => *existing = summary,
                     None => self.conversations.push(summary),
@@ -66,6 +69,7 @@ impl ChatModel {
                 for m in &members {
                     self.set_online(m.user, m.online);
                 }
+                self.learn_names(&members);
                 self.members.insert(conv, members);
                 self.touch(Part::Crowded);
                 self.touch(Part::Members);
@@ -94,7 +98,12 @@ impl ChatModel {
                 hits,
                 page,
                 next,
-            } => self.take_search_results(text, terms, hits, page, next),
+            } => {
+                for hit in &hits {
+                    self.learn_name(hit.from, &hit.from_name);
+                }
+                self.take_search_results(text, terms, hits, page, next);
+            }
             ServerFrame::Error {
                 code,
                 message,

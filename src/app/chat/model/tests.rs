@@ -420,7 +420,9 @@ fn presence_and_names() {
     });
     assert!(chat.online.is_empty());
     assert_eq!(chat.name_of(ROOM, ME), "You");
-    assert_eq!(chat.name_of(ROOM, PEER), "user 2");
+    // Never an id: someone not learnt yet is "someone"; a name learnt anywhere serves
+    // everywhere.
+    assert_eq!(chat.name_of(ROOM, PEER), "someone");
     let direct = ConvSummary {
         kind: ConvKind::Direct,
         name: "Pat".into(),
@@ -429,6 +431,7 @@ fn presence_and_names() {
     };
     chat.apply(ServerFrame::Conversation(direct));
     assert_eq!(chat.name_of(ConvId(11), PEER), "Pat");
+    assert_eq!(chat.name_of(ROOM, PEER), "Pat");
 }
 
 #[test]
