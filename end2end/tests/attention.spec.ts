@@ -63,3 +63,23 @@ test('what one starts opens: a room created or joined, a direct conversation', a
   await ann.context.close();
   await ben.context.close();
 });
+
+test('a new user is told how to start, and the hint goes once there is a conversation', async ({ browser }, testInfo) => {
+  const ann = await newUser(browser, 'ann');
+  const mobile = testInfo.project.name.includes('mobile');
+  const hint = mobile ? ann.page.locator('.first-run-hint') : ann.page.getByTestId('first-run');
+  await expect(hint).toBeVisible();
+  if (!mobile) {
+    await expect(hint).toContainText('Welcome to switchboard');
+    // Its labels lead to the controls they name.
+    await hint.getByText('Create a room').click();
+    await expect(ann.page.getByLabel('New room')).toBeFocused();
+  }
+  await ann.page.getByLabel('New room').fill(uniqueName('first'));
+  await ann.page.getByRole('button', { name: 'Create' }).click();
+  await expect(ann.page.getByTestId('conv-title')).toBeVisible();
+  await ann.page.goto('/');
+  await expect(ann.page.getByTestId('first-run')).toHaveCount(0);
+  await expect(ann.page.locator('.first-run-hint')).toHaveCount(0);
+  await ann.context.close();
+});

@@ -38,6 +38,49 @@ fn unread_in_title(chat: Chat) {
     let _ = chat;
 }
 
+/// The pane with no conversation open: what to do first when there is nothing yet, or a
+/// pointer to the list.
+#[component]
+fn Welcome() -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let first_run = move || chat.conversations().with(Vec::is_empty);
+    view! {
+        <Show
+            when=first_run
+            fallback=|| view! { <p class="empty">"Pick a conversation, or start one."</p> }
+        >
+            <FirstRun />
+        </Show>
+    }
+}
+
+/// What a new user reads before they have any conversation: the three ways to start one,
+/// each pointing at its control in the sidebar.
+#[component]
+fn FirstRun() -> impl IntoView {
+    view! {
+        <div class="first-run" data-testid="first-run">
+            <h2>"Welcome to switchboard"</h2>
+            <p>"You are not in any conversation yet. Three ways to start:"</p>
+            <ol>
+                <li>
+                    <label for="new-direct">"Message someone"</label>
+                    ": type their username under “New message to” and press Start."
+                </li>
+                <li>
+                    <label for="new-room">"Create a room"</label>
+                    ": name it, choose public (anyone can find it) or private (invitation only), and press Create."
+                </li>
+                <li>
+                    <strong>"Browse rooms"</strong>
+                    ": see the public rooms and join one."
+                </li>
+            </ol>
+            <p class="empty">"Search, mentions and unread counts appear here as you go."</p>
+        </div>
+    }
+}
+
 /// `/c/:id`.
 #[component]
 pub fn ConversationPage() -> impl IntoView {
@@ -108,12 +151,7 @@ pub fn ChatScreen(
                         <section class="pane" aria-label="Conversation">
                             {move || match open.get() {
                                 Some(conv) => view! { <Conversation conv /> }.into_any(),
-                                None => {
-                                    view! {
-                                        <p class="empty">"Pick a conversation, or start one."</p>
-                                    }
-                                        .into_any()
-                                }
+                                None => view! { <Welcome /> }.into_any(),
                             }}
                         </section>
                     </div>

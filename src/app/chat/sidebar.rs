@@ -57,6 +57,11 @@ pub fn Sidebar(
             </p>
             <Invitations />
             <h2 class="sidebar-heading">"Conversations"</h2>
+            <Show when=move || chat.conversations().with(Vec::is_empty)>
+                <p class="empty first-run-hint">
+                    "No conversations yet: message someone, create a room or browse the public ones above."
+                </p>
+            </Show>
             <ul class="conversations" data-testid="conversations">
                 <For
                     each=move || chat.conversations().get()
