@@ -3,7 +3,7 @@
 // is marked with a padlock in the list, a public one is not; a room created or joined and a
 // direct conversation started open at once.
 import { expect, test } from './fixtures';
-import { newUser, openFromSidebar, say, uniqueName } from './helpers';
+import { newUser, openFromSidebar, say, toList, uniqueName } from './helpers';
 
 test('the title counts unread messages and private rooms show a padlock', async ({ browser }) => {
   const ann = await newUser(browser, 'ann');
@@ -13,9 +13,12 @@ test('the title counts unread messages and private rooms show a padlock', async 
   await ann.page.getByLabel('New room').fill(closed);
   await ann.page.getByLabel('public').uncheck();
   await ann.page.getByRole('button', { name: 'Create' }).click();
+  await expect(ann.page.getByTestId('conv-title')).toHaveText(closed);
   await ann.page.goto('/');
   await ann.page.getByLabel('New room').fill(open);
   await ann.page.getByRole('button', { name: 'Create' }).click();
+  await expect(ann.page.getByTestId('conv-title')).toHaveText(open);
+  await toList(ann.page);
   const list = ann.page.getByTestId('conversations');
   await expect(list.locator('li', { hasText: closed }).getByRole('img', { name: 'private room' })).toHaveCount(1);
   await expect(list.locator('li', { hasText: open })).toHaveCount(1);

@@ -43,6 +43,13 @@ export async function openDirect(page: Page, peer: string): Promise<void> {
   await expect(page).toHaveURL(/\/c\/\d+$/);
 }
 
+/** Shows the sidebar: on a phone with a conversation open, goes back to the list. */
+export async function toList(page: Page): Promise<void> {
+  const back = page.getByRole('link', { name: 'All conversations' });
+  if (await back.isVisible()) await back.click();
+  await expect(page.getByTestId('conversations')).toBeVisible();
+}
+
 /** Opens a conversation from the sidebar (going back to the list first on a phone). */
 export async function openFromSidebar(page: Page, name: string): Promise<void> {
   const link = page.getByTestId('conversations').getByRole('link', { name });

@@ -4,9 +4,10 @@
 // name no conversation of one's own say so; Escape closes it.
 import { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { newUser, openConversationId, openFromSidebar, say, sendMany, uniqueName } from './helpers';
+import { newUser, openConversationId, openFromSidebar, say, sendMany, toList, uniqueName } from './helpers';
 
 async function createRoom(page: Page, name: string): Promise<void> {
+  await toList(page);
   await page.getByLabel('New room').fill(name);
   await page.getByRole('button', { name: 'Create' }).click();
   await openFromSidebar(page, name);
@@ -25,6 +26,7 @@ test('search finds a message far back, only where one is a member, and jumps to 
   const hidden = uniqueName('hidden');
   await createRoom(ann.page, shared);
   const conv = openConversationId(ann.page);
+  await toList(ben.page);
   await ben.page.getByRole('button', { name: 'Browse rooms' }).click();
   await ben.page.getByTestId('directory').getByRole('button', { name: `Join ${shared}` }).click();
   await openFromSidebar(ben.page, shared);

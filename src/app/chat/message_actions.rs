@@ -69,8 +69,8 @@ pub fn MessageLine(
     time: Signal<String>,
 ) -> impl IntoView {
     let chat = expect_context::<Chat>();
-    let seq = event.seq;
-    let from = chat.name_of(conv, event.from);
+    let (seq, sender) = (event.seq, event.from);
+    let from = chat.name_of(conv, sender);
     let mine = Some(event.from) == chat.me().get_untracked();
     // Touch screens: a tap or long-press opens the actions.
     let open = RwSignal::new(false);
@@ -154,7 +154,7 @@ pub fn MessageLine(
             }
         >
             <div class="meta">
-                <span class="from">{from.clone()}</span>
+                <span class="from">{move || chat.name_of(conv, sender)}</span>
                 " "
                 <time class="at">{time}</time>
             </div>

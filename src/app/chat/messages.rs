@@ -304,7 +304,7 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
             state,
             quoted,
         } => {
-            let from = chat.name_of(conv, event.from);
+            let sender = event.from;
             let at = event.at;
             let time = move || {
                 if mounted.get() {
@@ -332,20 +332,24 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
                 }
                 .into_any(),
                 other => {
-                    let text = match other {
-                        EventBody::Created { name } => format!("{from} created {name}"),
-                        EventBody::Joined {} => format!("{from} joined"),
-                        EventBody::Invited { user } => {
-                            format!("{} joined, invited by {from}", chat.name_of(conv, user))
+                    // Names follow the member list: a newcomer's appears once it is loaded.
+                    let text = move || {
+                        let from = chat.name_of(conv, sender);
+                        match &other {
+                            EventBody::Created { name } => format!("{from} created {name}"),
+                            EventBody::Joined {} => format!("{from} joined"),
+                            EventBody::Invited { user } => {
+                                format!("{} joined, invited by {from}", chat.name_of(conv, *user))
+                            }
+                            EventBody::Left {} => format!("{from} left"),
+                            EventBody::Removed { user } => {
+                                format!("{from} removed {}", chat.name_of(conv, *user))
+                            }
+                            EventBody::Renamed { name } => {
+                                format!("{from} renamed the room to {name}")
+                            }
+                            _ => String::new(),
                         }
-                        EventBody::Left {} => format!("{from} left"),
-                        EventBody::Removed { user } => {
-                            format!("{from} removed {}", chat.name_of(conv, user))
-                        }
-                        EventBody::Renamed { name } => {
-                            format!("{from} renamed the room to {name}")
-                        }
-                        _ => String::new(),
                     };
                     view! { <li class="notice">{text}</li> }.into_any()
                 }
