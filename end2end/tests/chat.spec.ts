@@ -13,8 +13,9 @@ test('a direct message goes from one user to another, and back, as text', async 
 
   await annPage.getByLabel('New message to').fill(benName);
   await annPage.getByRole('button', { name: 'Start' }).click();
-  await annPage.getByTestId('conversations').getByRole('link', { name: benName }).click();
+  // Starting it opens it.
   await expect(annPage).toHaveURL(/\/c\/\d+$/);
+  await expect(annPage.getByTestId('conv-title')).toHaveText(benName);
 
   const payload = '<img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script>';
   await annPage.getByLabel('Message', { exact: true }).fill(payload);
@@ -45,6 +46,9 @@ test('typing shows and clears; unread badges count up and clear on open', async 
   await register(benPage, benName);
   await annPage.getByLabel('New message to').fill(benName);
   await annPage.getByRole('button', { name: 'Start' }).click();
+  await expect(annPage.getByTestId('conv-title')).toHaveText(benName);
+  // Back to the list: Ann is elsewhere.
+  await annPage.goto('/');
   const annLink = annPage.getByTestId('conversations').getByRole('link', { name: benName });
   await expect(annLink).toBeVisible();
 
@@ -76,8 +80,8 @@ test('one user in two tabs sees both sides of a conversation', async ({ browser 
   const room = uniqueName('room');
   await firstTab.getByLabel('New room').fill(room);
   await firstTab.getByRole('button', { name: 'Create' }).click();
-  await firstTab.getByTestId('conversations').getByRole('link', { name: room }).click();
   await expect(firstTab).toHaveURL(/\/c\/\d+$/);
+  await expect(firstTab.getByTestId('conv-title')).toHaveText(room);
 
   // A second tab of the same session: its own socket, the same user.
   const secondTab = await context.newPage();

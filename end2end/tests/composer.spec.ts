@@ -1,6 +1,6 @@
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { newUser, openDirect, openFromSidebar, register, say, uniqueName } from './helpers';
+import { newUser, openDirect, openFromSidebar, register, say, toList, uniqueName } from './helpers';
 
 test('drafts are kept per conversation; Shift+Enter is a newline; over-long messages are refused before sending', async ({
   page,
@@ -8,9 +8,10 @@ test('drafts are kept per conversation; Shift+Enter is a newline; over-long mess
   await register(page, uniqueName('ann'));
   const [roomA, roomB] = [uniqueName('alpha'), uniqueName('beta')];
   for (const room of [roomA, roomB]) {
+    await toList(page);
     await page.getByLabel('New room').fill(room);
     await page.getByRole('button', { name: 'Create' }).click();
-    await expect(page.getByTestId('conversations').getByRole('link', { name: room })).toBeVisible();
+    await expect(page.getByTestId('conv-title')).toHaveText(room);
   }
   const composer = page.getByLabel('Message', { exact: true });
   await openFromSidebar(page, roomA);

@@ -37,17 +37,19 @@ export function openConversationId(page: Page): number {
 
 /** Starts (or opens) a direct conversation with `peer` from the sidebar, and opens it. */
 export async function openDirect(page: Page, peer: string): Promise<void> {
+  await toList(page);
   await page.getByLabel('New message to').fill(peer);
   await page.getByRole('button', { name: 'Start' }).click();
-  await page.getByTestId('conversations').getByRole('link', { name: peer }).click();
+  // Starting it opens it.
   await expect(page).toHaveURL(/\/c\/\d+$/);
+  await expect(page.getByTestId('conv-title')).toHaveText(peer);
 }
 
 /** Shows the sidebar: on a phone with a conversation open, goes back to the list. */
 export async function toList(page: Page): Promise<void> {
   const back = page.getByRole('link', { name: 'All conversations' });
   if (await back.isVisible()) await back.click();
-  await expect(page.getByTestId('conversations')).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Conversations' })).toBeVisible();
 }
 
 /** Opens a conversation from the sidebar (going back to the list first on a phone). */

@@ -11,7 +11,7 @@ async function layoutProblems(page: Page): Promise<string[]> {
     const problems: string[] = [];
     const selector = '.sidebar button, .sidebar input, .sidebar a, .conv-header button, .conv-header a, .composer button, .composer textarea';
     const name = (el: Element) =>
-      `${el.tagName.toLowerCase()} "${(el.getAttribute('aria-label') ?? (el as HTMLElement).innerText ?? '').trim().slice(0, 30) || el.id}"`;
+      `${el.tagName.toLowerCase()} "${(el.getAttribute('aria-label') ?? (el as HTMLElement).innerText ?? '').trim().slice(0, 30) || el.id}" (${el.outerHTML.slice(0, 100)})`;
     const shown = [...document.querySelectorAll(selector)].filter((el) => {
       const r = el.getBoundingClientRect();
       const style = getComputedStyle(el);
