@@ -15,8 +15,10 @@ async function layoutProblems(page: Page): Promise<string[]> {
     const shown = [...document.querySelectorAll(selector)].filter((el) => {
       const r = el.getBoundingClientRect();
       const style = getComputedStyle(el);
+      // checkVisibility also leaves out what a closed <details> holds (laid out, not shown).
       return r.width > 0 && r.height > 0 && style.visibility !== 'hidden' && style.opacity !== '0' &&
-        !el.closest('.visually-hidden');
+        !el.closest('.visually-hidden') &&
+        el.checkVisibility({ opacityProperty: true, visibilityProperty: true, contentVisibilityAuto: true });
     });
     const boxes = shown.map((el) => ({ el, r: el.getBoundingClientRect() }));
     for (const { el, r } of boxes) {
