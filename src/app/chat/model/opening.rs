@@ -1,8 +1,7 @@
 //! Opening what the person just started: a direct conversation, a room they created, joined or
 //! accepted an invitation to. The request is remembered until the `conversation` frame it leads
-//! to arrives (or at once, when the page already holds that conversation), and then the model
-//! asks the page to show it ([`Effect::Open`]). Only the latest request counts: starting
-//! something else forgets the one before.
+//! to arrives, and then the model asks the page to show it ([`Effect::Open`]); a refusal
+//! forgets it. Only the latest request counts: starting something else forgets the one before.
 //!
 //! Part of the pure model: depends only on `protocol`.
 
@@ -32,25 +31,24 @@ impl Awaited {
 
 impl ChatModel {
     /// `frame` is about to be sent for the person: if it starts a conversation, the one it
-    /// leads to should open. A direct conversation or room the page holds already opens now.
+    /// leads to should open when its `conversation` frame arrives. The server sends one also
+    /// for a conversation the page holds already (a direct conversation started again, a room
+    /// one is in), and none for a refused request, which therefore opens nothing.
     pub fn expect_open(&mut self, frame: &ClientFrame) -> Effects {
-        let awaited = match frame {
-            ClientFrame::OpenDirect { user } => Awaited::Direct(*user),
-            ClientFrame::CreateRoom { name, .. } => Awaited::Created(name.clone()),
-            ClientFrame::JoinRoom { conv } | ClientFrame::Accept { conv } => Awaited::Room(*conv),
+        self.awaited = match frame {
+            ClientFrame::OpenDirect { user } => Some(Awaited::Direct(*user)),
+            ClientFrame::CreateRoom { name, .. } => Some(Awaited::Created(name.clone())),
+            ClientFrame::JoinRoom { conv } | ClientFrame::Accept { conv } => {
+                Some(Awaited::Room(*conv))
+            }
             _ => return Vec::new(),
         };
-        // A new room of a name one already has is still new: only wait for it.
-        let held = match &awaited {
-            Awaited::Created(_) => None,
-            other => self.conversations.iter().find(|c| other.matches(c)),
-        };
-        if let Some(summary) = held {
-            self.awaited = None;
-            return vec![Effect::Open(summary.id)];
-        }
-        self.awaited = Some(awaited);
         Vec::new()
+    }
+
+    /// The request that was to open something was refused: nothing will open.
+    pub(super) fn forget_awaited(&mut self) {
+        self.awaited = None;
     }
 
     /// A `conversation` frame arrived: open it if it is the one awaited.
@@ -102,13 +100,26 @@ mod tests {
         );
         // Once only.
         assert!(chat.apply(ServerFrame::Conversation(mine)).is_empty());
-        // A direct conversation the page holds opens at once; a room to join when it arrives.
+        // A direct conversation started again opens when the server sends it again; a refused
+        // start opens nothing, even if the conversation comes later.
         let start = ClientFrame::OpenDirect { user: UserId(2) };
-        assert_eq!(chat.expect_open(&start), vec![Effect::Open(ConvId(5))]);
-        assert!(
-            chat.expect_open(&ClientFrame::JoinRoom { conv: ConvId(9) })
-                .is_empty()
+        assert!(chat.expect_open(&start).is_empty());
+        let again = summary(5, ConvKind::Direct, "Ben", Some(2));
+        assert_eq!(
+            chat.apply(ServerFrame::Conversation(again.clone())),
+            vec![Effect::Open(ConvId(5))]
         );
+        chat.expect_open(&start);
+        chat.apply(ServerFrame::Error {
+            code: crate::protocol::ErrorCode::Blocked,
+            message: "no".into(),
+            client_msg_id: None,
+            refused: Some(crate::protocol::FrameType::OpenDirect),
+            retry_after_ms: None,
+        });
+        assert!(chat.apply(ServerFrame::Conversation(again)).is_empty());
+        let join = ClientFrame::JoinRoom { conv: ConvId(9) };
+        assert!(chat.expect_open(&join).is_empty());
         let joined = summary(9, ConvKind::Room, "lobby", None);
         assert_eq!(
             chat.apply(ServerFrame::Conversation(joined)),

@@ -56,6 +56,17 @@ impl ChatModel {
             self.touch(Part::Outbox);
             return;
         }
+        if matches!(
+            refused,
+            Some(
+                FrameType::OpenDirect
+                    | FrameType::CreateRoom
+                    | FrameType::JoinRoom
+                    | FrameType::Accept
+            )
+        ) {
+            self.forget_awaited();
+        }
         if refused == Some(FrameType::Search) {
             self.search_refused(text);
             return;
