@@ -2,8 +2,14 @@
 // messages (so a tab in the background shows them) and clears as they are read; a private room
 // is marked with a padlock in the list, a public one is not; a room created or joined and a
 // direct conversation started open at once.
+import { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
 import { newUser, openFromSidebar, say, toList, uniqueName } from './helpers';
+
+/** Waits until the page runs (hydrated, socket open): a click before that is a plain form post. */
+async function connected(page: Page): Promise<void> {
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+}
 
 test('the title counts unread messages and private rooms show a padlock', async ({ browser }) => {
   const ann = await newUser(browser, 'ann');
@@ -15,6 +21,7 @@ test('the title counts unread messages and private rooms show a padlock', async 
   await ann.page.getByRole('button', { name: 'Create' }).click();
   await expect(ann.page.getByTestId('conv-title')).toHaveText(closed);
   await ann.page.goto('/');
+  await connected(ann.page);
   await ann.page.getByLabel('New room').fill(open);
   await ann.page.getByRole('button', { name: 'Create' }).click();
   await expect(ann.page.getByTestId('conv-title')).toHaveText(open);
@@ -28,6 +35,7 @@ test('the title counts unread messages and private rooms show a padlock', async 
   await ben.page.getByTestId('directory').getByRole('button', { name: `Join ${open}` }).click();
   await openFromSidebar(ben.page, open);
   await ann.page.goto('/');
+  await connected(ann.page);
   await expect(ann.page).toHaveTitle('switchboard');
   await say(ben.page, 'one for ann');
   await say(ben.page, 'two for ann');
@@ -55,11 +63,13 @@ test('what one starts opens: a room created or joined, a direct conversation', a
   await expect(ann.page.getByTestId('messages')).not.toContainText(/\buser \d+/);
 
   await ann.page.goto('/');
+  await connected(ann.page);
   await ann.page.getByLabel('New message to').fill(ben.name);
   await ann.page.getByRole('button', { name: 'Start' }).click();
   await expect(ann.page.getByTestId('conv-title')).toHaveText(ben.name);
   // Starting it again (it exists now) opens it again.
   await ann.page.goto('/');
+  await connected(ann.page);
   await ann.page.getByLabel('New message to').fill(ben.name);
   await ann.page.getByRole('button', { name: 'Start' }).click();
   await expect(ann.page.getByTestId('conv-title')).toHaveText(ben.name);
@@ -82,6 +92,7 @@ test('a new user is told how to start, and the hint goes once there is a convers
   await ann.page.getByRole('button', { name: 'Create' }).click();
   await expect(ann.page.getByTestId('conv-title')).toBeVisible();
   await ann.page.goto('/');
+  await connected(ann.page);
   await expect(ann.page.getByTestId('first-run')).toHaveCount(0);
   await expect(ann.page.locator('.first-run-hint')).toHaveCount(0);
   await ann.context.close();
