@@ -86,32 +86,15 @@ impl ChatModel {
     /// Asks for the page after the hits shown, if there is one and it is not asked for yet.
     pub fn search_more(&mut self) -> Effects {
         let s = &mut self.search;
-        let (Some(next), false) = (s.next, s.loading) else {
+        let (Some(next), false, Some(mut frame)) = (s.next, s.loading, s.asked.clone()) else {
             return Vec::new();
         };
-        let Some(ClientFrame::Search {
-            text,
-            conv,
-            from,
-            after,
-            before,
-            limit,
-            ..
-        }) = s.asked.clone()
-        else {
-            return Vec::new();
-        };
+        if let ClientFrame::Search { page, .. } = &mut frame {
+            *page = Some(next);
+        }
         s.loading = true;
         self.touch(Part::Search);
-        vec![Effect::Send(ClientFrame::Search {
-            text,
-            conv,
-            from,
-            after,
-            before,
-            page: Some(next),
-            limit,
-        })]
+        vec![Effect::Send(frame)]
     }
 
     /// Closes the search panel.

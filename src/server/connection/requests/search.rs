@@ -53,13 +53,8 @@ impl Connection {
         }
         let limit = limit.unwrap_or(SEARCH_PAGE).clamp(1, MAX_SEARCH_PAGE);
         // A `from` that cannot be a username names nobody: no hits, not an error.
-        let from = match from.as_deref().map(username_key) {
-            Some(Ok(key)) => Some(Some(key)),
-            Some(Err(_)) => None,
-            None => Some(None),
-        };
-        let hits = match from {
-            Some(from) => {
+        let hits = match from.as_deref().map(username_key).transpose() {
+            Ok(from) => {
                 let query = SearchQuery {
                     terms: terms.clone(),
                     conv,
@@ -71,7 +66,7 @@ impl Connection {
                 };
                 self.store.search(self.user(), &query).await?
             }
-            None => Vec::new(),
+            Err(_) => Vec::new(),
         };
         let next = (hits.len() == limit as usize)
             .then(|| hits.last().map(|hit| hit.cursor()))
