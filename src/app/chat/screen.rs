@@ -117,6 +117,10 @@ pub fn ChatScreen(
             navigate(&format!("/c/{conv}"), NavigateOptions::default());
         }
     });
+    // Until the page runs, every control is disabled: what was typed or clicked into the
+    // server's first paint would be lost to hydration (no handler was listening yet).
+    let live = RwSignal::new(false);
+    Effect::new(move |_| live.set(true));
     let initial = open.get_untracked();
     // Once the page runs (after hydration), the socket keeps the model current: later screens
     // need no first paint.
@@ -147,13 +151,15 @@ pub fn ChatScreen(
                 let class = move || if open.get().is_some() { "chat has-open" } else { "chat" };
                 view! {
                     <div class=class>
-                        <Sidebar open />
-                        <section class="pane" aria-label="Conversation">
-                            {move || match open.get() {
-                                Some(conv) => view! { <Conversation conv /> }.into_any(),
-                                None => view! { <Welcome /> }.into_any(),
-                            }}
-                        </section>
+                        <fieldset class="live-gate" disabled=move || !live.get()>
+                            <Sidebar open />
+                            <section class="pane" aria-label="Conversation">
+                                {move || match open.get() {
+                                    Some(conv) => view! { <Conversation conv /> }.into_any(),
+                                    None => view! { <Welcome /> }.into_any(),
+                                }}
+                            </section>
+                        </fieldset>
                     </div>
                 }
                     .into_any()
