@@ -10,7 +10,7 @@
 //! code [`close_code::PROTOCOL_MISMATCH`] when it does not; a browser seeing that reloads.
 //!
 //! The files: `client_frame`, `server_frame`, `event` and `conversation` hold the wire types;
-//! `error` the refusal and decode-failure codes; `reaction` which strings are reactions; `close_code` the WebSocket close codes;
+//! `error` the refusal and decode-failure codes; `reaction` which strings are reactions; `notify` the notification settings; `close_code` the WebSocket close codes;
 //! `codec` and `request` the only encoders and decoders. This module depends on serde (and `emojis`, for reactions) alone:
 //! nothing in it may use the server, the app or any I/O.
 
@@ -24,6 +24,7 @@ mod event;
 mod frame_type;
 mod ids;
 mod mention;
+mod notify;
 mod reaction;
 mod request;
 mod search;
@@ -39,6 +40,7 @@ pub use self::{
     frame_type::FrameType,
     ids::{ClientMsgId, ConvId, ProtocolVersion, Seq, UserId},
     mention::{mention_being_typed, mentions, mentions_user},
+    notify::{NotifyLevel, NotifySettings, should_notify},
     reaction::{MAX_REACTION_BYTES, MAX_REACTIONS_PER_MESSAGE, REACTION_PALETTE, is_reaction},
     request::{
         Reply, Req, Request, decode_reply, decode_request, encode_reply, encode_request, req_of,

@@ -26,6 +26,8 @@ mod directory;
 mod messages;
 #[path = "store/nodes.rs"]
 mod nodes;
+#[path = "store/notify.rs"]
+mod notify;
 #[path = "store/postgres.rs"]
 mod postgres;
 #[path = "store/search.rs"]

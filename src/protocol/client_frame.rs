@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ClientMsgId, ConvId, SearchCursor, Seq, UserId};
+use super::{ClientMsgId, ConvId, NotifyLevel, SearchCursor, Seq, UserId};
 
 /// The last seq a client has seen in one conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +174,22 @@ pub enum ClientFrame {
         /// Who to unblock.
         user: UserId,
     },
+    /// Sets the sender's notification settings for a conversation they are in; every device of
+    /// theirs gets them as `notify`.
+    Notify {
+        /// The conversation.
+        conv: ConvId,
+        /// When its messages notify.
+        level: NotifyLevel,
+        /// Whether it is muted.
+        muted: bool,
+    },
+    /// Turns the sender's "do not disturb" on or off (no notifications anywhere); every device
+    /// of theirs gets it as `do_not_disturb`.
+    DoNotDisturb {
+        /// On or off.
+        on: bool,
+    },
     /// Leaves a room.
     Leave {
         /// The room.
@@ -237,6 +253,8 @@ impl ClientFrame {
         "decline",
         "block",
         "unblock",
+        "notify",
+        "do_not_disturb",
         "leave",
         "remove",
         "rename_room",

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConvId, Epoch, Seq, UserId};
+use super::{ConvId, Epoch, NotifySettings, Seq, UserId};
 
 /// Whether a conversation is a room or a direct pair.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +38,9 @@ pub struct ConvSummary {
     /// The store epoch `last_seq` and `read_seq` belong to (the same as the connection's
     /// `hello`): a client holding this conversation's seqs from another epoch drops them.
     pub epoch: Epoch,
+    /// This user's notification settings for it (absent: the defaults).
+    #[serde(default)]
+    pub notify: NotifySettings,
 }
 
 /// A public room in the directory.

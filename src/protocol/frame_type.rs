@@ -35,6 +35,10 @@ pub enum FrameType {
     Block,
     /// [`ClientFrame::Unblock`].
     Unblock,
+    /// [`ClientFrame::Notify`].
+    Notify,
+    /// [`ClientFrame::DoNotDisturb`].
+    DoNotDisturb,
     /// [`ClientFrame::Leave`].
     Leave,
     /// [`ClientFrame::Remove`].
@@ -88,6 +92,8 @@ impl ClientFrame {
             Self::Decline { .. } => FrameType::Decline,
             Self::Block { .. } => FrameType::Block,
             Self::Unblock { .. } => FrameType::Unblock,
+            Self::Notify { .. } => FrameType::Notify,
+            Self::DoNotDisturb { .. } => FrameType::DoNotDisturb,
             Self::Leave { .. } => FrameType::Leave,
             Self::Remove { .. } => FrameType::Remove,
             Self::RenameRoom { .. } => FrameType::RenameRoom,

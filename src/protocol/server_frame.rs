@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ClientMsgId, ConvId, ConvSummary, Epoch, ErrorCode, Event, FrameType, Invitation, Member,
-    ProtocolVersion, RoomListing, SearchCursor, SearchHit, Seq, UserId,
+    NotifyLevel, ProtocolVersion, RoomListing, SearchCursor, SearchHit, Seq, UserId,
 };
 
 /// For `skip_serializing_if`: a `false` flag is left out, so answers that need no flag look
@@ -132,6 +132,23 @@ pub enum ServerFrame {
         /// The last read seq.
         seq: Seq,
     },
+    /// This user's notification settings for a conversation changed: to every device of the
+    /// user (the one that asked gets it as the answer, with its `req`). Each conversation's
+    /// settings also come in its `conversation` summary.
+    Notify {
+        /// The conversation.
+        conv: ConvId,
+        /// When its messages notify.
+        level: NotifyLevel,
+        /// Whether it is muted.
+        muted: bool,
+    },
+    /// This user's "do not disturb": to every device whenever it changes (the one that asked
+    /// gets it as the answer, with its `req`), and before `synced` when it is on.
+    DoNotDisturb {
+        /// On or off.
+        on: bool,
+    },
     /// Everyone this user blocks, the whole list: to every device of the user whenever it
     /// changes (the one that asked gets it as the answer, with its `req`), and before `synced`
     /// when it is not empty (a device that sees none before `synced` blocks nobody).
@@ -196,6 +213,8 @@ impl ServerFrame {
         "typing",
         "read_state",
         "blocks",
+        "notify",
+        "do_not_disturb",
         "invitation",
         "uninvited",
         "error",

@@ -61,6 +61,12 @@ fn client_frames_round_trip() {
         ClientFrame::Decline { conv: ConvId(1) },
         ClientFrame::Block { user: UserId(2) },
         ClientFrame::Unblock { user: UserId(2) },
+        ClientFrame::Notify {
+            conv: ConvId(4),
+            level: NotifyLevel::All,
+            muted: true,
+        },
+        ClientFrame::DoNotDisturb { on: true },
         ClientFrame::Leave { conv: ConvId(1) },
         ClientFrame::Remove {
             conv: ConvId(1),
@@ -205,6 +211,10 @@ fn every_server_frame_round_trips() {
             last_seq: Seq(10),
             read_seq: Seq(3),
             epoch: Epoch("1234567890abcdef".into()),
+            notify: NotifySettings {
+                level: NotifyLevel::None,
+                muted: true,
+            },
         }),
         ServerFrame::Synced {},
         ServerFrame::Gone { conv: ConvId(4) },
@@ -251,6 +261,12 @@ fn every_server_frame_round_trips() {
         ServerFrame::Blocks {
             users: vec![UserId(2), UserId(5)],
         },
+        ServerFrame::Notify {
+            conv: ConvId(4),
+            level: NotifyLevel::Mentions,
+            muted: false,
+        },
+        ServerFrame::DoNotDisturb { on: true },
         ServerFrame::Invitation(Invitation {
             conv: ConvId(4),
             name: "general".into(),
@@ -378,6 +394,12 @@ pub(crate) mod generated {
             id.prop_map(|c| ClientFrame::Decline { conv: ConvId(c) }),
             id.prop_map(|u| ClientFrame::Block { user: UserId(u) }),
             id.prop_map(|u| ClientFrame::Unblock { user: UserId(u) }),
+            (id, 0..3u8, any::<bool>()).prop_map(|(c, l, muted)| ClientFrame::Notify {
+                conv: ConvId(c),
+                level: [NotifyLevel::All, NotifyLevel::Mentions, NotifyLevel::None][l as usize],
+                muted,
+            }),
+            any::<bool>().prop_map(|on| ClientFrame::DoNotDisturb { on }),
             id.prop_map(|c| ClientFrame::Leave { conv: ConvId(c) }),
             (id, id).prop_map(|(c, u)| ClientFrame::Remove {
                 conv: ConvId(c),

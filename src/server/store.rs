@@ -42,6 +42,7 @@ mod backup;
 mod blocks;
 mod epoch;
 mod messages;
+mod notify;
 mod postgres;
 mod reads;
 // `take_seq!` (in `rooms`) is used by `actions`, declared after it.

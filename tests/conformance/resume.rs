@@ -7,7 +7,7 @@
 
 use super::reply;
 use crate::harness::{TestServer, room};
-use switchboard::protocol::{ClientFrame, Cursor, Req, Seq, ServerFrame};
+use switchboard::protocol::{ClientFrame, Cursor, NotifyLevel, Req, Seq, ServerFrame};
 
 #[tokio::test]
 async fn a_device_offline_while_its_read_position_moved_learns_it_on_resume() {
@@ -44,5 +44,16 @@ async fn a_device_offline_while_its_read_position_moved_learns_it_on_resume() {
         before.push(next.frame);
     };
     assert_eq!(synced.req, Some(Req::Text("r".into())));
-    assert_eq!(before, vec![ServerFrame::ReadState { conv, seq: Seq(3) }]);
+    // With it, the conversation's notification settings (they too may have changed).
+    assert_eq!(
+        before,
+        vec![
+            ServerFrame::ReadState { conv, seq: Seq(3) },
+            ServerFrame::Notify {
+                conv,
+                level: NotifyLevel::Mentions,
+                muted: false,
+            },
+        ]
+    );
 }

@@ -8,7 +8,8 @@
 //!
 //! Before a frame does anything it is charged to its user's budget (`limits.rs`), so a flood
 //! costs the store nothing. Room and membership changes live in `rooms.rs`, invitations in
-//! `invitations.rs`, blocks and the direct-conversation checks in `consent.rs`, edits, deletions
+//! `invitations.rs`, blocks and the direct-conversation checks in `consent.rs`, notification settings in
+//! `notify.rs`, edits, deletions
 //! and reactions in `actions.rs`, the answers that only read in `reads.rs`, message search in
 //! `search.rs`, and what keeps a sender's order after a rate refusal in `order.rs`.
 
@@ -16,6 +17,7 @@ mod actions;
 mod consent;
 mod invitations;
 mod limits;
+mod notify;
 mod order;
 mod reads;
 mod rooms;
@@ -216,6 +218,8 @@ impl Connection {
             | ClientFrame::Decline { .. }
             | ClientFrame::Block { .. }
             | ClientFrame::Unblock { .. }
+            | ClientFrame::Notify { .. }
+            | ClientFrame::DoNotDisturb { .. }
             | ClientFrame::Remove { .. }
             | ClientFrame::RenameRoom { .. }
             | ClientFrame::OpenDirect { .. } => (limits.change(user), "too many room changes"),
@@ -292,6 +296,13 @@ impl Connection {
             ClientFrame::Decline { conv } => self.decline(conv).await.map(done(conv)),
             ClientFrame::Block { user } => self.block(user, req).await.map(|()| None),
             ClientFrame::Unblock { user } => self.unblock(user, req).await.map(|()| None),
+            ClientFrame::Notify { conv, level, muted } => self
+                .notify(conv, notify::settings(level, muted), req)
+                .await
+                .map(|()| None),
+            ClientFrame::DoNotDisturb { on } => {
+                self.do_not_disturb(on, req).await.map(|()| None)
+            }
             ClientFrame::Leave { conv } => self.leave(conv).await.map(done(conv)),
             ClientFrame::Remove { conv, user } => self.remove(conv, user).await.map(done(conv)),
             ClientFrame::RenameRoom { conv, name } => self.rename(conv, name).await.map(done(conv)),

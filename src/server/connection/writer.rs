@@ -314,7 +314,8 @@ where
 
     /// Replays what the cursors lack, introduces conversations they do not list, tells the
     /// client its read position in each listed one (it may have moved on another device while
-    /// this one was away), its block list and pending invitations, then says `synced`, echoing
+    /// this one was away) and its notification settings there, its "do not disturb", block
+    /// list and pending invitations, then says `synced`, echoing
     /// the `resume`'s `req`.
     async fn resume(&mut self, cursors: Vec<Cursor>, req: Option<Req>) -> Result<(), Stop> {
         ::metrics::counter!(crate::server::metrics::RESUMES).increment(1);
@@ -334,17 +335,29 @@ where
                         conv: summary.id,
                         seq: summary.read_seq,
                     };
+                    // The settings too: they may have changed on another device meanwhile.
+                    let notify = ServerFrame::Notify {
+                        conv: summary.id,
+                        level: summary.notify.level,
+                        muted: summary.notify.muted,
+                    };
                     self.replay(summary.id, None).await?;
                     // Unless the replay ended this user's membership.
                     if self.cursors.is_delivering(summary.id) {
                         self.send_frame(&read).await?;
+                        self.send_frame(&notify).await?;
                     }
                 }
                 None => self.introduce(summary).await?,
             }
         }
-        // Per-user state: the block list when there is one (none before `synced` means
-        // nobody), and each pending invitation.
+        // Per-user state: "do not disturb" when it is on (a connection starts with it off),
+        // the block list when there is one (none before `synced` means nobody), and each
+        // pending invitation.
+        if self.store.do_not_disturb(self.user).await? {
+            self.send_frame(&ServerFrame::DoNotDisturb { on: true })
+                .await?;
+        }
         let blocked = self.store.blocked_by(self.user).await?;
         if !blocked.is_empty() {
             self.send_frame(&ServerFrame::Blocks { users: blocked })

@@ -67,7 +67,9 @@ pub use self::{
 };
 
 use super::{Store, StoreError, rows::Columns};
-use crate::protocol::{ConvId, ConvKind, ConvSummary, Event, EventBody, Seq, UserId};
+use crate::protocol::{
+    ConvId, ConvKind, ConvSummary, Event, EventBody, NotifyLevel, NotifySettings, Seq, UserId,
+};
 
 /// What authorisation needs to know about a room.
 #[derive(Clone, Copy, Debug)]
@@ -87,7 +89,7 @@ pub(super) const ADD_MEMBER: &str =
 const DIRECT: &str = "SELECT id FROM conversations WHERE direct_key = $1";
 
 /// A conversation summary from the columns `id`, `kind`, `name`, `public`, `owner_id`,
-/// `last_seq`, `read_seq`, `peer_id`, `peer_name`: a direct conversation is named after, and
+/// `last_seq`, `read_seq`, `peer_id`, `peer_name`, `notify`, `muted`: a direct conversation is named after, and
 /// points at, the other user; a room has its own name and points at its owner.
 fn summary_from<R: Columns>(row: &R) -> Result<ConvSummary, sqlx::Error> {
     let direct = row.text("kind")? == "direct";
@@ -110,6 +112,11 @@ fn summary_from<R: Columns>(row: &R) -> Result<ConvSummary, sqlx::Error> {
         read_seq: Seq(row.int("read_seq")?),
         // Stamped by `Store::conversations`, which knows the store's epoch.
         epoch: Default::default(),
+        notify: NotifySettings {
+            // The column's CHECK allows only the three names.
+            level: NotifyLevel::parse(&row.text("notify")?).unwrap_or_default(),
+            muted: row.flag("muted")?,
+        },
     })
 }
 
@@ -141,7 +148,7 @@ impl Store {
     ) -> Result<Vec<ConvSummary>, StoreError> {
         const SQL: &str = "SELECT c.id, c.kind, c.name, c.public, c.owner_id, c.last_seq,
                     COALESCE(r.seq, 0) AS read_seq,
-                    o.id AS peer_id, o.display_name AS peer_name
+                    o.id AS peer_id, o.display_name AS peer_name, m.notify, m.muted
              FROM members m
              JOIN conversations c ON c.id = m.conv_id
              LEFT JOIN read_cursors r ON r.user_id = m.user_id AND r.conv_id = c.id

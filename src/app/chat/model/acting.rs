@@ -129,6 +129,7 @@ mod tests {
             last_seq: Seq(0),
             read_seq: Seq(0),
             epoch: Epoch("a".into()),
+            notify: Default::default(),
         }));
         chat
     }

@@ -247,6 +247,7 @@ mod tests {
             last_seq: Seq(0),
             read_seq: Seq(0),
             epoch: Epoch("a".into()),
+            notify: Default::default(),
         }));
         chat
     }

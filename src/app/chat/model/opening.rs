@@ -77,6 +77,7 @@ mod tests {
             last_seq: Seq(1),
             read_seq: Seq(0),
             epoch: Epoch::default(),
+            notify: Default::default(),
         }
     }
 

@@ -173,6 +173,7 @@ mod tests {
             last_seq: Seq(9),
             read_seq: Seq(0),
             epoch: Epoch::default(),
+            notify: Default::default(),
         });
         chat
     }

@@ -31,6 +31,7 @@ fn summary(id: ConvId, read: i64) -> ConvSummary {
         last_seq: Seq(0),
         read_seq: Seq(read),
         epoch: epoch("a"),
+        notify: Default::default(),
     }
 }
 

@@ -7,7 +7,7 @@
 //! | budget   | frames                                                            | rate (burst)        |
 //! |----------|-------------------------------------------------------------------|---------------------|
 //! | messages | `send`                                                            | n/s (n)             |
-//! | changes  | `create_room` `join_room` `leave` `invite` `remove` `rename_room` `open_direct` | n/min (n/4) |
+//! | changes  | `create_room` `join_room` `leave` `invite` `remove` `rename_room` `open_direct` `accept` `decline` `block` `unblock` `notify` `do_not_disturb` | n/min (n/4) |
 //! | reads    | `resume` `history` `members` `list_rooms`, by cost                | n/s (2n)            |
 //! | marks    | `read`                                                            | n/s (2n)            |
 //! | actions  | `edit` `delete` `react` `unreact`                                 | n/s (2n)            |

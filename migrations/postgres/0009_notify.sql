@@ -1,0 +1,7 @@
+-- Notification settings: each member's notify level and mute for a conversation (they leave
+-- with the membership), and each user's "do not disturb".
+
+ALTER TABLE members ADD COLUMN notify TEXT NOT NULL DEFAULT 'mentions'
+    CHECK (notify IN ('all', 'mentions', 'none'));
+ALTER TABLE members ADD COLUMN muted BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE users ADD COLUMN do_not_disturb BOOLEAN NOT NULL DEFAULT FALSE;
