@@ -85,7 +85,10 @@ async fn settings_reach_every_device_and_survive_a_reconnect() {
         }
     );
     assert_eq!(summary_settings(&replay, lobby).level, NotifyLevel::All);
-    assert!(replay.contains(&ServerFrame::DoNotDisturb { on: true }), "{replay:?}");
+    assert!(
+        replay.contains(&ServerFrame::DoNotDisturb { on: true }),
+        "{replay:?}"
+    );
 
     // A device resuming conversations it knows hears their settings (changed while it was
     // away) in `notify` frames; with "do not disturb" off, it hears none of it.
@@ -100,7 +103,10 @@ async fn settings_reach_every_device_and_survive_a_reconnect() {
         replay.contains(&notified(quiet, NotifyLevel::Mentions, false)),
         "{replay:?}"
     );
-    assert!(replay.contains(&notified(lobby, NotifyLevel::All, false)), "{replay:?}");
+    assert!(
+        replay.contains(&notified(lobby, NotifyLevel::All, false)),
+        "{replay:?}"
+    );
     assert!(
         !replay
             .iter()
@@ -129,14 +135,28 @@ async fn settings_for_a_conversation_one_is_not_in_are_refused() {
         ),
         "{refused:?}"
     );
-    let missing = ask(&mut ben1, &notify(ConvId(9_999), NotifyLevel::All, false), 2).await;
+    let missing = ask(
+        &mut ben1,
+        &notify(ConvId(9_999), NotifyLevel::All, false),
+        2,
+    )
+    .await;
     assert!(
-        matches!(missing, ServerFrame::Error { code: ErrorCode::NotFound, .. }),
+        matches!(
+            missing,
+            ServerFrame::Error {
+                code: ErrorCode::NotFound,
+                ..
+            }
+        ),
         "{missing:?}"
     );
     // Ann's own settings are untouched.
     let (_, replay) = server.device(&ann, vec![]).await;
-    assert_eq!(summary_settings(&replay, private), NotifySettings::default());
+    assert_eq!(
+        summary_settings(&replay, private),
+        NotifySettings::default()
+    );
     // A level that is not one of the three is a malformed frame: refused, connection open.
     ben1.send_text(r#"{"type":"notify","conv":1,"level":"loud","muted":false}"#)
         .await;

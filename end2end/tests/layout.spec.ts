@@ -9,7 +9,7 @@ import { newUser, say, uniqueName } from './helpers';
 async function layoutProblems(page: Page): Promise<string[]> {
   return page.evaluate(() => {
     const problems: string[] = [];
-    const selector = '.sidebar button, .sidebar input, .sidebar a, .conv-header button, .conv-header a, .composer button, .composer textarea';
+    const selector = '.sidebar button, .sidebar input, .sidebar a, .conv-header button, .conv-header a, .conv-header select, .composer button, .composer textarea';
     const name = (el: Element) =>
       `${el.tagName.toLowerCase()} "${(el.getAttribute('aria-label') ?? (el as HTMLElement).innerText ?? '').trim().slice(0, 30) || el.id}" (${el.outerHTML.slice(0, 100)})`;
     const shown = [...document.querySelectorAll(selector)].filter((el) => {

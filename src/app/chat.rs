@@ -27,6 +27,7 @@ pub mod mention_picker;
 pub mod message_actions;
 pub mod messages;
 pub mod model;
+pub mod notifications;
 pub mod screen;
 pub mod search;
 pub mod sidebar;
@@ -306,6 +307,11 @@ impl Chat {
         match effect {
             Effect::Send(frame) => self.send(frame),
             Effect::Open(conv) => self.opened.set(Some(conv)),
+            #[cfg(feature = "hydrate")]
+            Effect::Notify { conv, seq } => notifications::show(chat, conv, seq),
+            // The server shows no notifications.
+            #[cfg(not(feature = "hydrate"))]
+            Effect::Notify { .. } => {}
             Effect::Log(line) => leptos::logging::log!("{line}"),
             #[cfg(feature = "hydrate")]
             Effect::ExpireTyping { conv, stamp } => set_timeout(

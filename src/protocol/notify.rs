@@ -91,7 +91,10 @@ mod tests {
     fn all_none_mute_and_do_not_disturb() {
         let all = settings(NotifyLevel::All, false);
         assert!(should_notify(ConvKind::Room, all, false, false));
-        assert!(!should_notify(ConvKind::Room, all, true, true), "do not disturb wins");
+        assert!(
+            !should_notify(ConvKind::Room, all, true, true),
+            "do not disturb wins"
+        );
         let none = settings(NotifyLevel::None, false);
         assert!(!should_notify(ConvKind::Direct, none, false, true));
         let muted = settings(NotifyLevel::All, true);

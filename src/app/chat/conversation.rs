@@ -10,6 +10,7 @@ use super::{
     Chat,
     composer::{Composer, Typing},
     messages::MessageList,
+    notifications::ConversationNotify,
     user_form::UserForm,
 };
 use crate::protocol::{ClientFrame, ConvId, ConvKind, ConvSummary, UserId};
@@ -71,6 +72,7 @@ pub fn Conversation(
                 "‹"
             </A>
             <h2 data-testid="conv-title">{title}</h2>
+            <ConversationNotify conv />
             <Members conv />
         </header>
         <Show

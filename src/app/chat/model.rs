@@ -17,6 +17,9 @@ mod consent;
 mod directory;
 mod epoch;
 mod names;
+mod notify;
+#[cfg(test)]
+mod notify_tests;
 mod opening;
 mod refusals;
 mod search;
@@ -31,6 +34,7 @@ use serde::{Deserialize, Serialize};
 pub use self::{
     annotations::{MessageState, is_annotation, message_states},
     directory::RoomDirectory,
+    notify::Notification,
     search::MessageSearch,
 };
 use crate::protocol::{
@@ -67,11 +71,13 @@ pub enum Part {
     Consent,
     /// [`ChatModel::search`].
     Search,
+    /// [`ChatModel::do_not_disturb`].
+    Settings,
 }
 
 impl Part {
     /// Every part, in declaration order (`part as usize` indexes it).
-    pub const ALL: [Part; 13] = [
+    pub const ALL: [Part; 14] = [
         Part::Me,
         Part::Conversations,
         Part::Events,
@@ -85,6 +91,7 @@ impl Part {
         Part::Loading,
         Part::Consent,
         Part::Search,
+        Part::Settings,
     ];
 }
 
@@ -121,6 +128,14 @@ pub enum Effect {
     RefreshMembers(ConvId),
     /// Show this conversation: it is what the person just started (see `opening.rs`).
     Open(ConvId),
+    /// The message at `seq` of `conv` should notify the user (see `notify.rs`): the page shows
+    /// [`ChatModel::notification`] if its tab is hidden and notifications are allowed.
+    Notify {
+        /// Where.
+        conv: ConvId,
+        /// Which message.
+        seq: Seq,
+    },
     /// Worth a line in the console.
     Log(&'static str),
 }
@@ -223,6 +238,13 @@ pub struct ChatModel {
     awaited: Option<opening::Awaited>,
     /// Collapsed messages from blocked users the user chose to show.
     revealed: HashSet<(ConvId, Seq)>,
+    /// Notifications waiting for their sender's name (the conversation's member list was
+    /// asked for; see `notify.rs`), oldest first, at most `notify::MAX_UNNAMED`.
+    unnamed: Vec<(ConvId, Seq)>,
+    /// "Do not disturb" is on (the server's setting; off at each hello until it says).
+    pub do_not_disturb: bool,
+    /// The socket's replay is done (`synced`): what arrives now is live, and may notify.
+    live: bool,
     /// The store epoch everything above belongs to (`None` before the first paint or hello;
     /// see `epoch`).
     epoch: Option<Epoch>,

@@ -11,32 +11,10 @@ use leptos_router::{
 };
 
 use super::{
-    Chat, ChatSnapshot, conversation::Conversation, first_paint::first_paint, sidebar::Sidebar,
+    Chat, ChatSnapshot, conversation::Conversation, first_paint::first_paint,
+    notifications::unread_in_title, sidebar::Sidebar,
 };
 use crate::protocol::ConvId;
-
-/// Keeps the window's title saying how many messages are unread, "(3) switchboard", so a tab in
-/// the background shows it; back to the plain name when the screen goes.
-fn unread_in_title(chat: Chat) {
-    #[cfg(feature = "hydrate")]
-    {
-        const NAME: &str = "switchboard";
-        Effect::new(move |_| {
-            let total: usize = chat
-                .conversations()
-                .with(|list| list.iter().map(|c| chat.unread(c.id)).sum());
-            let title = if total > 0 {
-                format!("({total}) {NAME}")
-            } else {
-                NAME.to_owned()
-            };
-            document().set_title(&title);
-        });
-        on_cleanup(|| document().set_title(NAME));
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = chat;
-}
 
 /// The pane with no conversation open: what to do first when there is nothing yet, or a
 /// pointer to the list.

@@ -10,6 +10,7 @@ use leptos_router::components::A;
 use super::{
     Chat,
     directory::Directory,
+    notifications::NotificationSettings,
     search::{SearchBox, SearchResults},
     user_form::UserForm,
 };
@@ -56,6 +57,7 @@ pub fn Sidebar(
                 {move || chat.notice().get()}
             </p>
             <Invitations />
+            <NotificationSettings />
             <h2 class="sidebar-heading">"Conversations"</h2>
             <Show when=move || chat.conversations().with(Vec::is_empty)>
                 <p class="empty first-run-hint">
@@ -79,6 +81,7 @@ fn ConversationLink(summary: ConvSummary, open: Signal<Option<ConvId>>) -> impl 
     let chat = expect_context::<Chat>();
     let id = summary.id;
     let count = move || chat.unread(id);
+    let muted = move || chat.notify_settings(id).muted;
     let mentions = move || chat.unread_mentions(id);
     let (kind, peer) = match summary.kind {
         ConvKind::Direct => ("direct", summary.peer),
@@ -104,7 +107,7 @@ fn ConversationLink(summary: ConvSummary, open: Signal<Option<ConvId>>) -> impl 
         }
     });
     view! {
-        <li class=kind>
+        <li class=kind class:muted=muted>
             <A
                 href=format!("/c/{id}")
                 attr:aria-current=move || (open.get() == Some(id)).then_some("page")
@@ -112,6 +115,11 @@ fn ConversationLink(summary: ConvSummary, open: Signal<Option<ConvId>>) -> impl 
                 {presence}
                 {lock}
                 <span class="name">{summary.name.clone()}</span>
+                <Show when=muted>
+                    <span class="muted-mark" role="img" aria-label="muted">
+                        "🔕"
+                    </span>
+                </Show>
                 {move || {
                     let n = mentions();
                     (n > 0)

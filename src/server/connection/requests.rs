@@ -300,9 +300,7 @@ impl Connection {
                 .notify(conv, notify::settings(level, muted), req)
                 .await
                 .map(|()| None),
-            ClientFrame::DoNotDisturb { on } => {
-                self.do_not_disturb(on, req).await.map(|()| None)
-            }
+            ClientFrame::DoNotDisturb { on } => self.do_not_disturb(on, req).await.map(|()| None),
             ClientFrame::Leave { conv } => self.leave(conv).await.map(done(conv)),
             ClientFrame::Remove { conv, user } => self.remove(conv, user).await.map(done(conv)),
             ClientFrame::RenameRoom { conv, name } => self.rename(conv, name).await.map(done(conv)),

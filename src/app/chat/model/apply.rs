@@ -12,6 +12,8 @@ impl ChatModel {
             ServerFrame::Hello { user, epoch, .. } => {
                 let effects = self.adopt_epoch(epoch);
                 self.forget_consent();
+                self.live = false;
+                self.take_do_not_disturb(false);
                 self.me = Some(user);
                 self.touch(Part::Me);
                 return effects;
@@ -73,6 +75,7 @@ impl ChatModel {
                 self.members.insert(conv, members);
                 self.touch(Part::Crowded);
                 self.touch(Part::Members);
+                return self.named(conv);
             }
             ServerFrame::History { conv, events, .. } => {
                 self.loading.remove(&conv);
@@ -84,6 +87,9 @@ impl ChatModel {
             }
             ServerFrame::Presence { user, online } => self.set_online(user, online),
             ServerFrame::Blocks { users } => self.take_blocks(users),
+            ServerFrame::Notify { conv, level, muted } => self.take_notify(conv, level, muted),
+            ServerFrame::DoNotDisturb { on } => self.take_do_not_disturb(on),
+            ServerFrame::Synced {} => self.live = true,
             ServerFrame::Invitation(invitation) => self.take_invitation(invitation),
             ServerFrame::Uninvited { conv } => self.drop_invitation(conv),
             ServerFrame::Rooms {
@@ -152,8 +158,22 @@ impl ChatModel {
             }
             self.touch(Part::Typing);
         }
+        let (conv, seq) = (event.conv, event.seq);
+        let held = self
+            .events
+            .get(&conv)
+            .is_some_and(|list| list.contains_key(&seq));
         self.store(event);
         self.touch(Part::Events);
+        let due = self
+            .events
+            .get(&conv)
+            .and_then(|list| list.get(&seq))
+            .filter(|event| self.notifies(event, held))
+            .map(|event| event.from);
+        if let Some(from) = due {
+            effects.extend(self.notify_when_named(conv, seq, from));
+        }
         effects
     }
 

@@ -29,6 +29,12 @@ impl ChatModel {
             .unwrap_or_else(|| "someone".into())
     }
 
+    /// Whether the page knows a name for `user` in `conv` (else [`Self::name_of`] says
+    /// "someone").
+    pub(super) fn knows_name(&self, conv: ConvId, user: UserId) -> bool {
+        self.name_of(conv, user) != "someone" || self.names.contains_key(&user)
+    }
+
     /// Remembers `name` as `user`'s display name.
     pub(super) fn learn_name(&mut self, user: UserId, name: &str) {
         if self.names.get(&user).is_none_or(|known| known != name) {

@@ -11,7 +11,7 @@ fn epoch(name: &str) -> Epoch {
     Epoch(name.into())
 }
 
-fn hello(epoch: Epoch) -> ServerFrame {
+pub(super) fn hello(epoch: Epoch) -> ServerFrame {
     ServerFrame::Hello {
         protocol: crate::protocol::PROTOCOL_VERSION,
         server_version: "test".into(),
