@@ -137,8 +137,7 @@ pub fn Composer(
                 aria-invalid=move || too_long().to_string()
                 aria-describedby="composer-error"
                 aria-autocomplete="list"
-                aria-controls="mention-list"
-                aria-expanded=move || picker.open().to_string()
+                aria-controls=move || picker.open().then_some("mention-list")
                 aria-activedescendant=move || picker.active()
                 node_ref=field
                 bind:value=draft

@@ -13,7 +13,7 @@ use super::{
     notifications::ConversationNotify,
     user_form::UserForm,
 };
-use crate::protocol::{ClientFrame, ConvId, ConvKind, ConvSummary, UserId};
+use crate::protocol::{ClientFrame, ConvId, ConvKind, ConvSummary, EventBody, Seq, UserId};
 
 /// True once the component runs in the browser (effects never run on the server). What
 /// depends on the viewer's clock or time zone waits for it, so hydration meets the HTML the
@@ -93,8 +93,56 @@ pub fn Conversation(
         >
             <MessageList conv unread_after mounted />
         </Show>
+        <Announcer conv />
         <Typing conv />
         <Composer conv />
+    }
+}
+
+/// Tells a screen reader each new message from someone else in the open conversation ("Ann:
+/// the text"), once, as it arrives; history loading and the messages there on opening say
+/// nothing. (The list itself is not a live region: it would read every page of history.) The
+/// text is read from the model each time, so a message deleted meanwhile leaves nothing behind.
+#[component]
+fn Announcer(conv: ConvId) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let seen = StoredValue::new(chat.last_seq(conv));
+    let announced = RwSignal::new(None::<Seq>);
+    Effect::new(move |_| {
+        let newest = chat.events().with(|all| {
+            all.get(&conv)
+                .and_then(|list| list.last_key_value())
+                .map(|(seq, e)| (*seq, e.from, matches!(e.body, EventBody::Message { .. })))
+        });
+        let Some((seq, from, message)) = newest else {
+            return;
+        };
+        if seen.get_value().is_some_and(|s| seq <= s) {
+            return;
+        }
+        seen.set_value(Some(seq));
+        if message && Some(from) != chat.me().get_untracked() {
+            announced.set(Some(seq));
+        }
+    });
+    let said = move || {
+        let seq = announced.get()?;
+        let (from, body) = chat.events().with(|all| {
+            match all
+                .get(&conv)
+                .and_then(|list| list.get(&seq))
+                .map(|e| (e.from, &e.body))
+            {
+                Some((from, EventBody::Message { body, .. })) => Some((from, body.clone())),
+                _ => None,
+            }
+        })?;
+        Some(format!("{}: {body}", chat.name_of(conv, from)))
+    };
+    view! {
+        <p class="visually-hidden" role="status" data-testid="announcer">
+            {said}
+        </p>
     }
 }
 

@@ -140,7 +140,8 @@ impl MentionPicker {
         true
     }
 
-    /// Whether the list shows (for the field's `aria-expanded`).
+    /// Whether the list shows. (A textarea may not carry `aria-expanded`: the list is tied
+    /// to it by `aria-controls` and `aria-activedescendant`.)
     pub fn open(&self) -> bool {
         !self.offered().is_empty()
     }

@@ -238,8 +238,6 @@ pub fn MessageList(
                 node_ref=list
                 data-testid="messages"
                 aria-label="Messages"
-                role="log"
-                aria-live="polite"
                 tabindex="0"
                 on:scroll=on_scroll
             >
@@ -287,13 +285,13 @@ fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
     let chat = expect_context::<Chat>();
     match row {
         Row::Day { label, .. } => view! {
-            <li class="day" role="separator">
+            <li class="day">
                 <span>{label}</span>
             </li>
         }
         .into_any(),
         Row::Unread => view! {
-            <li class="unread-divider" role="separator" data-testid="unread-divider">
+            <li class="unread-divider" data-testid="unread-divider">
                 <span>"New messages"</span>
             </li>
         }

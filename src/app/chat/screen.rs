@@ -129,6 +129,7 @@ pub fn ChatScreen(
                 let class = move || if open.get().is_some() { "chat has-open" } else { "chat" };
                 view! {
                     <div class=class>
+                        <h1 class="visually-hidden">"Chat"</h1>
                         <fieldset class="live-gate" disabled=move || !live.get()>
                             <Sidebar open />
                             <section class="pane" aria-label="Conversation">
