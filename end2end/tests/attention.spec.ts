@@ -97,3 +97,25 @@ test('a new user is told how to start, and the hint goes once there is a convers
   await expect(ann.page.locator('.first-run-hint')).toHaveCount(0);
   await ann.context.close();
 });
+
+test('opening a conversation puts the keyboard in its composer (beside the sidebar)', async ({ browser, isMobile }) => {
+  test.skip(isMobile, 'on a phone the keyboard would cover what one came to read');
+  const ann = await newUser(browser, 'ann');
+  const first = uniqueName('first');
+  const second = uniqueName('second');
+  for (const name of [first, second]) {
+    await ann.page.getByLabel('New room').fill(name);
+    await ann.page.getByRole('button', { name: 'Create' }).click();
+    await expect(ann.page.getByTestId('conv-title')).toHaveText(name);
+  }
+  const composer = ann.page.getByLabel('Message', { exact: true });
+  await openFromSidebar(ann.page, first);
+  await expect(composer).toBeFocused();
+  await ann.page.getByLabel('New room').focus();
+  await openFromSidebar(ann.page, second);
+  await expect(composer).toBeFocused();
+  // A reload straight onto the conversation too.
+  await ann.page.reload();
+  await expect(composer).toBeFocused();
+  await ann.context.close();
+});

@@ -24,6 +24,26 @@ fn mounted() -> ReadSignal<bool> {
     mounted
 }
 
+/// Opening a conversation puts the keyboard in its composer, on a screen wide enough for the
+/// sidebar beside it (on a phone that would pop the keyboard over what one came to read).
+/// Deferred a frame: the composer must be in the page, and enabled (see `screen.rs`).
+fn focus_on_open() {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        request_animation_frame(|| {
+            // The layout's own breakpoint: at most 40rem, one column (`main.css`).
+            let narrow = window()
+                .match_media("(max-width: 40rem)")
+                .ok()
+                .flatten()
+                .is_some_and(|m| m.matches());
+            if !narrow {
+                super::message_actions::focus_composer();
+            }
+        });
+    });
+}
+
 /// The open conversation `conv`.
 #[component]
 pub fn Conversation(
@@ -33,6 +53,7 @@ pub fn Conversation(
     let chat = expect_context::<Chat>();
     chat.send(ClientFrame::Members { conv });
     let mounted = mounted();
+    focus_on_open();
     let summary = move || {
         chat.conversations()
             .with(|l| l.iter().find(|c| c.id == conv).cloned())
