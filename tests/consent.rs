@@ -8,11 +8,10 @@
 #[path = "harness/server.rs"]
 mod harness;
 
-use harness::{Device, TestServer, next_frame, room};
+use harness::{Device, TestServer, ask, next_frame, room};
 use switchboard::protocol::{
-    ClientFrame, ClientMsgId, ConvId, ErrorCode, EventBody, Invitation, Req, ServerFrame, UserId,
+    ClientFrame, ClientMsgId, ConvId, ErrorCode, EventBody, Invitation, ServerFrame, UserId,
 };
-use switchboard::protocol::{decode_reply, encode_request};
 
 /// Every frame up to and including the first matching one, presence included.
 async fn raw_until(device: &mut Device, done: impl Fn(&ServerFrame) -> bool) -> Vec<ServerFrame> {
@@ -23,23 +22,6 @@ async fn raw_until(device: &mut Device, done: impl Fn(&ServerFrame) -> bool) -> 
         frames.push(frame);
         if last {
             return frames;
-        }
-    }
-}
-
-/// Sends `frame` with a `req` and returns the frame answering it (others are skipped).
-async fn ask(device: &mut Device, frame: &ClientFrame, req: i64) -> ServerFrame {
-    device
-        .send_text(&encode_request(frame, Some(&Req::Number(req))))
-        .await;
-    loop {
-        let message = harness::next_message(&mut device.ws).await;
-        let tokio_tungstenite::tungstenite::Message::Text(text) = message else {
-            continue;
-        };
-        let reply = decode_reply(text.as_str()).unwrap();
-        if reply.req == Some(Req::Number(req)) {
-            return reply.frame;
         }
     }
 }

@@ -9,28 +9,11 @@
 #[path = "harness/server.rs"]
 mod harness;
 
-use harness::{Device, TestServer, room};
+use harness::{TestServer, ask, room};
 use switchboard::protocol::{
-    ClientFrame, ConvId, Cursor, ErrorCode, FrameType, NotifyLevel, NotifySettings, Req, Seq,
-    ServerFrame, decode_reply, encode_request,
+    ClientFrame, ConvId, Cursor, ErrorCode, FrameType, NotifyLevel, NotifySettings, Seq,
+    ServerFrame,
 };
-
-/// Sends `frame` with a `req` and returns the frame answering it (others are skipped).
-async fn ask(device: &mut Device, frame: &ClientFrame, req: i64) -> ServerFrame {
-    device
-        .send_text(&encode_request(frame, Some(&Req::Number(req))))
-        .await;
-    loop {
-        let message = harness::next_message(&mut device.ws).await;
-        let tokio_tungstenite::tungstenite::Message::Text(text) = message else {
-            continue;
-        };
-        let reply = decode_reply(text.as_str()).unwrap();
-        if reply.req == Some(Req::Number(req)) {
-            return reply.frame;
-        }
-    }
-}
 
 fn notify(conv: ConvId, level: NotifyLevel, muted: bool) -> ClientFrame {
     ClientFrame::Notify { conv, level, muted }

@@ -146,7 +146,8 @@ pub struct Config {
     /// Messages one user may send per second (all devices together; burst of the same size).
     pub messages_per_second: u32,
     /// Membership, room and setting changes (create, join, leave, invite, remove, rename, open
-    /// a direct conversation, block, notification settings) one user may make per minute (burst of a quarter of it).
+    /// a direct conversation, block, notification settings) one user may make per minute
+    /// (burst of a quarter of it).
     pub changes_per_minute: u32,
     /// Costly reads (history, members, list_rooms, resume) one user may ask for per second
     /// (burst of twice that).

@@ -449,6 +449,22 @@ impl Device {
     }
 }
 
+/// Sends `frame` from `device` with the numeric `req` and returns the frame answering it
+/// (frames without that `req` are skipped).
+pub async fn ask(device: &mut Device, frame: &protocol::ClientFrame, req: i64) -> ServerFrame {
+    let text = protocol::encode_request(frame, Some(&protocol::Req::Number(req)));
+    device.send_text(&text).await;
+    loop {
+        let Message::Text(text) = next_message(&mut device.ws).await else {
+            continue;
+        };
+        let reply = protocol::decode_reply(text.as_str()).unwrap();
+        if reply.req == Some(protocol::Req::Number(req)) {
+            return reply.frame;
+        }
+    }
+}
+
 /// Creates a room from `owner` and returns its id.
 pub async fn room(owner: &mut Device, name: &str, public: bool) -> protocol::ConvId {
     owner

@@ -8,9 +8,8 @@
 //!
 //! Before a frame does anything it is charged to its user's budget (`limits.rs`), so a flood
 //! costs the store nothing. Room and membership changes live in `rooms.rs`, invitations in
-//! `invitations.rs`, blocks and the direct-conversation checks in `consent.rs`, notification settings in
-//! `notify.rs`, edits, deletions
-//! and reactions in `actions.rs`, the answers that only read in `reads.rs`, message search in
+//! `invitations.rs`, blocks and the direct-conversation checks in `consent.rs`, notification
+//! settings in `notify.rs`, edits, deletions and reactions in `actions.rs`, the answers that only read in `reads.rs`, message search in
 //! `search.rs`, and what keeps a sender's order after a rate refusal in `order.rs`.
 
 mod actions;
@@ -28,8 +27,8 @@ use std::{sync::Arc, time::Duration};
 use self::actions::{check_body, check_id};
 pub use self::{limits::Limits, order::SendHold};
 use crate::protocol::{
-    self, ClientFrame, ConvId, Cursor, ErrorCode, MAX_PAGE, MAX_ROOM_PAGE, ROOM_PAGE, Req, Seq,
-    ServerFrame, UserId,
+    self, ClientFrame, ConvId, Cursor, ErrorCode, MAX_PAGE, MAX_ROOM_PAGE, NotifySettings,
+    ROOM_PAGE, Req, Seq, ServerFrame, UserId,
 };
 use crate::server::{
     committer::Committer,
@@ -297,7 +296,7 @@ impl Connection {
             ClientFrame::Block { user } => self.block(user, req).await.map(|()| None),
             ClientFrame::Unblock { user } => self.unblock(user, req).await.map(|()| None),
             ClientFrame::Notify { conv, level, muted } => self
-                .notify(conv, notify::settings(level, muted), req)
+                .notify(conv, NotifySettings { level, muted }, req)
                 .await
                 .map(|()| None),
             ClientFrame::DoNotDisturb { on } => self.do_not_disturb(on, req).await.map(|()| None),
@@ -313,6 +312,14 @@ impl Connection {
             ClientFrame::Typing { conv } => self.typing(conv).await.map(done(conv)),
             ClientFrame::Read { conv, seq } => self.read(conv, seq).await.map(done(conv)),
         }
+    }
+
+    /// Tells this user's other devices (on every node) `frame`, and this one as the answer to
+    /// `req`: how a change to the user's own state (blocks, notification settings) is shared.
+    fn share_with_devices(&self, frame: &ServerFrame, req: Option<&Req>) {
+        self.hub
+            .to_user(self.user(), Some(self.id), &encode(frame), Origin::Local);
+        self.reply(frame, req);
     }
 
     /// Refuses unless this user is a member of `conv`; the members otherwise.

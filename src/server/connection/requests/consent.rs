@@ -44,9 +44,7 @@ impl Connection {
         let frame = ServerFrame::Blocks {
             users: self.store.blocked_by(self.user()).await?,
         };
-        self.hub
-            .to_user(self.user(), Some(self.id), &encode(&frame), Origin::Local);
-        self.reply(&frame, req);
+        self.share_with_devices(&frame, req);
         Ok(())
     }
 

@@ -5,19 +5,9 @@
 //! budget in `admit`.
 
 use super::{Connection, Refusal, refuse};
-use crate::{
-    protocol::{ConvId, ErrorCode, NotifyLevel, NotifySettings, Req, ServerFrame},
-    server::{routing::Origin, wire::encode},
-};
+use crate::protocol::{ConvId, ErrorCode, NotifySettings, Req, ServerFrame};
 
 impl Connection {
-    /// Tells this user's other devices `frame`, and this one as the answer to `req`.
-    fn share_setting(&self, frame: &ServerFrame, req: Option<&Req>) {
-        self.hub
-            .to_user(self.user(), Some(self.id), &encode(frame), Origin::Local);
-        self.reply(frame, req);
-    }
-
     pub(super) async fn notify(
         &self,
         conv: ConvId,
@@ -38,18 +28,13 @@ impl Connection {
             level: settings.level,
             muted: settings.muted,
         };
-        self.share_setting(&frame, req);
+        self.share_with_devices(&frame, req);
         Ok(())
     }
 
     pub(super) async fn do_not_disturb(&self, on: bool, req: Option<&Req>) -> Result<(), Refusal> {
         self.store.set_do_not_disturb(self.user(), on).await?;
-        self.share_setting(&ServerFrame::DoNotDisturb { on }, req);
+        self.share_with_devices(&ServerFrame::DoNotDisturb { on }, req);
         Ok(())
     }
-}
-
-/// The settings a `notify` frame names.
-pub(super) fn settings(level: NotifyLevel, muted: bool) -> NotifySettings {
-    NotifySettings { level, muted }
 }
