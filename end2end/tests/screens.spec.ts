@@ -34,7 +34,7 @@ test('main screens', async ({ browser }, testInfo) => {
   // Typing notices are ephemeral and skip the commit a message waits for, so one sent right
   // after Enter can reach Ann before the message does — and the typist's message clears it.
   // Type once Ann has the message, as the screenshot wants anyway.
-  await expect(ann.getByText('Nothing lost across the restart either,')).toBeVisible();
+  await expect(ann.getByTestId('messages').getByText('Nothing lost across the restart either,')).toBeVisible();
   await ben.getByLabel('Message', { exact: true }).pressSequentially('typing', { delay: 30 });
   await expect(ann.getByTestId('typing')).toHaveText(/is typing/);
 
