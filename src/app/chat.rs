@@ -16,6 +16,7 @@
 //! Beside them: [`first_paint`], what the server renders the screen with, and `socket`
 //! (browser only), the glue that feeds the transport's frames into [`Chat`].
 
+pub mod avatar;
 pub mod composer;
 pub mod conversation;
 pub mod directory;
@@ -47,7 +48,7 @@ use leptos::prelude::*;
 pub use self::{
     model::{
         ChatModel, ChatSnapshot, Effect, MessageSearch, MessageState, Part, Pending, RoomDirectory,
-        is_annotation, message_states,
+        Sections, is_annotation, message_states,
     },
     screen::{ChatScreen, ConversationPage},
 };

@@ -41,6 +41,10 @@ pub struct ConvSummary {
     /// This user's notification settings for it (absent: the defaults).
     #[serde(default)]
     pub notify: NotifySettings,
+    /// When its newest event happened (Unix ms; its creation while it has none): clients sort
+    /// conversations by it (absent: 0).
+    #[serde(default)]
+    pub last_at: i64,
 }
 
 /// A public room in the directory.

@@ -215,6 +215,7 @@ fn every_server_frame_round_trips() {
                 level: NotifyLevel::None,
                 muted: true,
             },
+            last_at: 1_700_000_000_000,
         }),
         ServerFrame::Synced {},
         ServerFrame::Gone { conv: ConvId(4) },

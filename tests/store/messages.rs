@@ -251,6 +251,12 @@ async fn read_positions_only_move_forward_and_show_in_the_summaries(store: &Stor
         (direct_summary.last_seq, direct_summary.read_seq),
         (Seq(1), Seq(0))
     );
+    // The time of each conversation's newest event, for sorting by activity (non-members'
+    // refused batch at 4 500 ms left none).
+    assert_eq!(
+        (lobby_summary.last_at, direct_summary.last_at),
+        (4_000, 3_000)
+    );
     assert_eq!(
         store.conversations(bob, Some(lobby)).await.unwrap()[0].read_seq,
         Seq(2)

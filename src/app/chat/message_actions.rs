@@ -12,7 +12,7 @@
 
 use leptos::{html, prelude::*, wasm_bindgen::JsCast};
 
-use super::{Chat, MessageState, markdown::MessageText};
+use super::{Chat, MessageState, avatar::Avatar, markdown::MessageText};
 use crate::protocol::{ConvId, Event, MAX_BODY_CHARS, REACTION_PALETTE, Seq, UserId, is_reaction};
 
 /// How much of the quoted message a reply or the composer shows, in characters.
@@ -154,6 +154,7 @@ pub fn MessageLine(
             }
         >
             <div class="meta">
+                <Avatar user=sender name=Signal::derive(move || chat.display_name(conv, sender)) />
                 <span class="from">{move || chat.name_of(conv, sender)}</span>
                 " "
                 <time class="at">{time}</time>

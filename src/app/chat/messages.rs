@@ -11,7 +11,9 @@
 use leptos::{html, prelude::*};
 
 use super::{
-    Chat, MessageState, Pending, is_annotation,
+    Chat, MessageState, Pending,
+    avatar::Avatar,
+    is_annotation,
     markdown::MessageText,
     message_actions::MessageLine,
     message_states,
@@ -362,11 +364,17 @@ fn PendingLine(pending: Pending) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let Pending {
         client_msg_id,
+        conv,
         body,
         acked,
         failed,
         ..
     } = pending;
+    let avatar = move || {
+        chat.me().get().map(|me| {
+            view! { <Avatar user=me name=Signal::derive(move || chat.display_name(conv, me)) /> }
+        })
+    };
     let state = match (&failed, acked) {
         (Some(_), _) => "failed",
         (None, true) => "sent",
@@ -389,6 +397,7 @@ fn PendingLine(pending: Pending) -> impl IntoView {
     view! {
         <li class="message mine pending" data-testid="message" data-state=state>
             <div class="meta">
+                {avatar}
                 <span class="from">"You"</span>
             </div>
             <div class="body">

@@ -11,6 +11,7 @@
 //! (`cargo test --features ssr --lib app::`) cover every rule the page applies to frames.
 
 mod acting;
+mod activity;
 mod annotations;
 mod apply;
 mod consent;
@@ -32,6 +33,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 pub use self::{
+    activity::Sections,
     annotations::{MessageState, is_annotation, message_states},
     directory::RoomDirectory,
     notify::Notification,

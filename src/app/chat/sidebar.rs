@@ -1,6 +1,7 @@
 //! The chat screen's sidebar: the message search (whose results, while open, take the place of
-//! the rest), room invitations to accept or decline, conversations with unread badges and
-//! presence, new direct message, new room, and the public room directory.
+//! the rest), room invitations to accept or decline, conversations (rooms and direct messages
+//! apart, most recent first) with unread badges, avatars and presence, new direct message, new
+//! room, and the public room directory.
 //!
 //! A component: depends on the model handle and the components it holds, never on the page.
 
@@ -8,7 +9,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::{
-    Chat,
+    Chat, ChatModel, Part, Sections,
+    avatar::Avatar,
     directory::Directory,
     notifications::NotificationSettings,
     search::{SearchBox, SearchResults},
@@ -58,21 +60,60 @@ pub fn Sidebar(
             </p>
             <Invitations />
             <NotificationSettings />
-            <h2 class="sidebar-heading">"Conversations"</h2>
             <Show when=move || chat.conversations().with(Vec::is_empty)>
                 <p class="empty first-run-hint">
                     "No conversations yet: message someone, create a room or browse the public ones above."
                 </p>
             </Show>
-            <ul class="conversations" data-testid="conversations">
-                <For
-                    each=move || chat.conversations().get()
-                    key=|c| (c.id, c.name.clone())
-                    children=move |c| view! { <ConversationLink summary=c open /> }
+            <div class="sections" data-testid="conversations">
+                <Section title="Rooms" testid="rooms" list=move || chat.sections().rooms open />
+                <Section
+                    title="Direct messages"
+                    testid="direct"
+                    list=move || chat.sections().direct
+                    open
                 />
-            </ul>
+            </div>
             </Show>
         </nav>
+    }
+}
+
+/// One section of the conversation list (hidden while empty), collapsible by its heading.
+#[component]
+fn Section(
+    /// Its heading.
+    title: &'static str,
+    /// Its `data-testid`.
+    testid: &'static str,
+    /// Its conversations, in order.
+    list: impl Fn() -> Vec<ConvSummary> + Send + Sync + Copy + 'static,
+    /// The open conversation.
+    open: Signal<Option<ConvId>>,
+) -> impl IntoView {
+    view! {
+        <Show when=move || !list().is_empty()>
+            <details class="section" open>
+                <summary>
+                    <h2 class="sidebar-heading">{title}</h2>
+                </summary>
+                <ul class="conversations" data-testid=testid>
+                    <For
+                        each=list
+                        key=|c| (c.id, c.name.clone())
+                        children=move |c| view! { <ConversationLink summary=c open /> }
+                    />
+                </ul>
+            </details>
+        </Show>
+    }
+}
+
+impl Chat {
+    /// Rooms and direct conversations, each most recently active first.
+    pub fn sections(&self) -> Sections {
+        self.parts[Part::Conversations as usize].track();
+        self.model.with_value(ChatModel::sections)
     }
 }
 
@@ -95,15 +136,19 @@ fn ConversationLink(summary: ConvSummary, open: Signal<Option<ConvId>>) -> impl 
             </svg>
         }
     });
+    let name = summary.name.clone();
     let presence = peer.map(|peer| {
         let online = move || chat.online().with(|set| set.contains(&peer));
         view! {
-            <span
-                class="presence"
-                class:online=online
-                role="img"
-                aria-label=move || if online() { "online" } else { "offline" }
-            ></span>
+            <span class="who">
+                <Avatar user=peer name=name.clone() />
+                <span
+                    class="presence"
+                    class:online=online
+                    role="img"
+                    aria-label=move || if online() { "online" } else { "offline" }
+                ></span>
+            </span>
         }
     });
     view! {

@@ -89,8 +89,9 @@ pub(super) const ADD_MEMBER: &str =
 const DIRECT: &str = "SELECT id FROM conversations WHERE direct_key = $1";
 
 /// A conversation summary from the columns `id`, `kind`, `name`, `public`, `owner_id`,
-/// `last_seq`, `read_seq`, `peer_id`, `peer_name`, `notify`, `muted`: a direct conversation is named after, and
-/// points at, the other user; a room has its own name and points at its owner.
+/// `last_seq`, `read_seq`, `peer_id`, `peer_name`, `notify`, `muted`, `last_at`: a direct
+/// conversation is named after, and points at, the other user; a room has its own name and
+/// points at its owner.
 fn summary_from<R: Columns>(row: &R) -> Result<ConvSummary, sqlx::Error> {
     let direct = row.text("kind")? == "direct";
     let (peer, name) = if direct {
@@ -117,6 +118,7 @@ fn summary_from<R: Columns>(row: &R) -> Result<ConvSummary, sqlx::Error> {
             level: NotifyLevel::parse(&row.text("notify")?).unwrap_or_default(),
             muted: row.flag("muted")?,
         },
+        last_at: row.int("last_at")?,
     })
 }
 
@@ -148,7 +150,9 @@ impl Store {
     ) -> Result<Vec<ConvSummary>, StoreError> {
         const SQL: &str = "SELECT c.id, c.kind, c.name, c.public, c.owner_id, c.last_seq,
                     COALESCE(r.seq, 0) AS read_seq,
-                    o.id AS peer_id, o.display_name AS peer_name, m.notify, m.muted
+                    o.id AS peer_id, o.display_name AS peer_name, m.notify, m.muted,
+                    COALESCE((SELECT e.at FROM events e WHERE e.conv_id = c.id AND e.seq = c.last_seq),
+                             c.created_at) AS last_at
              FROM members m
              JOIN conversations c ON c.id = m.conv_id
              LEFT JOIN read_cursors r ON r.user_id = m.user_id AND r.conv_id = c.id

@@ -248,6 +248,7 @@ mod tests {
             read_seq: Seq(0),
             epoch: Epoch("a".into()),
             notify: Default::default(),
+            last_at: 0,
         }));
         chat
     }

@@ -24,7 +24,11 @@ impl ChatModel {
                     self.learn_name(peer, &summary.name);
                 }
                 match self.summary_mut(summary.id) {
-                    Some(existing) => *existing = summary,
+                    Some(existing) => {
+                        let last_at = existing.last_at.max(summary.last_at);
+                        *existing = summary;
+                        existing.last_at = last_at;
+                    }
                     None => self.conversations.push(summary),
                 }
                 self.touch(Part::Conversations);

@@ -29,6 +29,15 @@ impl ChatModel {
             .unwrap_or_else(|| "someone".into())
     }
 
+    /// `user`'s display name as others see it: for the user themself too (where
+    /// [`Self::name_of`] says "You"), once the page has learnt it.
+    pub fn display_name(&self, conv: ConvId, user: UserId) -> String {
+        match self.names.get(&user) {
+            Some(name) if Some(user) == self.me => name.clone(),
+            _ => self.name_of(conv, user),
+        }
+    }
+
     /// Whether the page knows a name for `user` in `conv` (else [`Self::name_of`] says
     /// "someone").
     pub(super) fn knows_name(&self, conv: ConvId, user: UserId) -> bool {

@@ -25,6 +25,7 @@ fn summary(id: ConvId, kind: ConvKind) -> ConvSummary {
         read_seq: Seq(0),
         epoch: Epoch("a".into()),
         notify: NotifySettings::default(),
+        last_at: 0,
     }
 }
 

@@ -78,6 +78,7 @@ mod tests {
             read_seq: Seq(0),
             epoch: Epoch::default(),
             notify: Default::default(),
+            last_at: 0,
         }
     }
 

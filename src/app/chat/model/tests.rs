@@ -32,6 +32,7 @@ fn summary(id: ConvId, read: i64) -> ConvSummary {
         read_seq: Seq(read),
         epoch: epoch("a"),
         notify: Default::default(),
+        last_at: 0,
     }
 }
 
