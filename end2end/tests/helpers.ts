@@ -45,6 +45,14 @@ export async function openDirect(page: Page, peer: string): Promise<void> {
   await expect(page.getByTestId('conv-title')).toHaveText(peer);
 }
 
+/** Creates a public room named `name` from the sidebar; creating it opens it. */
+export async function createRoom(page: Page, name: string): Promise<void> {
+  await toList(page);
+  await page.getByLabel('New room').fill(name);
+  await page.getByRole('button', { name: 'Create' }).click();
+  await expect(page.getByTestId('conv-title')).toHaveText(name);
+}
+
 /** Shows the sidebar: on a phone with a conversation open, goes back to the list. */
 export async function toList(page: Page): Promise<void> {
   const back = page.getByRole('link', { name: 'All conversations' });

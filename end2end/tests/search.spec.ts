@@ -4,14 +4,7 @@
 // name no conversation of one's own say so; Escape closes it.
 import { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { newUser, openConversationId, openFromSidebar, say, sendMany, toList, uniqueName } from './helpers';
-
-async function createRoom(page: Page, name: string): Promise<void> {
-  await toList(page);
-  await page.getByLabel('New room').fill(name);
-  await page.getByRole('button', { name: 'Create' }).click();
-  await openFromSidebar(page, name);
-}
+import { createRoom, newUser, openConversationId, openFromSidebar, say, sendMany, toList, uniqueName } from './helpers';
 
 async function search(page: Page, text: string): Promise<void> {
   const box = page.getByTestId('search-input');

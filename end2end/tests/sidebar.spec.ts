@@ -2,19 +2,14 @@
 // sections of their own, each with the most recently active first (live, and the same after a
 // reload), people with initials avatars beside their presence, and a section that folds away.
 import { expect, test } from './fixtures';
-import { newUser, openDirect, openFromSidebar, say, toList, uniqueName } from './helpers';
+import { createRoom, newUser, openDirect, openFromSidebar, say, toList, uniqueName } from './helpers';
 
 test('rooms and direct messages are apart, most recent first, with avatars', async ({ browser }) => {
   const ann = await newUser(browser, 'ann');
   const ben = await newUser(browser, 'ben');
   const older = uniqueName('older');
   const newer = uniqueName('newer');
-  for (const name of [older, newer]) {
-    await toList(ann.page);
-    await ann.page.getByLabel('New room').fill(name);
-    await ann.page.getByRole('button', { name: 'Create' }).click();
-    await expect(ann.page.getByTestId('conv-title')).toHaveText(name);
-  }
+  for (const name of [older, newer]) await createRoom(ann.page, name);
   await openDirect(ann.page, ben.name);
   await toList(ann.page);
   const rooms = ann.page.getByTestId('rooms');

@@ -1,4 +1,5 @@
-//! Account pages and controls: register, log in, log out, change password, access tokens.
+//! Account pages and controls: register, log in, log out, display name, change password,
+//! access tokens.
 //!
 //! Every form is an `ActionForm` posting to an `/api` server function, so it works as a plain
 //! HTML form before the WASM has loaded (or without it): the server redirects back with the
@@ -6,14 +7,16 @@
 //! renders that code's own message next to the field it concerns. A message is never taken from
 //! the URL: the framework's `__err` is ignored.
 
+mod profile;
 mod tokens;
 
+use profile::ProfileSection;
 use tokens::TokensSection;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::connection::ConnectionIndicator;
+use super::{chat::Chat, connection::ConnectionIndicator};
 use crate::auth::{
     self, Account, ApiError, Field, change_password::ChangePassword, current_user::current_user,
     login::Login, logout::Logout, register::Register,
@@ -79,11 +82,17 @@ pub fn AccountBar() -> impl IntoView {
 #[component]
 fn SignedIn(account: Account) -> impl IntoView {
     let session = expect_context::<Session>();
+    let chat = expect_context::<Chat>();
+    // The page's own name follows a change made here or on another device, live.
+    let name = move || {
+        chat.own_name()
+            .unwrap_or_else(|| account.display_name.clone())
+    };
     view! {
         <nav class="account" aria-label="Account">
             <ConnectionIndicator />
             <A href="/settings" attr:class="who" attr:data-testid="who">
-                {account.display_name}
+                {name}
             </A>
             <ActionForm action=session.logout attr:class="inline">
                 <button type="submit" class="link">
@@ -310,7 +319,7 @@ pub fn RegisterPage() -> impl IntoView {
     }
 }
 
-/// `/settings`: change password, access tokens.
+/// `/settings`: display name, change password, access tokens.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let action = ServerAction::<ChangePassword>::new();
@@ -323,6 +332,7 @@ pub fn SettingsPage() -> impl IntoView {
         _ => None,
     };
     view! {
+        <ProfileSection />
         <section class="card auth">
             <h1>"Change password"</h1>
             <p class="aside" data-testid="password-warning">

@@ -34,6 +34,7 @@ pub mod search;
 pub mod sidebar;
 #[cfg(feature = "hydrate")]
 pub mod socket;
+pub mod switcher;
 pub mod text;
 pub mod user_form;
 
@@ -47,8 +48,8 @@ use leptos::prelude::*;
 
 pub use self::{
     model::{
-        ChatModel, ChatSnapshot, Effect, MessageSearch, MessageState, Part, Pending, RoomDirectory,
-        Sections, is_annotation, message_states,
+        ChatModel, ChatSnapshot, Effect, Jump, MessageSearch, MessageState, Part, Pending,
+        RoomDirectory, Sections, is_annotation, message_states,
     },
     screen::{ChatScreen, ConversationPage},
 };

@@ -209,6 +209,12 @@ pub enum ClientFrame {
         /// Its new name, 1 to 64 characters.
         name: String,
     },
+    /// Changes the sender's display name (empty: back to the username), everywhere: a
+    /// `profile` event in each of their conversations, and `profile` to each of their devices.
+    SetProfile {
+        /// The new display name, at most 64 characters, no control characters.
+        display_name: String,
+    },
     /// Asks for a conversation's members.
     Members {
         /// The conversation; the sender must be a member.
@@ -258,6 +264,7 @@ impl ClientFrame {
         "leave",
         "remove",
         "rename_room",
+        "set_profile",
         "members",
         "history",
         "typing",

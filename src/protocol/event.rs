@@ -49,6 +49,12 @@ pub enum EventBody {
         /// The new name.
         name: String,
     },
+    /// `from` changed their display name (in every conversation they are in, each at its own
+    /// seq): names shown for them from here on are this one.
+    Profile {
+        /// Their new display name.
+        display_name: String,
+    },
     /// `from` changed the text of their message at `target` (the latest edit is its text).
     Edited {
         /// The message's seq.

@@ -45,6 +45,8 @@ pub enum FrameType {
     Remove,
     /// [`ClientFrame::RenameRoom`].
     RenameRoom,
+    /// [`ClientFrame::SetProfile`].
+    SetProfile,
     /// [`ClientFrame::Members`].
     Members,
     /// [`ClientFrame::History`].
@@ -97,6 +99,7 @@ impl ClientFrame {
             Self::Leave { .. } => FrameType::Leave,
             Self::Remove { .. } => FrameType::Remove,
             Self::RenameRoom { .. } => FrameType::RenameRoom,
+            Self::SetProfile { .. } => FrameType::SetProfile,
             Self::Members { .. } => FrameType::Members,
             Self::History { .. } => FrameType::History,
             Self::Typing { .. } => FrameType::Typing,

@@ -143,6 +143,12 @@ pub enum ServerFrame {
         /// Whether it is muted.
         muted: bool,
     },
+    /// This user's display name as stored: the answer to `set_profile` (with its `req`) and
+    /// to their other devices.
+    Profile {
+        /// The display name.
+        display_name: String,
+    },
     /// This user's "do not disturb": to every device whenever it changes (the one that asked
     /// gets it as the answer, with its `req`), and before `synced` when it is on.
     DoNotDisturb {
@@ -215,6 +221,7 @@ impl ServerFrame {
         "blocks",
         "notify",
         "do_not_disturb",
+        "profile",
         "invitation",
         "uninvited",
         "error",

@@ -77,6 +77,9 @@ fn client_frames_round_trip() {
             conv: ConvId(1),
             name: "new".into(),
         },
+        ClientFrame::SetProfile {
+            display_name: "Ann Lee".into(),
+        },
         ClientFrame::History {
             conv: ConvId(1),
             before: Seq(10),
@@ -218,6 +221,15 @@ fn every_server_frame_round_trips() {
             last_at: 1_700_000_000_000,
         }),
         ServerFrame::Synced {},
+        ServerFrame::Profile {
+            display_name: "Ann Lee".into(),
+        },
+        event(
+            16,
+            EventBody::Profile {
+                display_name: "Ann Lee".into(),
+            },
+        ),
         ServerFrame::Gone { conv: ConvId(4) },
         ServerFrame::Rooms {
             rooms: vec![RoomListing {

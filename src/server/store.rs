@@ -49,6 +49,7 @@ mod reads;
 #[macro_use]
 mod rooms;
 mod actions;
+mod profile;
 mod rows;
 mod search;
 mod sessions;

@@ -66,6 +66,20 @@ impl Chat {
         }
         self.model.with_value(|m| m.display_name(conv, user))
     }
+
+    /// The user's own display name as the page knows it now, tracked.
+    pub fn own_name(&self) -> Option<String> {
+        for part in [Part::Me, Part::Conversations, Part::Members] {
+            self.parts[part as usize].track();
+        }
+        self.model.with_value(|m| m.own_name())
+    }
+
+    /// How many display-name changes the server has confirmed, tracked.
+    pub fn profile_saved(&self) -> u64 {
+        self.parts[Part::Me as usize].track();
+        self.model.with_value(|m| m.profile_saved)
+    }
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ mod notify_tests;
 mod opening;
 mod refusals;
 mod search;
+mod switcher;
 #[cfg(test)]
 mod tests;
 mod unread;
@@ -38,6 +39,7 @@ pub use self::{
     directory::RoomDirectory,
     notify::Notification,
     search::MessageSearch,
+    switcher::{JUMP_LIMIT, Jump},
 };
 use crate::protocol::{
     ClientFrame, ClientMsgId, ConvId, ConvKind, ConvSummary, Cursor, Epoch, Event, Invitation,
@@ -243,6 +245,9 @@ pub struct ChatModel {
     /// Notifications waiting for their sender's name (the conversation's member list was
     /// asked for; see `notify.rs`), oldest first, at most `notify::MAX_UNNAMED`.
     unnamed: Vec<(ConvId, Seq)>,
+    /// How many times the server has confirmed a change of the user's display name (from any
+    /// device): the settings page says "saved" when it moves.
+    pub profile_saved: u64,
     /// "Do not disturb" is on (the server's setting; off at each hello until it says).
     pub do_not_disturb: bool,
     /// The socket's replay is done (`synced`): what arrives now is live, and may notify.

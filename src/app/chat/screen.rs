@@ -11,8 +11,12 @@ use leptos_router::{
 };
 
 use super::{
-    Chat, ChatSnapshot, conversation::Conversation, first_paint::first_paint,
-    notifications::unread_in_title, sidebar::Sidebar,
+    Chat, ChatSnapshot,
+    conversation::Conversation,
+    first_paint::first_paint,
+    notifications::unread_in_title,
+    sidebar::Sidebar,
+    switcher::{QuickSwitcher, SwitcherRequest},
 };
 use crate::protocol::ConvId;
 
@@ -87,6 +91,7 @@ pub fn ChatScreen(
 ) -> impl IntoView {
     let chat = expect_context::<Chat>();
     unread_in_title(chat);
+    provide_context(SwitcherRequest::new());
     // What the person just started opens (the model says which; the router navigates).
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -139,6 +144,7 @@ pub fn ChatScreen(
                                 }}
                             </section>
                         </fieldset>
+                        <QuickSwitcher />
                     </div>
                 }
                     .into_any()

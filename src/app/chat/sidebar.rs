@@ -14,6 +14,7 @@ use super::{
     directory::Directory,
     notifications::NotificationSettings,
     search::{SearchBox, SearchResults},
+    switcher::JumpButton,
     user_form::UserForm,
 };
 use crate::protocol::{ClientFrame, ConvId, ConvKind, ConvSummary};
@@ -29,6 +30,7 @@ pub fn Sidebar(
     let searching = move || chat.search().with(|s| s.is_open());
     view! {
         <nav class="sidebar" aria-label="Conversations">
+            <JumpButton />
             <SearchBox />
             <Show when=move || !searching() fallback=|| view! { <SearchResults /> }>
             <UserForm
@@ -140,7 +142,7 @@ fn ConversationLink(summary: ConvSummary, open: Signal<Option<ConvId>>) -> impl 
     let presence = peer.map(|peer| {
         let online = move || chat.online().with(|set| set.contains(&peer));
         view! {
-            <span class="who">
+            <span class="person">
                 <Avatar user=peer name=name.clone() />
                 <span
                     class="presence"

@@ -18,6 +18,7 @@ mod invitations;
 mod limits;
 mod notify;
 mod order;
+mod profile;
 mod reads;
 mod rooms;
 mod search;
@@ -239,6 +240,9 @@ impl Connection {
             ),
             ClientFrame::Read { .. } => (limits.mark(user), "too many read marks"),
             ClientFrame::Search { .. } => (limits.search(user), "too many searches"),
+            ClientFrame::SetProfile { .. } => {
+                (limits.profile(user), "too many display name changes")
+            }
             // `ping` costs nothing; `send`, `typing`, `edit`, `delete`, `react` and `unreact`
             // are charged later (above).
             _ => (Ok(()), ""),
@@ -300,6 +304,9 @@ impl Connection {
                 .await
                 .map(|()| None),
             ClientFrame::DoNotDisturb { on } => self.do_not_disturb(on, req).await.map(|()| None),
+            ClientFrame::SetProfile { display_name } => {
+                self.set_profile(display_name, req).await.map(|()| None)
+            }
             ClientFrame::Leave { conv } => self.leave(conv).await.map(done(conv)),
             ClientFrame::Remove { conv, user } => self.remove(conv, user).await.map(done(conv)),
             ClientFrame::RenameRoom { conv, name } => self.rename(conv, name).await.map(done(conv)),

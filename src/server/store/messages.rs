@@ -105,6 +105,9 @@ pub(super) fn event_body_columns(body: &EventBody) -> BodyColumns<'_> {
         EventBody::Left {} => ("left", None, None, None, None),
         EventBody::Removed { user } => ("removed", None, Some(user.0), None, None),
         EventBody::Renamed { name } => ("renamed", Some(name.as_str()), None, None, None),
+        EventBody::Profile { display_name } => {
+            ("profile", Some(display_name.as_str()), None, None, None)
+        }
         EventBody::Edited { target, body } => {
             ("edited", Some(body.as_str()), None, None, Some(target.0))
         }
@@ -153,6 +156,9 @@ fn event_body_from_columns(
         },
         "renamed" => EventBody::Renamed {
             name: text.unwrap_or_default(),
+        },
+        "profile" => EventBody::Profile {
+            display_name: text.unwrap_or_default(),
         },
         "edited" => EventBody::Edited {
             target: target_seq,

@@ -123,7 +123,7 @@ fn summary_from<R: Columns>(row: &R) -> Result<ConvSummary, sqlx::Error> {
 }
 
 /// The event `body` of `conv` at `seq`, by `from` at `at`, as a writer answers it.
-fn event(conv: ConvId, seq: Seq, from: UserId, at: i64, body: EventBody) -> Event {
+pub(super) fn event(conv: ConvId, seq: Seq, from: UserId, at: i64, body: EventBody) -> Event {
     Event {
         conv,
         seq,
@@ -151,7 +151,10 @@ impl Store {
         const SQL: &str = "SELECT c.id, c.kind, c.name, c.public, c.owner_id, c.last_seq,
                     COALESCE(r.seq, 0) AS read_seq,
                     o.id AS peer_id, o.display_name AS peer_name, m.notify, m.muted,
-                    COALESCE((SELECT e.at FROM events e WHERE e.conv_id = c.id AND e.seq = c.last_seq),
+                    COALESCE((SELECT e.at FROM events e
+                              WHERE e.conv_id = c.id
+                                AND e.kind NOT IN ('edited', 'deleted', 'reacted', 'unreacted', 'profile')
+                              ORDER BY e.seq DESC LIMIT 1),
                              c.created_at) AS last_at
              FROM members m
              JOIN conversations c ON c.id = m.conv_id

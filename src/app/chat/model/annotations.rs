@@ -39,7 +39,7 @@ pub struct MessageState {
 /// of a kind this build does not know: such events shape the messages they name and are not
 /// shown as lines of their own.
 pub fn is_annotation(body: &EventBody) -> bool {
-    body.target().is_some() || matches!(body, EventBody::Unknown)
+    body.target().is_some() || matches!(body, EventBody::Unknown | EventBody::Profile { .. })
 }
 
 /// The state of every message (and deleted message) in `list`, one conversation's events by

@@ -93,6 +93,13 @@ impl ChatModel {
             ServerFrame::Blocks { users } => self.take_blocks(users),
             ServerFrame::Notify { conv, level, muted } => self.take_notify(conv, level, muted),
             ServerFrame::DoNotDisturb { on } => self.take_do_not_disturb(on),
+            ServerFrame::Profile { display_name } => {
+                if let Some(me) = self.me {
+                    self.take_display_name(me, &display_name);
+                }
+                self.profile_saved += 1;
+                self.touch(Part::Me);
+            }
             ServerFrame::Synced {} => self.live = true,
             ServerFrame::Invitation(invitation) => self.take_invitation(invitation),
             ServerFrame::Uninvited { conv } => self.drop_invitation(conv),
@@ -135,6 +142,9 @@ impl ChatModel {
         {
             self.outbox.retain(|p| &p.client_msg_id != client_msg_id);
             self.touch(Part::Outbox);
+        }
+        if let EventBody::Profile { display_name } = &event.body {
+            self.take_display_name(event.from, display_name);
         }
         if let EventBody::Renamed { name } = &event.body {
             if let Some(c) = self.summary_mut(event.conv) {

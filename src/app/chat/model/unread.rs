@@ -82,7 +82,9 @@ impl ChatModel {
     /// notes whether it mentions the user.
     pub(super) fn store(&mut self, mut event: Event) {
         self.scrub(&mut event);
-        self.note_activity(event.conv, event.at);
+        if !super::is_annotation(&event.body) {
+            self.note_activity(event.conv, event.at);
+        }
         let key = (event.conv, event.seq);
         if self.mentions_me(&event) {
             self.mentioning.insert(key);

@@ -13,6 +13,7 @@
 //! | actions  | `edit` `delete` `react` `unreact`                                 | n/s (2n)            |
 //! | typing   | `typing`, per user and conversation                               | 1/s (3)             |
 //! | searches | `search`                                                          | n/min (n/6)         |
+//! | profiles | `set_profile` (one event in every conversation of the user)       | 10/hour (3)         |
 //!
 //! A bucket is checked before the frame does any store work; a refused frame does nothing.
 //! The tables hold one entry per recently active key and are pruned of idle keys once they
@@ -40,6 +41,11 @@ const MAX_KEYS: usize = 10_000;
 /// The shortest time between two prunings of the tables.
 const PRUNE_EVERY: Duration = Duration::from_secs(1);
 
+/// Display-name changes a user may make an hour, and in a burst: each one writes an event into
+/// every conversation they are in, so it is the costliest frame there is.
+const PROFILE_CHANGES_PER_HOUR: u32 = 10;
+const PROFILE_BURST: u32 = 3;
+
 /// How many items of an answer one cell of the read budget pays for.
 const ITEMS_PER_CELL: u32 = 50;
 
@@ -61,6 +67,8 @@ pub struct Limits {
     actions: DefaultKeyedRateLimiter<UserId>,
     /// Searches per user: each one is a full-text query over every conversation they are in.
     searches: DefaultKeyedRateLimiter<UserId>,
+    /// Display-name changes per user: each one is an event in every conversation of theirs.
+    profiles: DefaultKeyedRateLimiter<UserId>,
     /// When the tables were last pruned. A std mutex, only ever `try_lock`ed and never held
     /// across an `.await`: a frame that finds it taken skips pruning instead of waiting.
     pruned: Mutex<Instant>,
@@ -135,6 +143,11 @@ impl Limits {
             searches: RateLimiter::keyed(
                 Quota::per_minute(searches).allow_burst(at_least_one(searches.get() / 6)),
             ),
+            profiles: RateLimiter::keyed(
+                Quota::with_period(Duration::from_secs(3600) / PROFILE_CHANGES_PER_HOUR)
+                    .unwrap_or_else(|| Quota::per_hour(NonZeroU32::MIN))
+                    .allow_burst(at_least_one(PROFILE_BURST)),
+            ),
             pruned: Mutex::new(Instant::now()),
             max_body_chars: config.max_body_chars,
             edit_window: config.edit_window,
@@ -161,6 +174,13 @@ impl Limits {
         prune(&self.marks);
         prune(&self.actions);
         prune(&self.searches);
+        prune(&self.profiles);
+    }
+
+    /// Whether `user` may change their display name now.
+    pub fn profile(&self, user: UserId) -> Admission {
+        self.tidy();
+        take(&self.profiles, &user, NonZeroU32::MIN)
     }
 
     /// Whether `user` may send one more message now (else how long until they may).
