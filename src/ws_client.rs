@@ -32,6 +32,10 @@ const HELLO_TIMEOUT_MS: u32 = 10_000;
 const BACKOFF_BASE_MS: u32 = 250;
 /// The longest reconnect delay.
 const BACKOFF_CAP_MS: u32 = 10_000;
+/// How long after sending the tab waits to hear anything back before it pings, and then for
+/// the answer to that ping, before it calls the link lost: a tab that just sent a message
+/// learns of a dead path within twice this, not two heartbeat intervals.
+const ANSWER_MS: f64 = 4_000.0;
 
 /// A running connection loop; [`Client::stop`] ends it.
 pub struct Client {
@@ -235,23 +239,58 @@ enum Wake {
     Command(ClientFrame),
     /// The wait ran out: nothing was received for one heartbeat interval.
     Quiet,
+    /// The browser says the network is gone (its `offline` event).
+    Offline,
+}
+
+/// The browser's `offline` events while a session runs, as a stream (the listener goes with
+/// it). An open WebSocket can outlive the network by a long time before an error shows; the
+/// event tells at once.
+struct OfflineWatch {
+    events: mpsc::UnboundedReceiver<()>,
+    listener: Option<leptos::prelude::WindowListenerHandle>,
+}
+
+impl OfflineWatch {
+    fn new() -> Self {
+        let (tx, events) = mpsc::unbounded();
+        let listener = leptos::prelude::window_event_listener_untyped("offline", move |_| {
+            let _ = tx.unbounded_send(());
+        });
+        Self {
+            events,
+            listener: Some(listener),
+        }
+    }
+}
+
+impl Drop for OfflineWatch {
+    fn drop(&mut self) {
+        if let Some(listener) = self.listener.take() {
+            listener.remove();
+        }
+    }
 }
 
 async fn wake(
     stream: &mut futures::stream::SplitStream<WebSocket>,
     queued: &mut mpsc::UnboundedReceiver<ClientFrame>,
+    offline: &mut OfflineWatch,
     ms: u32,
 ) -> Wake {
     let socket = stream.next();
     let command = queued.next();
     let timer = TimeoutFuture::new(ms);
-    futures::pin_mut!(socket, command);
-    match futures::future::select(socket, futures::future::select(command, timer)).await {
+    let gone = offline.events.next();
+    futures::pin_mut!(socket, command, gone);
+    let quiet = futures::future::select(timer, gone);
+    match futures::future::select(socket, futures::future::select(command, quiet)).await {
         Either::Left((item, _)) => Wake::Socket(item),
         Either::Right((Either::Left((Some(frame), _)), _)) => Wake::Command(frame),
         // The UI side of the channel is gone: nothing more will be queued.
         Either::Right((Either::Left((None, _)), _)) => Wake::Quiet,
-        Either::Right((Either::Right(((), _)), _)) => Wake::Quiet,
+        Either::Right((Either::Right((Either::Left(((), _)), _)), _)) => Wake::Quiet,
+        Either::Right((Either::Right((Either::Right(_), _)), _)) => Wake::Offline,
     }
 }
 
@@ -305,22 +344,33 @@ async fn session(
     // counts silence from the last frame *received* (what the UI sends does not reset it):
     // one interval of it sends an app-level ping (the server answers with a pong), a second
     // one means the path is dead. A tab that is receiving is never silent, so never misfires.
+    // After the tab sends, it owes itself an answer: with nothing received for `ANSWER_MS`
+    // it pings at once, and with nothing for `ANSWER_MS` more the link is lost.
     let mut pinged = false;
     let mut nonce: u64 = 0;
     let mut heard = js_sys::Date::now();
+    let mut owed: Option<f64> = None;
+    let mut offline = OfflineWatch::new();
     loop {
-        let silent = (js_sys::Date::now() - heard).max(0.0);
-        let left = (f64::from(heartbeat_ms) - silent).max(0.0) as u32;
-        let next = match wake(&mut stream, queued, left).await {
+        let now = js_sys::Date::now();
+        let silent = (now - heard).max(0.0);
+        let mut left = f64::from(heartbeat_ms) - silent;
+        if let Some(since) = owed {
+            left = left.min(ANSWER_MS - (now - since));
+        }
+        let left = left.max(0.0) as u32;
+        let next = match wake(&mut stream, queued, &mut offline, left).await {
             Wake::Command(frame) => {
                 let text = protocol::encode_client(&frame);
                 if sink.send(Message::Text(text)).await.is_err() {
                     return Ended::Lost;
                 }
+                owed.get_or_insert_with(js_sys::Date::now);
                 continue;
             }
             Wake::Socket(item) => Some(item),
             Wake::Quiet => None,
+            Wake::Offline => return Ended::Lost,
         };
         if stopped.load(Ordering::Relaxed) {
             return Ended::Stopped;
@@ -334,13 +384,18 @@ async fn session(
                     return Ended::Lost;
                 }
                 pinged = true;
-                // The second interval of silence is counted from the ping.
+                // The second interval of silence is counted from the ping (and an answer
+                // still owed, from it too).
                 heard = js_sys::Date::now();
+                if owed.is_some() {
+                    owed = Some(heard);
+                }
             }
             Some(None) => return Ended::Lost,
             Some(Some(Err(error))) => return ended_by(&error, true),
             Some(Some(Ok(Message::Text(text)))) => {
                 pinged = false;
+                owed = None;
                 heard = js_sys::Date::now();
                 match protocol::decode_server(&text) {
                     Ok(ServerFrame::Reconnect { retry_after_ms }) => {
@@ -372,6 +427,7 @@ async fn session(
             }
             Some(Some(Ok(Message::Bytes(_)))) => {
                 pinged = false;
+                owed = None;
                 heard = js_sys::Date::now();
             }
         }

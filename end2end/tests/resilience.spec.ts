@@ -2,7 +2,7 @@ import { expect, test } from './fixtures';
 import { OwnServer } from './own-server';
 import { newUser, openDirect, openFromSidebar, say } from './helpers';
 
-test('messages typed while offline are delivered once, in order, when the network is back', async ({ browser }) => {
+test('going offline shows within seconds; messages typed meanwhile are delivered once, in order, when the network is back', async ({ browser }) => {
   const { name: annName, context: annCtx, page: ann } = await newUser(browser, 'ann');
   const { name: benName, context: benCtx, page: ben } = await newUser(browser, 'ben');
   await openDirect(ann, benName);
@@ -11,6 +11,9 @@ test('messages typed while offline are delivered once, in order, when the networ
   await expect(ben.getByTestId('message').last()).toContainText('before');
 
   await annCtx.setOffline(true);
+  // The indicator tells within seconds (the browser's offline event, else the answer a send
+  // is owed), not after two heartbeat intervals of silence (40 s).
+  await expect(ann.getByTestId('connection')).not.toHaveAttribute('data-state', 'connected', { timeout: 5_000 });
   for (const text of ['offline one', 'offline two', 'offline three']) await say(ann, text);
   await expect(ann.locator('[data-testid="message"][data-state="sending"]')).toHaveCount(3);
   await annCtx.setOffline(false);
