@@ -88,7 +88,6 @@ mod tests {
     use super::*;
     use crate::protocol::{ConvSummary, Epoch, Event, EventBody, Seq, ServerFrame};
 
-    const ME: UserId = UserId(1);
     const PAT: UserId = UserId(5);
     const ROOM: ConvId = ConvId(2);
     const DIRECT: ConvId = ConvId(3);
