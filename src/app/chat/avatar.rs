@@ -53,7 +53,7 @@ pub fn Avatar(
         <span
             class=colour(user)
             aria-hidden="true"
-            attr:data-initials=move || name.with(|n| initials(n))
+            data-initials=move || name.with(|n| initials(n))
         ></span>
     }
 }
