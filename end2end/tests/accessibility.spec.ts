@@ -55,7 +55,8 @@ for (const scheme of ['light', 'dark'] as const) {
     await expect(page.getByTestId('search-hit')).toHaveCount(2);
     report.search = await serious(page);
     await page.goto('/settings');
-    await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+    await expect(page.getByRole('heading', { name: 'Change password' })).toBeVisible();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Settings');
     report.settings = await serious(page);
 
     // Signed out: login and register.

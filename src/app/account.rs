@@ -332,9 +332,10 @@ pub fn SettingsPage() -> impl IntoView {
         _ => None,
     };
     view! {
+        <h1 class="visually-hidden">"Settings"</h1>
         <ProfileSection />
         <section class="card auth">
-            <h1>"Change password"</h1>
+            <h2>"Change password"</h2>
             <p class="aside" data-testid="password-warning">
                 "Changing your password logs out your other sessions and revokes all your access \
                  tokens; bots and scripts using them will need new ones."

@@ -44,7 +44,7 @@ pub fn ProfileSection() -> impl IntoView {
     };
     view! {
         <section class="card auth">
-            <h1>"Profile"</h1>
+            <h2>"Profile"</h2>
             <form
                 class="form"
                 on:submit=move |ev| {
