@@ -85,10 +85,18 @@ export async function say(page: Page, text: string): Promise<void> {
 /**
  * Sends `count` messages into `conv` from this page's user over a second, raw WebSocket (the
  * way any client could), paced under the server's per-user rate limit, and waits for every ack.
+ * The bodies are `<prefix> <first>` onwards. One socket sends at most 150 (a socket that never
+ * resumes is closed 10 s after its upgrade), so more go over several, one after another.
  */
-export async function sendMany(page: Page, conv: number, count: number, prefix: string): Promise<void> {
+export async function sendMany(page: Page, conv: number, count: number, prefix: string, first = 1): Promise<void> {
+  if (count > 150) {
+    for (let from = first; from < first + count; from += 150) {
+      await sendMany(page, conv, Math.min(150, first + count - from), prefix, from);
+    }
+    return;
+  }
   await page.evaluate(
-    async ({ conv, count, prefix }) => {
+    async ({ conv, count, prefix, first }) => {
       const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/ws?v=1`);
       let acked = 0;
       const done = new Promise<void>((ok, fail) => {
@@ -103,15 +111,15 @@ export async function sendMany(page: Page, conv: number, count: number, prefix: 
         ws.onopen = ok;
         ws.onerror = fail;
       });
-      for (let i = 1; i <= count; i++) {
+      for (let i = first; i < first + count; i++) {
         ws.send(JSON.stringify({ type: 'send', client_msg_id: `${prefix}-${i}`, conv, body: `${prefix} ${i}` }));
-        if (i % 20 === 0) await new Promise((ok) => setTimeout(ok, 500));
+        if ((i - first + 1) % 20 === 0) await new Promise((ok) => setTimeout(ok, 500));
       }
       await done;
       ws.onclose = null;
       ws.close();
     },
-    { conv, count, prefix },
+    { conv, count, prefix, first },
   );
 }
 

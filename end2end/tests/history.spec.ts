@@ -5,7 +5,10 @@ test('scrolling up loads older history without moving what is on screen', async 
   const { name: annName, context: annCtx, page: ann } = await newUser(browser, 'ann');
   const { name: benName, context: benCtx, page: ben } = await newUser(browser, 'ben');
   await openDirect(ann, benName);
+  // Ben reads them as they come (a conversation with unread messages opens at the first).
+  await openFromSidebar(ben, annName);
   await sendMany(ann, openConversationId(ann), 120, 'm');
+  await expect(ben.getByTestId('message').last()).toContainText('m 120');
 
   // Ben opens the conversation fresh: only the latest page is there.
   await ben.reload();

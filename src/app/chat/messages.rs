@@ -3,23 +3,22 @@
 //! The list is grouped by day and by sender (consecutive messages from one person within five
 //! minutes share a header), marks the first unread message with a divider, loads older history
 //! when scrolled to the top without moving what is on screen, follows new messages while the
-//! user is at the bottom, and otherwise offers "jump to latest".
+//! user is at the bottom, and otherwise offers "jump to latest". A conversation opened with
+//! unread messages shows the first of them under the divider. However long the conversation,
+//! only a window of rows is in the page ([`window`]), so the DOM stays bounded.
 //!
 //! A component: depends on the model handle, [`super::markdown`] and [`super::text`], never on
 //! the page.
 
-use leptos::{html, prelude::*};
+use leptos::{html, prelude::*, wasm_bindgen::JsCast};
 
-use super::{
-    Chat, MessageState, Pending,
-    avatar::Avatar,
-    is_annotation,
-    markdown::MessageText,
-    message_actions::MessageLine,
-    message_states,
-    text::{local_day, local_time},
-};
+use super::{Chat, MessageState, is_annotation, message_states, text::local_day};
 use crate::protocol::{ConvId, Event, EventBody, Seq, UserId};
+
+mod lines;
+mod window;
+use lines::{PendingLine, RowLine};
+use window::STEP;
 
 /// Messages from one sender closer together than this share one header.
 const GROUP_GAP_MS: i64 = 5 * 60 * 1000;
@@ -27,6 +26,9 @@ const GROUP_GAP_MS: i64 = 5 * 60 * 1000;
 const LOAD_OLDER_PX: i32 = 120;
 /// Within this many pixels of the bottom counts as "at the latest message".
 const AT_BOTTOM_PX: i32 = 40;
+/// A conversation opens at its first unread message when no more than this many events came
+/// since; with more it opens at the newest (loading that much history first would be slow).
+const MAX_UNREAD_OPEN: i64 = 1000;
 
 /// A line of the message list.
 #[derive(Clone, Debug, PartialEq)]
@@ -142,9 +144,20 @@ pub fn MessageList(
     let chat = expect_context::<Chat>();
     let list = NodeRef::<html::Ol>::new();
     let at_bottom = RwSignal::new(true);
-    // Before older history is inserted: the distance from the list's end to the view's top,
-    // restored afterwards so what the user is reading stays put.
-    let anchor = StoredValue::new(None::<i32>);
+    // Where following the newest last scrolled to: only the reader moving up from there stops
+    // following (a scroll event can report a list that grew since, in a burst).
+    let followed = StoredValue::new(0_i32);
+    // Where the drawn part of the list starts, and the reader's place in it (see `window`).
+    let top = RwSignal::new(None::<Seq>);
+    let place = StoredValue::new(None::<(String, i32)>);
+    // Older history was asked for at the top of what is drawn: draw it when it comes.
+    let growing = StoredValue::new(false);
+    // It opened with unread messages: show the first of them rather than the newest.
+    let to_unread = StoredValue::new(
+        unread_after
+            .get_untracked()
+            .is_some_and(|(after, upto)| upto > after && upto.0 - after.0 <= MAX_UNREAD_OPEN),
+    );
 
     let all_rows = Memo::new(move |_| {
         let me = chat.me().get();
@@ -157,7 +170,26 @@ pub fn MessageList(
             rows(&events, message_states(list), unread_after.get(), me, days)
         })
     });
+    // The rows drawn, `start..end` of `len`.
+    let bounds = Memo::new(move |_| {
+        all_rows.with(|rows| {
+            let (start, end) = window::range(rows, top.get());
+            (start, end, rows.len())
+        })
+    });
+    let drawn = move || {
+        let (start, end, _) = bounds.get();
+        all_rows.with(|rows| {
+            rows.get(start..end)
+                .map(<[Row]>::to_vec)
+                .unwrap_or_default()
+        })
+    };
+    let at_newest = move || bounds.with(|(_, end, len)| end == len);
     let pending = move || {
+        if !at_newest() {
+            return Vec::new();
+        }
         chat.outbox().with(|outbox| {
             outbox
                 .iter()
@@ -167,19 +199,24 @@ pub fn MessageList(
         })
     };
     let older_exists = move || {
-        chat.events()
-            .with(|all| all.get(&conv).and_then(|l| l.keys().next().copied()))
-            .is_some_and(|first| first > Seq(1))
+        bounds.with(|(start, ..)| *start > 0)
+            || chat
+                .events()
+                .with(|all| all.get(&conv).and_then(|l| l.keys().next().copied()))
+                .is_some_and(|first| first > Seq(1))
     };
     let loading = move || chat.loading().with(|l| l.contains_key(&conv));
+    let loading_now = move || chat.loading().with_untracked(|l| l.contains_key(&conv));
+    let move_to =
+        move |index: usize| top.set(all_rows.with_untracked(|r| window::top_at(r, index)));
 
     let scroll_to_end = move || {
         if let Some(el) = list.get_untracked() {
             el.set_scroll_top(el.scroll_height());
         }
     };
-    // A reply's quote was clicked: scroll to the original, loading older pages until the list
-    // holds it (or holds everything).
+    // A reply's quote or a search hit was clicked: scroll to the original, drawing the part
+    // of the list that holds it, or loading older pages until the model holds it.
     let jump_to = move |el: &leptos::web_sys::HtmlOListElement, seq: Seq| {
         let selector = format!("[data-seq=\"{}\"]", seq.0);
         if let Some(target) = el.query_selector(&selector).ok().flatten() {
@@ -187,7 +224,7 @@ pub fn MessageList(
             at_bottom.set(false);
             target.scroll_into_view_with_bool(true);
             let _ = target.set_attribute("data-jumped", "");
-        } else if loading() {
+        } else if loading_now() {
             // The page on its way re-runs this.
         } else if chat
             .first_seq(conv)
@@ -196,22 +233,79 @@ pub fn MessageList(
             at_bottom.set(false);
             chat.load_older(conv);
         } else {
-            chat.acting.jump.set(None);
+            let around = all_rows.with_untracked(|r| window::around(r, seq));
+            if around == top.get_untracked() {
+                // Held, drawn, and still not there: nothing of it to show.
+                chat.acting.jump.set(None);
+            } else {
+                at_bottom.set(false);
+                top.set(around);
+            }
         }
+    };
+    // Opening with unread messages: load back to the first of them, draw it, and put the
+    // divider at the top. True while that is under way (nothing else should scroll).
+    let open_at_unread = move |el: &leptos::web_sys::HtmlOListElement| -> bool {
+        let Some((after, _)) = unread_after.get_untracked() else {
+            to_unread.set_value(false);
+            return false;
+        };
+        if chat
+            .first_seq(conv)
+            .is_some_and(|first| first > after.next() && first > Seq(1))
+        {
+            if !loading_now() {
+                chat.load_older(conv);
+            }
+            return true;
+        }
+        let divider = all_rows.with_untracked(|r| r.iter().position(|r| *r == Row::Unread));
+        let Some(index) = divider else {
+            to_unread.set_value(false);
+            return false;
+        };
+        if index < bounds.get_untracked().0 {
+            move_to(index.saturating_sub(2));
+            return true;
+        }
+        to_unread.set_value(false);
+        let Some(divider) = el
+            .query_selector("[data-testid=unread-divider]")
+            .ok()
+            .flatten()
+            .and_then(|d| d.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+        else {
+            return false;
+        };
+        el.set_scroll_top(divider.offset_top());
+        let left = el.scroll_height() - el.scroll_top() - el.client_height();
+        at_bottom.set(left <= AT_BOTTOM_PX);
+        true
     };
     // After every change to what is shown: keep the reader's place, or follow the newest.
     Effect::new(move |_| {
         all_rows.track();
+        bounds.track();
         chat.outbox().track();
         chat.acting.jump.track();
         let Some(el) = list.get() else { return };
         // On the next frame, when the list holds what changed.
         request_animation_frame(move || {
-            if let Some(from_end) = anchor.get_value() {
-                anchor.set_value(None);
-                el.set_scroll_top(el.scroll_height() - from_end);
-            } else if at_bottom.get_untracked() {
+            if growing.get_value() && !loading_now() {
+                growing.set_value(false);
+                let (start, ..) = bounds.get_untracked();
+                if start > 0 {
+                    move_to(start.saturating_sub(STEP));
+                }
+            }
+            if to_unread.get_value() && open_at_unread(&el) {
+                return;
+            }
+            if at_bottom.get_untracked() {
                 el.set_scroll_top(el.scroll_height());
+                followed.set_value(el.scroll_top());
+            } else if let Some(place) = place.get_value() {
+                window::keep_place(&el, &place);
             }
             if let Some((_, seq)) = chat.acting.jump.get_untracked().filter(|j| j.0 == conv) {
                 jump_to(&el, seq);
@@ -222,15 +316,25 @@ pub fn MessageList(
         let Some(el) = list.get_untracked() else {
             return;
         };
+        let (start, end, len) = bounds.get_untracked();
         let bottom = el.scroll_height() - el.scroll_top() - el.client_height();
-        at_bottom.set(bottom <= AT_BOTTOM_PX);
-        if el.scroll_top() <= LOAD_OLDER_PX
-            && !loading()
-            && chat.first_seq(conv).is_some_and(|s| s > Seq(1))
-        {
-            anchor.set_value(Some(el.scroll_height() - el.scroll_top()));
-            chat.load_older(conv);
+        let moved_up = el.scroll_top() + AT_BOTTOM_PX < followed.get_value();
+        let following = bottom <= AT_BOTTOM_PX || (at_bottom.get_untracked() && !moved_up);
+        at_bottom.set(following && end == len);
+        if at_bottom.get_untracked() && top.get_untracked().is_some() {
+            top.set(None);
         }
+        if el.scroll_top() <= LOAD_OLDER_PX {
+            if start > 0 {
+                move_to(start.saturating_sub(STEP));
+            } else if !loading_now() && chat.first_seq(conv).is_some_and(|s| s > Seq(1)) {
+                growing.set_value(true);
+                chat.load_older(conv);
+            }
+        } else if bottom <= LOAD_OLDER_PX && end < len {
+            move_to(start + STEP);
+        }
+        place.set_value(window::reading_place(&el));
     };
 
     view! {
@@ -255,7 +359,7 @@ pub fn MessageList(
                     }}
                 </li>
                 <For
-                    each=move || all_rows.get()
+                    each=drawn
                     key=Row::key
                     children=move |row| view! { <RowLine conv row mounted /> }
                 />
@@ -272,6 +376,7 @@ pub fn MessageList(
                     data-testid="jump-to-latest"
                     on:click=move |_| {
                         at_bottom.set(true);
+                        top.set(None);
                         scroll_to_end();
                     }
                 >
@@ -279,138 +384,5 @@ pub fn MessageList(
                 </button>
             </Show>
         </div>
-    }
-}
-
-#[component]
-fn RowLine(conv: ConvId, row: Row, mounted: ReadSignal<bool>) -> impl IntoView {
-    let chat = expect_context::<Chat>();
-    match row {
-        Row::Day { label, .. } => view! {
-            <li class="day">
-                <span>{label}</span>
-            </li>
-        }
-        .into_any(),
-        Row::Unread => view! {
-            <li class="unread-divider" data-testid="unread-divider">
-                <span>"New messages"</span>
-            </li>
-        }
-        .into_any(),
-        Row::Event {
-            event,
-            continued,
-            state,
-            quoted,
-        } => {
-            let sender = event.from;
-            let at = event.at;
-            let time = move || {
-                if mounted.get() {
-                    local_time(at)
-                } else {
-                    String::new()
-                }
-            };
-            match event.body {
-                EventBody::Tombstone { target: None } => view! {
-                    <li class="message deleted" data-testid="message" data-seq=event.seq.0>
-                        <p class="body">"message deleted"</p>
-                    </li>
-                }
-                .into_any(),
-                EventBody::Message { .. } => view! {
-                    <MessageLine
-                        conv
-                        event
-                        continued
-                        state=state.map(|s| *s).unwrap_or_default()
-                        quoted=quoted.map(|q| *q)
-                        time=Signal::derive(time)
-                    />
-                }
-                .into_any(),
-                other => {
-                    // Names follow the member list: a newcomer's appears once it is loaded.
-                    let text = move || {
-                        let from = chat.name_of(conv, sender);
-                        match &other {
-                            EventBody::Created { name } => format!("{from} created {name}"),
-                            EventBody::Joined {} => format!("{from} joined"),
-                            EventBody::Invited { user } => {
-                                format!("{} joined, invited by {from}", chat.name_of(conv, *user))
-                            }
-                            EventBody::Left {} => format!("{from} left"),
-                            EventBody::Removed { user } => {
-                                format!("{from} removed {}", chat.name_of(conv, *user))
-                            }
-                            EventBody::Renamed { name } => {
-                                format!("{from} renamed the room to {name}")
-                            }
-                            _ => String::new(),
-                        }
-                    };
-                    view! { <li class="notice">{text}</li> }.into_any()
-                }
-            }
-        }
-    }
-}
-
-/// One of the user's messages the server has not echoed yet: sending, sent, or failed.
-#[component]
-fn PendingLine(pending: Pending) -> impl IntoView {
-    let chat = expect_context::<Chat>();
-    let Pending {
-        client_msg_id,
-        conv,
-        body,
-        acked,
-        failed,
-        ..
-    } = pending;
-    let avatar = move || {
-        chat.me().get().map(|me| {
-            view! { <Avatar user=me name=Signal::derive(move || chat.display_name(conv, me)) /> }
-        })
-    };
-    let state = match (&failed, acked) {
-        (Some(_), _) => "failed",
-        (None, true) => "sent",
-        (None, false) => "sending",
-    };
-    let actions = failed.map(|why| {
-        let (again, drop) = (client_msg_id.clone(), client_msg_id.clone());
-        view! {
-            <span class="failed" role="alert">
-                {format!("Not sent: {why}")}
-            </span>
-            <button type="button" class="link" on:click=move |_| chat.retry(&again)>
-                "Retry"
-            </button>
-            <button type="button" class="link" on:click=move |_| chat.discard(&drop)>
-                "Discard"
-            </button>
-        }
-    });
-    view! {
-        <li class="message mine pending" data-testid="message" data-state=state>
-            <div class="meta">
-                {avatar}
-                <span class="from">"You"</span>
-            </div>
-            <div class="body">
-                <MessageText body />
-            </div>
-            <span class="state">
-                {match state {
-                    "sent" => "sent",
-                    "sending" => "sending…",
-                    _ => "",
-                }}
-            </span>
-            {actions}
-        </li>
     }
 }
