@@ -9,6 +9,15 @@ test('scrolling up loads older history without moving what is on screen', async 
   await openFromSidebar(ben, annName);
   await sendMany(ann, openConversationId(ann), 120, 'm');
   await expect(ben.getByTestId('message').last()).toContainText('m 120');
+  // Read marks beyond Ben's budget during the burst were refused: a reload marks the newest
+  // read again, and another tab of his shows when the server has it.
+  await ben.reload();
+  await expect(ben.getByTestId('message').last()).toContainText('m 120');
+  const other = await benCtx.newPage();
+  await other.goto('/');
+  await expect(other.getByTestId('conversations').getByRole('link', { name: annName })).toBeVisible();
+  await expect(other.getByTestId('conversations').getByLabel('unread')).toHaveCount(0);
+  await other.close();
 
   // Ben opens the conversation fresh: only the latest page is there.
   await ben.reload();

@@ -1,10 +1,23 @@
 import { expect, test } from './fixtures';
-import { newUser, openConversationId, openDirect, openFromSidebar, say, sendMany } from './helpers';
+import type { Browser } from '@playwright/test';
+import { User, newUser, openConversationId, openDirect, openFromSidebar, say, sendMany } from './helpers';
 
 /** Messages in the long conversation; `LONG_CONVERSATION=5000` measures the issue's figure. */
 const COUNT = Number(process.env.LONG_CONVERSATION ?? 600);
 /** The window draws at most this many rows (src/app/chat/messages/window.rs), plus the edge. */
 const MAX_ROWS = 151;
+
+/** Ann and Ben in a direct conversation, open on both sides, with Ann's `first` message read. */
+async function directWithOne(browser: Browser, first: string): Promise<{ ann: User; ben: User; conv: number }> {
+  const ann = await newUser(browser, 'ann');
+  const ben = await newUser(browser, 'ben');
+  await openDirect(ann.page, ben.name);
+  const conv = openConversationId(ann.page);
+  await say(ann.page, first);
+  await openFromSidebar(ben.page, ann.name);
+  await expect(ben.page.getByTestId('message').last()).toContainText(first);
+  return { ann, ben, conv };
+}
 
 /** `bodies` are `m k`, `m k+1`, … : in order, none twice, none missing between. */
 function consecutive(bodies: string[]): void {
@@ -18,13 +31,7 @@ test('a long conversation follows a burst, keeps the page small, and scrolls bac
 }, testInfo) => {
   test.skip(isMobile, 'the window does not depend on the viewport; one run of this long test is enough');
   test.setTimeout(120_000 + COUNT * 100);
-  const ann = await newUser(browser, 'ann');
-  const ben = await newUser(browser, 'ben');
-  await openDirect(ann.page, ben.name);
-  const conv = openConversationId(ann.page);
-  await say(ann.page, 'm 0');
-  await openFromSidebar(ben.page, ann.name);
-  await expect(ben.page.getByTestId('message').last()).toContainText('m 0');
+  const { ann, ben, conv } = await directWithOne(browser, 'm 0');
 
   // Ben watches at the bottom while Ann's messages arrive at 40 a second: he keeps up.
   const burst = sendMany(ann.page, conv, COUNT, 'm');
@@ -74,13 +81,7 @@ test('a conversation opened with 150 unread messages shows the first of them und
   browser,
 }) => {
   test.setTimeout(120_000);
-  const ann = await newUser(browser, 'ann');
-  const ben = await newUser(browser, 'ben');
-  await openDirect(ann.page, ben.name);
-  const conv = openConversationId(ann.page);
-  await say(ann.page, 'read before');
-  await openFromSidebar(ben.page, ann.name);
-  await expect(ben.page.getByTestId('message').last()).toContainText('read before');
+  const { ann, ben, conv } = await directWithOne(browser, 'read before');
   await ben.page.goto('/');
   await sendMany(ann.page, conv, 150, 'u');
   await expect(ben.page.getByTestId('conversations').getByLabel('unread')).toHaveText('150');

@@ -218,8 +218,7 @@ pub fn MessageList(
     // A reply's quote or a search hit was clicked: scroll to the original, drawing the part
     // of the list that holds it, or loading older pages until the model holds it.
     let jump_to = move |el: &leptos::web_sys::HtmlOListElement, seq: Seq| {
-        let selector = format!("[data-seq=\"{}\"]", seq.0);
-        if let Some(target) = el.query_selector(&selector).ok().flatten() {
+        if let Some(target) = window::row(el, &seq.0.to_string()) {
             chat.acting.jump.set(None);
             at_bottom.set(false);
             target.scroll_into_view_with_bool(true);

@@ -8,7 +8,7 @@
 
 use leptos::{
     wasm_bindgen::JsCast,
-    web_sys::{HtmlElement, HtmlOListElement},
+    web_sys::{Element, HtmlElement, HtmlOListElement},
 };
 
 use super::Row;
@@ -64,6 +64,12 @@ pub(super) fn around(rows: &[Row], seq: Seq) -> Top {
     top_at(rows, first_at(rows, seq).saturating_sub(STEP / 5))
 }
 
+/// The drawn row of the event with this seq (as its `data-seq` attribute spells it).
+pub(super) fn row(list: &HtmlOListElement, seq: &str) -> Option<Element> {
+    let selector = format!("[data-seq=\"{seq}\"]");
+    list.query_selector(&selector).ok().flatten()
+}
+
 /// Where the reader is: the first row (with a seq) not scrolled out above the list's top, and
 /// how far its top lies below the list's top, in pixels. (The list is the rows' offset parent.)
 pub(super) fn reading_place(list: &HtmlOListElement) -> Option<(String, i32)> {
@@ -81,13 +87,7 @@ pub(super) fn reading_place(list: &HtmlOListElement) -> Option<(String, i32)> {
 
 /// Scrolls `list` so the row noted by [`reading_place`] is where it was, if it is still drawn.
 pub(super) fn keep_place(list: &HtmlOListElement, place: &(String, i32)) {
-    let selector = format!("[data-seq=\"{}\"]", place.0);
-    let Some(el) = list
-        .query_selector(&selector)
-        .ok()
-        .flatten()
-        .and_then(|el| el.dyn_into::<HtmlElement>().ok())
-    else {
+    let Some(el) = row(list, &place.0).and_then(|el| el.dyn_into::<HtmlElement>().ok()) else {
         return;
     };
     let moved = el.offset_top() - list.scroll_top() - place.1;
