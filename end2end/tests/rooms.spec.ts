@@ -1,5 +1,5 @@
 import { expect, test } from './fixtures';
-import { newUser, openFromSidebar, say, uniqueName } from './helpers';
+import { createRoom, newUser, openFromSidebar, say, uniqueName } from './helpers';
 
 test('three people in a room: found by browsing, joined, everyone sees every message once, in one order', async ({
   browser,
@@ -12,9 +12,17 @@ test('three people in a room: found by browsing, joined, everyone sees every mes
   await ann.getByRole('button', { name: 'Create' }).click();
   await openFromSidebar(ann, room);
 
-  for (const page of [ben, cat]) {
+  // The directory counts members in words: "1 member", "2 members".
+  for (const [page, members] of [
+    [ben, '1 member'],
+    [cat, '2 members'],
+  ] as const) {
     await page.getByRole('button', { name: 'Browse rooms' }).click();
-    await page.getByTestId('directory').getByRole('button', { name: `Join ${room}` }).click();
+    const listing = page.getByTestId('directory').getByRole('listitem').filter({ hasText: room });
+    await expect(listing.locator('.count')).toHaveText(members);
+    await listing.getByRole('button', { name: `Join ${room}` }).click();
+    // Joining opens the room.
+    await expect(page.getByTestId('conv-title')).toHaveText(room);
     await openFromSidebar(page, room);
   }
   await expect(ann.getByTestId('member-count')).toHaveText('3 members');
@@ -33,6 +41,30 @@ test('three people in a room: found by browsing, joined, everyone sees every mes
   // Joins are part of the room's history, in order.
   await expect(ann.locator('.notice')).toContainText([`created ${room}`, 'joined', 'joined']);
   await Promise.all(users.map((u) => u.context.close()));
+});
+
+test('the open directory counts the members of a room as people join it', async ({ browser, isMobile }) => {
+  test.skip(isMobile, 'on a phone the open conversation covers the sidebar and its directory');
+  const [ann, ben, cat] = [await newUser(browser, 'ann'), await newUser(browser, 'ben'), await newUser(browser, 'cat')];
+  const room = uniqueName('count');
+  await createRoom(ann.page, room);
+  // Ben, in a room of his own, opens the directory beside it.
+  await createRoom(ben.page, uniqueName('own'));
+  await ben.page.getByRole('button', { name: 'Browse rooms' }).click();
+  const listing = ben.page.getByTestId('directory').getByRole('listitem').filter({ hasText: room });
+  await expect(listing.locator('.count')).toHaveText('1 member');
+  // His join opens the room; the directory, still open, counts him.
+  await listing.getByRole('button', { name: `Join ${room}` }).click();
+  await expect(ben.page.getByTestId('conv-title')).toHaveText(room);
+  await expect(listing.getByRole('link', { name: 'Open' })).toBeVisible();
+  await expect(listing.locator('.count')).toHaveText('2 members');
+  // Cat joins from her own directory: Ben's counts her as her join reaches him.
+  await cat.page.getByRole('button', { name: 'Browse rooms' }).click();
+  await cat.page.getByTestId('directory').getByRole('button', { name: `Join ${room}` }).click();
+  await expect(cat.page.getByTestId('conv-title')).toHaveText(room);
+  await expect(listing.locator('.count')).toHaveText('3 members');
+  await expect(ben.page.getByTestId('member-count')).toHaveText('3 members');
+  for (const user of [ann, ben, cat]) await user.context.close();
 });
 
 test('a room owner invites someone by username, who accepts from the sidebar; a private room is not in the directory', async ({
@@ -62,9 +94,14 @@ test('a room owner invites someone by username, who accepts from the sidebar; a 
   await invitation.getByRole('button', { name: 'Accept' }).click();
   await expect(guest.getByTestId('invitations')).toHaveCount(0);
   await expect(owner.getByTestId('member-count')).toHaveText('2 members');
+  // The room is listed once (the invitation and the join each used to add it); accepting
+  // opens it, which on a phone hides the list.
+  const listed = guest.getByTestId('conversations').getByRole('link', { name: room, includeHidden: true });
+  await expect(listed).toHaveCount(1);
   await openFromSidebar(guest, room);
   await say(owner, 'welcome in');
   await expect(guest.getByTestId('message').last()).toContainText('welcome in');
+  await expect(listed).toHaveCount(1);
   await ownerCtx.close();
   await guestCtx.close();
 });

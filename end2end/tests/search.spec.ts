@@ -36,7 +36,7 @@ test('search finds a message far back, only where one is a member, and jumps to 
   await search(ann.page, 'QuokkaNeed');
   const hits = ann.page.getByTestId('search-hit');
   await expect(hits).toHaveCount(1);
-  await expect(ann.page.getByTestId('search-status')).toHaveText('1 messages match “QuokkaNeed”.');
+  await expect(ann.page.getByTestId('search-status')).toHaveText('1 message matches “QuokkaNeed”.');
   await expect(hits.first().locator('.hit-place')).toHaveText(shared);
   await expect(hits.first().locator('.hit-from')).not.toHaveText(/^user \d+$/);
   await expect(hits.first().locator('.hit-from')).toHaveText(ben.name);

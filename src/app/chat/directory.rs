@@ -2,16 +2,26 @@
 //! "More rooms" button while the server has more. Which answers count is the model's rule
 //! (see `super::model::directory`).
 //!
-//! A component: depends on the model handle, never on the page.
+//! A component: depends on the model handle, never on the page. Its "Open" link is a plain
+//! `<a>` (the router takes its clicks) rather than the router's `A`, which looks the router up
+//! when it renders: this row re-renders when a join lands, possibly as the directory closes,
+//! and the reported Join crash was `use_resolved_path outside a <Router>`.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use super::Chat;
 use crate::protocol::{ClientFrame, ConvId, MAX_ROOM_QUERY_CHARS};
 
 /// How long the search box waits for typing to pause before asking the server, in ms.
 const SEARCH_PAUSE_MS: u64 = 300;
+
+/// A room's size as the directory says it.
+fn members(count: u32) -> String {
+    match count {
+        1 => "1 member".to_owned(),
+        n => format!("{n} members"),
+    }
+}
 
 /// The public rooms, with a way to join each one the user is not in yet.
 #[component]
@@ -61,10 +71,10 @@ pub fn Directory() -> impl IntoView {
                                     view! {
                                         <li>
                                             <span class="name">{room.name.clone()}</span>
-                                            <span class="count">{format!("{} members", room.members)}</span>
+                                            <span class="count">{members(room.members)}</span>
                                             {move || {
                                                 if joined(id) {
-                                                    view! { <A href=format!("/c/{id}")>"Open"</A> }.into_any()
+                                                    view! { <a href=format!("/c/{id}")>"Open"</a> }.into_any()
                                                 } else {
                                                     view! {
                                                         <button

@@ -128,7 +128,12 @@ pub fn SearchResults() -> impl IntoView {
             } else {
                 let n = s.hits.as_ref().map_or(0, Vec::len);
                 let more = if s.next.is_some() { "+" } else { "" };
-                format!("{n}{more} messages match “{}”.", s.typed)
+                let says = if n == 1 && more.is_empty() {
+                    "message matches"
+                } else {
+                    "messages match"
+                };
+                format!("{n}{more} {says} “{}”.", s.typed)
             }
         })
     };

@@ -76,6 +76,9 @@ impl ChatModel {
                     self.set_online(m.user, m.online);
                 }
                 self.learn_names(&members);
+                if !more {
+                    self.count_members(conv, members.len());
+                }
                 self.members.insert(conv, members);
                 self.touch(Part::Crowded);
                 self.touch(Part::Members);

@@ -79,6 +79,17 @@ impl ChatModel {
         d.next = next;
         d.loading = false;
     }
+
+    /// A whole member list of `conv` came: a listing of it shows its size from now on (the
+    /// open directory is not asked again when people join or leave a room).
+    pub(super) fn count_members(&mut self, conv: ConvId, count: usize) {
+        let mut listed = self.directory.rooms.iter_mut().flatten();
+        let Some(room) = listed.find(|r| r.id == conv) else {
+            return;
+        };
+        room.members = u32::try_from(count).unwrap_or(u32::MAX);
+        self.touch(Part::Directory);
+    }
 }
 
 #[cfg(test)]
@@ -120,6 +131,23 @@ mod tests {
         chat.take_rooms(vec![listing(7)], Some("gen".into()), Some(ConvId(8)), None);
         assert_eq!(shown(&chat), Some(vec![9, 8, 7]));
         assert!(chat.directory.next.is_none() && !chat.directory.loading);
+    }
+
+    #[test]
+    fn a_whole_member_list_updates_the_listed_size() {
+        let mut chat = ChatModel::default();
+        chat.browse(String::new());
+        chat.take_rooms(vec![listing(4), listing(5)], None, None, None);
+        chat.count_members(ConvId(5), 3);
+        chat.count_members(ConvId(6), 9);
+        let sizes: Vec<u32> = chat
+            .directory
+            .rooms
+            .iter()
+            .flatten()
+            .map(|r| r.members)
+            .collect();
+        assert_eq!(sizes, vec![1, 3]);
     }
 
     #[test]
