@@ -54,12 +54,32 @@ for (const width of [360, 768, 1366, 1920]) {
     await ann.page.setViewportSize({ width, height: 800 });
     await ann.page.goto('/');
     expect(await layoutProblems(ann.page)).toEqual([]);
+    // The chat takes the whole window, whatever its content (it used to shrink to it, centred).
+    const chat = (await ann.page.locator('.chat').boundingBox())!;
+    expect([Math.round(chat.x), Math.round(chat.width)]).toEqual([0, width]);
     await ann.page.getByLabel('New room').fill(uniqueName('layout'));
     await ann.page.getByRole('button', { name: 'Create' }).click();
     await expect(ann.page.getByTestId('conv-title')).toBeVisible();
     await say(ann.page, 'a message so the list is not empty');
     await expect(ann.page.getByTestId('message')).toHaveCount(1);
     expect(await layoutProblems(ann.page)).toEqual([]);
+
+    // The member list open: its controls too. A wide window docks it on the right, beside
+    // the messages, from the pane's top to its bottom; a narrower one drops it down over them.
+    await ann.page.getByTestId('member-count').click();
+    const panel = ann.page.locator('.members-panel');
+    await expect(panel.getByLabel('Invite to room')).toBeVisible();
+    expect(await layoutProblems(ann.page)).toEqual([]);
+    const p = (await panel.boundingBox())!;
+    const list = (await ann.page.getByTestId('messages').boundingBox())!;
+    const pane = (await ann.page.getByRole('region', { name: 'Conversation' }).boundingBox())!;
+    expect(Math.round(p.x + p.width)).toBeLessThanOrEqual(width);
+    if (width >= 1200) {
+      expect(Math.round(p.x + p.width)).toBe(width);
+      expect(list.x + list.width).toBeLessThanOrEqual(p.x + 1);
+      expect(Math.round(p.y)).toBe(Math.round(pane.y));
+      expect(Math.round(p.height)).toBe(Math.round(pane.height));
+    }
     await ann.context.close();
   });
 }

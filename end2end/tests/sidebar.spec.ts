@@ -47,3 +47,61 @@ test('rooms and direct messages are apart, most recent first, with avatars', asy
 
   for (const user of [ann, ben, cat]) await user.context.close();
 });
+
+test('the sidebar is as wide as its handle is dragged, by pointer or keys, and stays so', async ({
+  browser,
+  isMobile,
+}) => {
+  const ann = await newUser(browser, 'ann');
+  const sidebar = ann.page.getByRole('navigation', { name: 'Conversations' });
+  const handle = ann.page.getByRole('separator', { name: 'Resize the sidebar' });
+  if (isMobile) {
+    // One column on a phone: nothing to resize.
+    await expect(handle).toBeHidden();
+    await ann.context.close();
+    return;
+  }
+  const width = async () => Math.round((await sidebar.boundingBox())!.width);
+  await expect(handle).toHaveAttribute('aria-valuenow', '272');
+  expect(await width()).toBe(272);
+
+  // Dragged 100 px to the right.
+  const box = (await handle.boundingBox())!;
+  const y = box.y + box.height / 2;
+  await ann.page.mouse.move(box.x + box.width / 2, y);
+  await ann.page.mouse.down();
+  await ann.page.mouse.move(box.x + box.width / 2 + 50, y, { steps: 5 });
+  await ann.page.mouse.move(box.x + box.width / 2 + 100, y, { steps: 5 });
+  await ann.page.mouse.up();
+  await expect(handle).toHaveAttribute('aria-valuenow', '372');
+  expect(await width()).toBe(372);
+  // The conversation pane is beside it, inside the window.
+  const pane = (await ann.page.getByRole('region', { name: 'Conversation' }).boundingBox())!;
+  expect(Math.round(pane.x)).toBeGreaterThanOrEqual(372);
+  expect(Math.round(pane.x + pane.width)).toBeLessThanOrEqual(ann.page.viewportSize()!.width);
+
+  // Keys: one step left; Home is the narrowest; never narrower than that.
+  await handle.focus();
+  await handle.press('ArrowLeft');
+  await expect(handle).toHaveAttribute('aria-valuenow', '356');
+  await handle.press('Home');
+  await handle.press('ArrowLeft');
+  await expect(handle).toHaveAttribute('aria-valuenow', '224');
+  expect(await width()).toBe(224);
+  // The buttons of the narrowest sidebar still show their whole labels.
+  for (const name of ['Start', 'Create']) {
+    const button = sidebar.getByRole('button', { name, exact: true });
+    expect(await button.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+  }
+
+  // This browser remembers it; a double click puts it back.
+  await handle.press('End');
+  await expect(handle).toHaveAttribute('aria-valuenow', '480');
+  await ann.page.reload();
+  await expect(handle).toHaveAttribute('aria-valuenow', '480');
+  expect(await width()).toBe(480);
+  await handle.dblclick();
+  await expect(handle).toHaveAttribute('aria-valuenow', '272');
+  expect(await width()).toBe(272);
+  await ann.context.close();
+});

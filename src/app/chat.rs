@@ -8,7 +8,7 @@
 //!   [`conversation`] (header and members), [`messages`] (the message list), [`composer`]
 //!   (the composer and typing line), [`directory`], [`search`] (message search), [`user_form`],
 //!   [`markdown`] (message bodies as Markdown, never as HTML), [`text`] (bare links, times and
-//!   days). They read the model through [`Chat`] and never import the page.
+//!   days), [`splitter`] (the sidebar's width). They read the model through [`Chat`] and never import the page.
 //! * [`Chat`] (this file) — the model as Leptos context: reads are tracked per [`Part`],
 //!   updates run the model's [`Effect`]s (frames go to the socket, timers start).
 //! * [`model`] — the pure reducer: no Leptos, no browser, unit-tested natively.
@@ -34,6 +34,7 @@ pub mod search;
 pub mod sidebar;
 #[cfg(feature = "hydrate")]
 pub mod socket;
+pub mod splitter;
 pub mod switcher;
 pub mod text;
 pub mod user_form;

@@ -1,7 +1,8 @@
 //! The chat page: the sidebar and, when a conversation is open, the conversation.
 //!
 //! A page composes components; no component imports it. It depends on the components
-//! ([`super::sidebar`], [`super::conversation`]), the model handle [`Chat`] and the first paint.
+//! ([`super::sidebar`], [`super::conversation`], [`super::splitter`]), the model handle [`Chat`]
+//! and the first paint.
 
 use leptos::prelude::*;
 use leptos_router::{
@@ -16,6 +17,7 @@ use super::{
     first_paint::first_paint,
     notifications::unread_in_title,
     sidebar::Sidebar,
+    splitter::Splitter,
     switcher::{QuickSwitcher, SwitcherRequest},
 };
 use crate::protocol::ConvId;
@@ -132,8 +134,9 @@ pub fn ChatScreen(
                         .into_any();
                 }
                 let class = move || if open.get().is_some() { "chat has-open" } else { "chat" };
+                let layout = NodeRef::new();
                 view! {
-                    <div class=class>
+                    <div class=class node_ref=layout>
                         <h1 class="visually-hidden">"Chat"</h1>
                         <fieldset class="live-gate" disabled=move || !live.get()>
                             <Sidebar open />
@@ -144,6 +147,7 @@ pub fn ChatScreen(
                                 }}
                             </section>
                         </fieldset>
+                        <Splitter layout />
                         <QuickSwitcher />
                     </div>
                 }

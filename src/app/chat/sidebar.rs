@@ -29,7 +29,7 @@ pub fn Sidebar(
     let browsing = RwSignal::new(false);
     let searching = move || chat.search().with(|s| s.is_open());
     view! {
-        <nav class="sidebar" aria-label="Conversations">
+        <nav class="sidebar" id="sidebar" aria-label="Conversations">
             <JumpButton />
             <SearchBox />
             <Show when=move || !searching() fallback=|| view! { <SearchResults /> }>
