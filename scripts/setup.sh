@@ -59,6 +59,8 @@ if [ "$scope" = test ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   # nginx in front of the server, for the deploy test (end2end/tests/nginx.spec.ts).
   [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  # Colour emoji for the browser (reactions in docs/screenshots/ are otherwise empty boxes).
+  [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
   if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"
   fi

@@ -38,14 +38,41 @@ test('main screens', async ({ browser }, testInfo) => {
   await ben.getByLabel('Message', { exact: true }).pressSequentially('typing', { delay: 30 });
   await expect(ann.getByTestId('typing')).toHaveText(/is typing/);
 
+  const device = testInfo.project.name;
   const shots: Array<[string, Buffer]> = [];
-  shots.push([`conversation-${testInfo.project.name}.png`, await ann.screenshot()]);
+  // Each screen in the light theme, and the conversation and search in the dark one too.
+  const shoot = async (name: string) => shots.push([`${name}-${device}.png`, await ann.screenshot()]);
+  await shoot('conversation');
+  await ann.emulateMedia({ colorScheme: 'dark' });
+  await shoot('conversation-dark');
+  await ann.emulateMedia({ colorScheme: 'light' });
   if (isMobile) {
     await ann.getByRole('link', { name: 'All conversations' }).click();
   }
   await ann.goto('/');
   await expect(ann.getByTestId('conversations')).toBeVisible();
-  shots.push([`list-${testInfo.project.name}.png`, await ann.screenshot()]);
+  await shoot('list');
+  const box = ann.getByTestId('search-input');
+  await box.fill('deploy');
+  await box.press('Enter');
+  await expect(ann.getByTestId('search-hit')).toHaveCount(1);
+  await shoot('search');
+  await ann.emulateMedia({ colorScheme: 'dark' });
+  await shoot('search-dark');
+  await ann.emulateMedia({ colorScheme: 'light' });
+  await ann.goto('/settings');
+  await expect(ann.getByRole('heading', { name: 'Change password' })).toBeVisible();
+  await shoot('settings');
+  // Someone signed out: the login form, in the dark theme.
+  const guestCtx = await browser.newContext({
+    colorScheme: 'dark',
+    ...(isMobile ? {} : { viewport: { width: 1200, height: 760 } }),
+  });
+  const guest = await guestCtx.newPage();
+  await guest.goto('/login');
+  await expect(guest.getByRole('button', { name: 'Log in' })).toBeEnabled();
+  shots.push([`login-dark-${device}.png`, await guest.screenshot()]);
+  await guestCtx.close();
   for (const [name, body] of shots) {
     await testInfo.attach(name, { body, contentType: 'image/png' });
     if (process.env.SCREENSHOT_DIR) {
