@@ -36,9 +36,11 @@ pub fn Directory() -> impl IntoView {
         search.set(text.clone());
         let stamp = typed.get_value() + 1;
         typed.set_value(stamp);
+        // The directory may be gone when the timer fires (a join navigated to the room, and
+        // the screen was rebuilt): then there is nothing to search for.
         set_timeout(
             move || {
-                if typed.get_value() == stamp {
+                if typed.try_get_value() == Some(stamp) {
                     chat.browse(text);
                 }
             },
