@@ -30,7 +30,10 @@ test('main screens', async ({ browser }, testInfo) => {
   }
   await notes.getByRole('button', { name: 'Reply' }).click();
   await say(ann, 'Great — `v2.4` it is.');
-  await expect(ann.getByTestId('message').filter({ hasText: 'it is.' }).locator('.reply-to')).toBeVisible();
+  // The quote shows the words, not the Markdown marks around them.
+  await expect(ann.getByTestId('message').filter({ hasText: 'it is.' }).locator('.reply-to')).toHaveText(
+    'Yes, all green. Notes are at https://example.com/release-notes',
+  );
   // Typing notices are ephemeral and skip the commit a message waits for, so one sent right
   // after Enter can reach Ann before the message does — and the typist's message clears it.
   // Type once Ann has the message, as the screenshot wants anyway.

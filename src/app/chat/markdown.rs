@@ -22,7 +22,7 @@
 
 mod view;
 
-pub use self::view::MessageText;
+pub use self::view::{MessageText, plain};
 
 use pulldown_cmark::{Event, LinkType, Options, Parser, Tag};
 

@@ -18,12 +18,13 @@ use crate::protocol::{ConvId, Event, MAX_BODY_CHARS, REACTION_PALETTE, Seq, User
 /// How much of the quoted message a reply or the composer shows, in characters.
 const SNIPPET_CHARS: usize = 80;
 
-/// The first [`SNIPPET_CHARS`] of a message as one line, or "message deleted".
+/// The first [`SNIPPET_CHARS`] of what a message shows, as plain text on one line (its
+/// Markdown marks dropped), or "message deleted".
 pub fn snippet(state: &MessageState) -> String {
     if state.deleted {
         return "message deleted".to_string();
     }
-    let line = state.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = super::markdown::plain(&state.text);
     match line.char_indices().nth(SNIPPET_CHARS) {
         Some((cut, _)) => format!("{}…", &line[..cut]),
         None => line,

@@ -26,6 +26,34 @@ pub fn MessageText(
     nodes(parse(&body), me.as_deref())
 }
 
+/// What a body shows, as plain text on one line (a reply's quote of it): the words without
+/// the marks around them, a code block's text, a link's text.
+pub fn plain(body: &str) -> String {
+    fn walk(nodes: &[Node], out: &mut String) {
+        for node in nodes {
+            match node {
+                Node::Text(text) | Node::Code(text) => out.push_str(text),
+                Node::Link { children, .. } => walk(children, out),
+                Node::Element { kind, children } => {
+                    walk(children, out);
+                    // Blocks are apart; inline marks sit inside words and sentences.
+                    if !matches!(kind, Kind::Strong | Kind::Emphasis | Kind::Strike) {
+                        out.push(' ');
+                    }
+                }
+                Node::CodeBlock(text) => {
+                    out.push_str(text);
+                    out.push(' ');
+                }
+                Node::Break | Node::Rule => out.push(' '),
+            }
+        }
+    }
+    let mut out = String::new();
+    walk(&parse(body), &mut out);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn nodes(nodes: Vec<Node>, me: Option<&str>) -> AnyView {
     nodes
         .into_iter()
@@ -115,6 +143,14 @@ mod tests {
         let code = html("`@ann` @<b>x", "ann");
         assert!(!code.contains("mention"), "{code}");
         assert!(!code.contains("<b>"), "{code}");
+    }
+
+    #[test]
+    fn plain_text_drops_the_marks() {
+        assert_eq!(
+            plain("**Yes**, all _green_.\n\n`v2` at [notes](https://a.example)"),
+            "Yes, all green. v2 at notes"
+        );
     }
 
     #[test]
