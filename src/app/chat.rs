@@ -67,10 +67,6 @@ const TYPING_SHOWN_MS: u64 = 4000;
 /// the browser waits; without a browser there is no clock to wait on, and no socket).
 #[cfg(feature = "hydrate")]
 const MEMBERS_PAUSE_MS: u64 = 1000;
-/// How long after a refused read mark the newest marks are sent again, in ms (the server's
-/// budget for marks refills at 20 a second).
-#[cfg(feature = "hydrate")]
-const READS_PAUSE_MS: u64 = 1000;
 
 /// The route frames take to the server (see [`Chat::send`]).
 #[derive(Default)]
@@ -340,14 +336,6 @@ impl Chat {
             ),
             #[cfg(not(feature = "hydrate"))]
             Effect::RefreshMembers(conv) => chat.update(|m| m.members_due(conv)),
-            #[cfg(feature = "hydrate")]
-            Effect::ResendReads => set_timeout(
-                move || chat.update(ChatModel::reads_due),
-                std::time::Duration::from_millis(READS_PAUSE_MS),
-            ),
-            // The server sends no read marks.
-            #[cfg(not(feature = "hydrate"))]
-            Effect::ResendReads => {}
         }
     }
 

@@ -130,9 +130,6 @@ pub enum Effect {
     /// A member-list refresh for `conv` started gathering: after the pause, call
     /// [`ChatModel::members_due`].
     RefreshMembers(ConvId),
-    /// A read mark was refused (over the server's budget): after the pause, call
-    /// [`ChatModel::reads_due`], which sends the newest marks again (see `refusals`).
-    ResendReads,
     /// Show this conversation: it is what the person just started (see `opening.rs`).
     Open(ConvId),
     /// The message at `seq` of `conv` should notify the user (see `notify.rs`): the page shows
@@ -233,11 +230,6 @@ pub struct ChatModel {
     pub crowded: HashSet<ConvId>,
     /// Conversations whose member-list refresh is waiting to be sent (see `refusals`).
     gathering: HashSet<ConvId>,
-    /// Conversations marked read since the last resend of marks, those resent last time, and
-    /// whether a resend waits (see `refusals`).
-    marked: HashSet<ConvId>,
-    resent: HashSet<ConvId>,
-    resend_waiting: bool,
     /// The latest refusal that concerned no message (e.g. joining a private room).
     pub notice: Option<String>,
     /// History requests in flight, by conversation (the `before` asked for).
@@ -379,13 +371,12 @@ impl ChatModel {
     /// Marks `conv` read up to `seq` here (the badge clears at once) and tells the server,
     /// which tells the user's other devices. Sent at once: a mark held back for coalescing was
     /// lost when the page was left right after (the server's budget for marks is 20/s, burst
-    /// 40; a refused mark shows no banner, and the newest marks are sent again after a pause).
+    /// 40, and a refused mark shows no banner; a later one covers it).
     pub fn mark_read(&mut self, conv: ConvId, seq: Seq) -> Effects {
         self.touch(Part::Conversations);
         match self.summary_mut(conv) {
             Some(c) if c.read_seq < seq => {
                 c.read_seq = seq;
-                self.marked.insert(conv);
                 vec![Effect::Send(ClientFrame::Read { conv, seq })]
             }
             _ => Vec::new(),

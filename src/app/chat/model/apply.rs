@@ -130,7 +130,7 @@ impl ChatModel {
                 client_msg_id,
                 refused,
                 ..
-            } => return self.refused(code, message, client_msg_id, refused),
+            } => self.refused(code, message, client_msg_id, refused),
             _ => {}
         }
         Vec::new()

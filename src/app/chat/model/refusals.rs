@@ -4,13 +4,9 @@
 //! things the page does for them: member-list refreshes, which follow membership events and
 //! could otherwise track a busy room's joins and leaves, are coalesced per conversation: the
 //! first starts a short wait ([`Effect::RefreshMembers`]) and, when it ends, one refresh is
-//! sent. Read marks go out at once (one held back was lost when the page was left right
-//! after); in a burst some are over the server's budget, so a refused mark starts a pause
-//! ([`Effect::ResendReads`]) after which the newest mark of every conversation marked since
-//! (and of those resent last time) is sent again: the server ends at the newest, with at most
-//! one resend a pause. Refusals of
-//! such background frames are logged, never shown; refusals of what the person asked for
-//! (joining a room, sending a message) are.
+//! sent. (Read marks go out at once: one held back was lost when the page was left right
+//! after.) Refusals of such background frames are logged, never shown; refusals of what the
+//! person asked for (joining a room, sending a message) are.
 //!
 //! Part of the pure model: depends only on `protocol`.
 
@@ -34,39 +30,15 @@ impl ChatModel {
         vec![Effect::Send(ClientFrame::Members { conv })]
     }
 
-    /// The pause after a refused read mark is over: the newest mark of each conversation
-    /// marked since the last resend, and of those resent last time (the refusal may have been
-    /// of a resent mark, and nothing newer would cover it), again.
-    pub fn reads_due(&mut self) -> Effects {
-        self.resend_waiting = false;
-        let mut convs: Vec<ConvId> = self.marked.drain().chain(self.resent.drain()).collect();
-        convs.sort_unstable();
-        convs.dedup();
-        self.resent.extend(convs.iter().copied());
-        convs
-            .into_iter()
-            .filter_map(|conv| self.conversations.iter().find(|c| c.id == conv))
-            .map(|c| (c.id, c.read_seq))
-            .map(|(conv, seq)| Effect::Send(ClientFrame::Read { conv, seq }))
-            .collect()
-    }
-
     /// A refusal from the server: marks the message it concerns as failed, shows what the
-    /// person asked for and was refused, and only logs refusals of background frames. A
-    /// refused read mark is sent again later (see the module docs).
+    /// person asked for and was refused, and only logs refusals of background frames.
     pub(super) fn refused(
         &mut self,
         code: ErrorCode,
         message: String,
         client_msg_id: Option<ClientMsgId>,
         refused: Option<FrameType>,
-    ) -> Effects {
-        if refused == Some(FrameType::Read) && code == ErrorCode::RateLimited {
-            if std::mem::replace(&mut self.resend_waiting, true) {
-                return Vec::new();
-            }
-            return vec![Effect::ResendReads];
-        }
+    ) {
         let text = match (code, refused) {
             (ErrorCode::RateLimited, Some(FrameType::Send)) => {
                 "Too many messages at once — wait a moment".to_string()
@@ -82,7 +54,7 @@ impl ChatModel {
         {
             p.failed = Some(text);
             self.touch(Part::Outbox);
-            return Vec::new();
+            return;
         }
         if matches!(
             refused,
@@ -97,7 +69,7 @@ impl ChatModel {
         }
         if refused == Some(FrameType::Search) {
             self.search_refused(text);
-            return Vec::new();
+            return;
         }
         // A history request that failed must not block the next one.
         self.loading.clear();
@@ -111,47 +83,12 @@ impl ChatModel {
             self.notice = Some(text);
             self.touch(Part::Notice);
         }
-        Vec::new()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn refused_read_marks_are_sent_again_once_after_a_pause_at_the_newest() {
-        use crate::protocol::Seq;
-        let mut chat = ChatModel::default();
-        let conv = ConvId(3);
-        chat.conversations
-            .push(super::super::tests::summary(conv, 0));
-        chat.mark_read(conv, Seq(5));
-        chat.mark_read(conv, Seq(6));
-        let refusal = |chat: &mut ChatModel| {
-            chat.refused(
-                ErrorCode::RateLimited,
-                "slow".into(),
-                None,
-                Some(FrameType::Read),
-            )
-        };
-        assert_eq!(refusal(&mut chat), vec![Effect::ResendReads]);
-        // More refusals while the pause runs start no second one.
-        assert_eq!(refusal(&mut chat), vec![]);
-        chat.mark_read(conv, Seq(9));
-        assert_eq!(
-            chat.reads_due(),
-            vec![Effect::Send(ClientFrame::Read { conv, seq: Seq(9) })]
-        );
-        assert_eq!(chat.notice, None);
-        // The resent mark is refused too: nothing newer covers it, so it goes again.
-        assert_eq!(refusal(&mut chat), vec![Effect::ResendReads]);
-        assert_eq!(
-            chat.reads_due(),
-            vec![Effect::Send(ClientFrame::Read { conv, seq: Seq(9) })]
-        );
-    }
 
     #[test]
     fn a_refused_background_frame_shows_nothing_a_refused_action_does() {

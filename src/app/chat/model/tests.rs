@@ -21,7 +21,7 @@ pub(super) fn hello(epoch: Epoch) -> ServerFrame {
     }
 }
 
-pub(super) fn summary(id: ConvId, read: i64) -> ConvSummary {
+fn summary(id: ConvId, read: i64) -> ConvSummary {
     ConvSummary {
         id,
         kind: ConvKind::Room,
