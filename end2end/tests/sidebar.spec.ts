@@ -63,7 +63,7 @@ test('the sidebar is as wide as its handle is dragged, by pointer or keys, and s
   }
   const width = async () => Math.round((await sidebar.boundingBox())!.width);
   await expect(handle).toHaveAttribute('aria-valuenow', '272');
-  expect(await width()).toBe(272);
+  await expect.poll(width).toBe(272);
 
   // Dragged 100 px to the right.
   const box = (await handle.boundingBox())!;
@@ -74,7 +74,7 @@ test('the sidebar is as wide as its handle is dragged, by pointer or keys, and s
   await ann.page.mouse.move(box.x + box.width / 2 + 100, y, { steps: 5 });
   await ann.page.mouse.up();
   await expect(handle).toHaveAttribute('aria-valuenow', '372');
-  expect(await width()).toBe(372);
+  await expect.poll(width).toBe(372);
   // The conversation pane is beside it, inside the window.
   const pane = (await ann.page.getByRole('region', { name: 'Conversation' }).boundingBox())!;
   expect(Math.round(pane.x)).toBeGreaterThanOrEqual(372);
@@ -87,7 +87,7 @@ test('the sidebar is as wide as its handle is dragged, by pointer or keys, and s
   await handle.press('Home');
   await handle.press('ArrowLeft');
   await expect(handle).toHaveAttribute('aria-valuenow', '224');
-  expect(await width()).toBe(224);
+  await expect.poll(width).toBe(224);
   // The buttons of the narrowest sidebar still show their whole labels.
   for (const name of ['Start', 'Create']) {
     const button = sidebar.getByRole('button', { name, exact: true });
@@ -99,9 +99,9 @@ test('the sidebar is as wide as its handle is dragged, by pointer or keys, and s
   await expect(handle).toHaveAttribute('aria-valuenow', '480');
   await ann.page.reload();
   await expect(handle).toHaveAttribute('aria-valuenow', '480');
-  expect(await width()).toBe(480);
+  await expect.poll(width).toBe(480);
   await handle.dblclick();
   await expect(handle).toHaveAttribute('aria-valuenow', '272');
-  expect(await width()).toBe(272);
+  await expect.poll(width).toBe(272);
   await ann.context.close();
 });

@@ -11,6 +11,7 @@ use super::{
     composer::{Composer, Typing},
     messages::MessageList,
     notifications::ConversationNotify,
+    text,
     user_form::UserForm,
 };
 use crate::protocol::{ClientFrame, ConvId, ConvKind, ConvSummary, EventBody, Seq, UserId};
@@ -186,8 +187,7 @@ fn Members(conv: ConvId) -> impl IntoView {
             <summary data-testid="member-count">
                 {move || match (count(), crowded()) {
                     (n, true) => format!("{n}+ members"),
-                    (1, false) => "1 member".to_string(),
-                    (n, false) => format!("{n} members"),
+                    (n, false) => text::members(n),
                 }}
             </summary>
             <div class="members-panel">

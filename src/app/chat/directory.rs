@@ -9,19 +9,11 @@
 
 use leptos::prelude::*;
 
-use super::Chat;
+use super::{Chat, text};
 use crate::protocol::{ClientFrame, ConvId, MAX_ROOM_QUERY_CHARS};
 
 /// How long the search box waits for typing to pause before asking the server, in ms.
 const SEARCH_PAUSE_MS: u64 = 300;
-
-/// A room's size as the directory says it.
-fn members(count: u32) -> String {
-    match count {
-        1 => "1 member".to_owned(),
-        n => format!("{n} members"),
-    }
-}
 
 /// The public rooms, with a way to join each one the user is not in yet.
 #[component]
@@ -73,7 +65,7 @@ pub fn Directory() -> impl IntoView {
                                     view! {
                                         <li>
                                             <span class="name">{room.name.clone()}</span>
-                                            <span class="count">{members(room.members)}</span>
+                                            <span class="count">{text::members(room.members as usize)}</span>
                                             {move || {
                                                 if joined(id) {
                                                     view! { <a href=format!("/c/{id}")>"Open"</a> }.into_any()

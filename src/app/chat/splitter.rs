@@ -11,7 +11,7 @@
 use leptos::{ev, prelude::*};
 
 /// The sidebar's width when nobody has moved the handle, in CSS pixels (17rem).
-pub const DEFAULT_WIDTH: i32 = 272;
+const DEFAULT_WIDTH: i32 = 272;
 /// The narrowest sidebar: its buttons and names still fit.
 const MIN_WIDTH: i32 = 224;
 /// The widest sidebar, and never more than this share of the window.
@@ -144,7 +144,6 @@ pub fn Splitter(
             aria-valuemin=MIN_WIDTH
             aria-valuemax=MAX_WIDTH
             aria-valuenow=move || width.get()
-            data-testid="splitter"
             on:pointerdown=on_down
             on:pointermove=on_move
             on:pointerup=on_up

@@ -1,4 +1,4 @@
-//! Bare web links in message text, and times and days as the viewer should see them.
+//! Bare web links in message text, and times, days and counts as the viewer should see them.
 //!
 //! [`segments`] splits text into plain text and web links, for [`super::markdown`] to show as
 //! text nodes and `<a>` elements. Only `http:` and `https:` links, and bare `www.` names, are
@@ -153,6 +153,14 @@ pub fn local_day(at: i64) -> (i64, String) {
 #[cfg(not(feature = "hydrate"))]
 pub fn local_day(_at: i64) -> (i64, String) {
     (0, String::new())
+}
+
+/// How many members a conversation has, in words: "1 member", "3 members".
+pub fn members(count: usize) -> String {
+    match count {
+        1 => "1 member".to_owned(),
+        n => format!("{n} members"),
+    }
 }
 
 #[cfg(test)]

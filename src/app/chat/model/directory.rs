@@ -87,8 +87,12 @@ impl ChatModel {
         let Some(room) = listed.find(|r| r.id == conv) else {
             return;
         };
-        room.members = u32::try_from(count).unwrap_or(u32::MAX);
-        self.touch(Part::Directory);
+        let count = u32::try_from(count).unwrap_or(u32::MAX);
+        // Every refresh of a listed room's members comes here: redraw only on a new count.
+        if room.members != count {
+            room.members = count;
+            self.touch(Part::Directory);
+        }
     }
 }
 
